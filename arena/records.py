@@ -1,0 +1,59 @@
+"""The match record: the one seam that storage, ratings, the live view and exports read.
+
+A match (or one agent's series of episodes in a solo task) produces one
+:class:`MatchResult`. ``to_dict()`` gives the plain mapping that ``leaderboards``
+consumes; its keys are:
+
+``key``          unique match key within a run (also the seed's source)
+``game``         game id (``rps``, ``hide_and_seek``, ``random_number``, ...)
+``index``        position in the schedule; ratings are computed in this order
+``seed``         the match seed, derived from the config seed and ``key``
+``agents``       agent names in seat order (one name for solo tasks)
+``roles``        env agent ids in seat order (``player_0``, ``hider_0``, ``solo``)
+``status``       ``"finished"`` or ``"forfeit"``
+``scores``       agent name -> total reward (solo: mean reward per step)
+``rounds``       rounds (steps) played
+``error``        error text when forfeited, else ``None``
+``forfeited_by`` name of the agent that forfeited, else ``None``
+``group``        matches sharing a group are rated as one contest (hide-and-seek pairs)
+``episodes``     solo tasks: number of episodes, else ``None``
+``round_log``    per round: ``{"actions": {name: action}, "probabilities": {name: [p...]},
+                 "rewards": {name: r}}`` plus ``episode``/``step`` for solo tasks
+``stats``        agent name -> extra counters an agent reports (``invalid``, ``off_mass``...)
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+FINISHED = "finished"
+FORFEIT = "forfeit"
+
+
+@dataclass
+class MatchResult:
+    key: str
+    game: str
+    index: int
+    seed: int
+    agents: list[str]
+    roles: list[str]
+    status: str = FINISHED
+    scores: dict[str, float] = field(default_factory=dict)
+    rounds: int = 0
+    error: str | None = None
+    forfeited_by: str | None = None
+    group: str | None = None
+    episodes: int | None = None
+    round_log: list[dict[str, Any]] = field(default_factory=list)
+    stats: dict[str, dict[str, float]] = field(default_factory=dict)
+    started_at: float = 0.0
+    finished_at: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MatchResult:
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})

@@ -1,0 +1,150 @@
+"""The agent registry: a decorator, a lazy ``"module:Class"`` route and plugins.
+
+Three ways to make an agent type known:
+
+* ``@register_agent("name")`` on a class in any module under ``agents/``
+  (every such module is imported on first lookup);
+* ``type: "package.module:ClassName"`` in a config, for a class anywhere importable;
+* an installed distribution declaring ``[project.entry-points."arena.agents"]``
+  ``name = "package.module:ClassName"``.
+
+Construction is ``cls(name=..., **options)``; an option the class does not accept is
+an error naming it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import inspect
+import pkgutil
+from collections.abc import Callable
+from importlib import metadata
+from typing import Any
+
+_REGISTRY: dict[str, type] = {}
+_DISCOVERED = False
+ENTRY_POINT_GROUP = "arena.agents"
+
+
+class RegistryError(ValueError):
+    """An agent type or option that cannot be resolved; the message says which."""
+
+
+def register_agent(name: str) -> Callable[[type], type]:
+    """Class decorator: make ``cls`` available as ``type: name`` in configs."""
+
+    def decorate(cls: type) -> type:
+        existing = _REGISTRY.get(name)
+        if existing is not None and existing is not cls and (
+            existing.__module__, existing.__qualname__) != (cls.__module__, cls.__qualname__):
+            raise RegistryError(f"agent type {name!r} is registered twice: "
+                                f"{existing.__module__}.{existing.__qualname__} and "
+                                f"{cls.__module__}.{cls.__qualname__}")
+        _REGISTRY[name] = cls
+        cls.registry_name = name
+        return cls
+
+    return decorate
+
+
+def _discover() -> None:
+    global _DISCOVERED
+    if _DISCOVERED:
+        return
+    _DISCOVERED = True
+    import agents
+
+    for info in pkgutil.walk_packages(agents.__path__, prefix="agents."):
+        # agents/llm is registered from agents/llm/__init__.py without importing torch
+        importlib.import_module(info.name)
+    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name not in _REGISTRY:
+            _REGISTRY[ep.name] = _LazyEntryPoint(ep)  # type: ignore[assignment]
+
+
+class _LazyEntryPoint:
+    """Defers importing a plugin until its type is actually used."""
+
+    def __init__(self, ep: metadata.EntryPoint) -> None:
+        self.ep = ep
+
+    def load(self) -> type:
+        return self.ep.load()
+
+
+def _load_path(path: str) -> type:
+    module_name, _, attr = path.partition(":")
+    if not module_name or not attr:
+        raise RegistryError(f"agent type {path!r} must look like 'package.module:ClassName'")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise RegistryError(f"agent type {path!r}: cannot import module {module_name!r} ({exc})") from None
+    try:
+        obj: Any = module
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+    except AttributeError:
+        raise RegistryError(f"agent type {path!r}: module {module_name!r} has no attribute {attr!r}") from None
+    return obj
+
+
+def get_agent_class(type_name: str) -> type:
+    """Resolve a config ``type:`` to a class, with a "did you mean" on a miss."""
+    if ":" in type_name:
+        return _load_path(type_name)
+    _discover()
+    entry = _REGISTRY.get(type_name)
+    if entry is None:
+        close = difflib.get_close_matches(type_name, sorted(_REGISTRY), n=3)
+        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        raise RegistryError(f"unknown agent type {type_name!r}{hint} (see `arena agents`)")
+    if isinstance(entry, _LazyEntryPoint):
+        entry = entry.load()
+        _REGISTRY[type_name] = entry
+    return entry
+
+
+def accepted_options(cls: type) -> set[str] | None:
+    """Keyword names ``cls`` accepts, or ``None`` if it takes ``**kwargs``."""
+    params = inspect.signature(cls).parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        return None
+    return {p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
+
+
+def check_options(type_name: str, options: dict[str, Any]) -> type:
+    """Resolve ``type_name`` and check ``options`` against its signature."""
+    cls = get_agent_class(type_name)
+    accepted = accepted_options(cls)
+    if accepted is not None:
+        unknown = sorted(set(options) - accepted)
+        if unknown:
+            allowed = ", ".join(sorted(accepted - {"name"})) or "none"
+            raise RegistryError(f"agent type {type_name!r} has no option {unknown[0]!r} "
+                                f"(options: {allowed})")
+    return cls
+
+
+def make_agent(type_name: str, *, name: str, **options: Any) -> Any:
+    """Build an agent as ``cls(name=name, **options)``."""
+    cls = check_options(type_name, {"name": name, **options})
+    try:
+        return cls(name=name, **options)
+    except (TypeError, ValueError) as exc:
+        raise RegistryError(f"agent {name!r} ({type_name}): {exc}") from None
+
+
+def registered() -> dict[str, type]:
+    """Every registered agent type, plugins included (loaded)."""
+    _discover()
+    for key in list(_REGISTRY):
+        get_agent_class(key)
+    return dict(sorted(_REGISTRY.items()))
+
+
+def describe(cls: type) -> str:
+    """First line of the class docstring."""
+    doc = inspect.getdoc(cls) or ""
+    return doc.strip().splitlines()[0] if doc.strip() else ""
