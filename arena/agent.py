@@ -56,20 +56,31 @@ class BaseAgent:
         self.name = name or type(self).__name__
         self.rng = np.random.default_rng()
         self.context: dict[str, Any] = {}
+        self.decisions_made = 0
+        self._pending: np.ndarray | None = None
 
     def reset(self, *, seed: int | None = None, **context: Any) -> None:
         self.rng = np.random.default_rng(seed)
         self.context = context
-        self._pending: np.ndarray | None = None
+        self.decisions_made = 0
+        self._pending = None
 
     def act(self, observation: Any, action_space: Any) -> Any:
-        probs = self._pending if getattr(self, "_pending", None) is not None else None
+        """Sample once from the policy (the one ``policy`` cached, if it was called).
+
+        The sampled index is shifted by ``action_space.start``, so in the random-number
+        task (``Discrete(K, start=low)``) index ``i`` of the policy is the number ``low + i``.
+        Subclasses that override ``act`` must count ``decisions_made`` themselves.
+        """
+        probs = self._pending
         if probs is None:
             probs = self.policy(observation, action_space)
         self._pending = None
         if probs is None:
             raise NotImplementedError(f"{type(self).__name__} must implement act() or distribution()")
-        return int(self.rng.choice(len(probs), p=probs))
+        self.decisions_made += 1
+        start = int(getattr(action_space, "start", 0))
+        return start + int(self.rng.choice(len(probs), p=probs))
 
     def policy(self, observation: Any, action_space: Any) -> np.ndarray | None:
         probs = self.distribution(observation, action_space)
@@ -83,3 +94,46 @@ class BaseAgent:
     def distribution(self, observation: Any, action_space: Any) -> np.ndarray | None:
         """The mixed strategy for this decision; ``None`` if the agent has none."""
         return None
+
+    # Helpers for the common case: read only the newest observation entry (O(1) per round).
+
+    def n_actions(self, action_space: Any = None) -> int:
+        """Number of actions: ``len(context["action_names"])``, else ``action_space.n``."""
+        names = self.context.get("action_names")
+        if names is not None:
+            return len(names)
+        if action_space is None:
+            raise ValueError(f"{self.name}: no action_names in context and no action space")
+        return int(action_space.n)
+
+    def newest(self, observation: Any) -> Any:
+        """The observation entry of this agent's previous decision, or ``None`` before it.
+
+        Two-player games: the row ``(own move, opponent move)``; random numbers: the
+        number this agent said last. Relies on ``decisions_made``, counted by ``act``.
+        """
+        if self.decisions_made == 0:
+            return None
+        return observation[self.decisions_made - 1]
+
+    def last_moves(self, observation: Any) -> tuple[int, int] | None:
+        """``(own, opponent)`` action indices of the previous round, or ``None`` in round 1."""
+        row = self.newest(observation)
+        if row is None:
+            return None
+        return int(row[0]), int(row[1])
+
+    def action_index(self, action: int | str, n: int) -> int:
+        """Resolve an option naming an action: an index, or a name from ``action_names``."""
+        if isinstance(action, str):
+            names = [str(a) for a in self.context.get("action_names", ())]
+            lowered = [a.lower() for a in names]
+            if action.lower() in lowered:
+                return lowered.index(action.lower())
+            if action.lstrip("-").isdigit() and not names:
+                action = int(action)
+            else:
+                raise ValueError(f"{self.name}: unknown action {action!r} (actions: {', '.join(names)})")
+        if not 0 <= int(action) < n:
+            raise ValueError(f"{self.name}: action index {action} out of range for {n} actions")
+        return int(action)

@@ -1,0 +1,37 @@
+"""``constant``: the same action every round.
+
+``action`` is an index into the game's ``action_names`` (``0`` = rock, the first room,
+or the lowest number) or a name from them (``"paper"``, ``"kitchen"``, ``"7"``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from arena.agent import BaseAgent
+from arena.registry import register_agent
+
+
+@register_agent("constant")
+class Constant(BaseAgent):
+    """Always plays the same action (option ``action``: index or name, default the first)."""
+
+    games = ("rps", "hide_and_seek", "random_number")
+
+    def __init__(self, *, name: str | None = None, action: int | str = 0) -> None:
+        super().__init__(name=name)
+        if not isinstance(action, str) and int(action) < 0:
+            raise ValueError(f"action must be a name or an index >= 0, not {action}")
+        self.action = action
+
+    def reset(self, *, seed: int | None = None, **context: Any) -> None:
+        super().reset(seed=seed, **context)
+        self._index: int | None = None
+
+    def distribution(self, observation: Any, action_space: Any) -> np.ndarray:
+        n = self.n_actions(action_space)
+        if self._index is None:
+            self._index = self.action_index(self.action, n)
+        return np.eye(n)[self._index]

@@ -1,0 +1,33 @@
+"""``cycle``: walks through the actions in order, ``start, start + step, ...`` modulo n.
+
+With the default ``step=1`` in rock-paper-scissors it plays rock, paper, scissors,
+rock, ... A frequency counter cannot beat it (its counts stay even); any predictor
+that looks at the last move can.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from arena.agent import BaseAgent
+from arena.registry import register_agent
+
+
+@register_agent("cycle")
+class Cycle(BaseAgent):
+    """Cycles through the actions in order (options ``start`` and ``step``)."""
+
+    games = ("rps", "hide_and_seek")
+
+    def __init__(self, *, name: str | None = None, start: int = 0, step: int = 1) -> None:
+        super().__init__(name=name)
+        self.start = int(start)
+        self.step = int(step)
+
+    def distribution(self, observation: Any, action_space: Any) -> np.ndarray:
+        n = self.n_actions(action_space)
+        if self.step % n == 0:
+            raise ValueError(f"{self.name}: step {self.step} never moves with {n} actions")
+        return np.eye(n)[(self.start + self.step * self.decisions_made) % n]
