@@ -1,0 +1,369 @@
+"""What `arena run` shows while it plays: a live Rich view, or plain lines.
+
+The engine reports progress through the run-observer protocol (``run_started``,
+``match_started``, ``round_played``, ``match_finished``, ``notice``, ``run_finished``).
+Two observers implement it:
+
+:class:`LiveObserver`
+    For a terminal. A ``rich.live.Live`` display refreshed a few times a second from
+    a view object that renders the *current* state on demand: the matches in flight
+    (agents, game, round k/N, score so far, the last few moves by name), the
+    leaderboard in finish order, and a progress bar with elapsed time and ETA.
+    Events only update small pieces of state, so a round costs a few dict writes.
+    Log records, warnings and anything printed to stdout/stderr appear above the
+    live area instead of through it.
+
+:class:`PlainObserver`
+    For pipes, files and ``--no-live``: one line per finished match plus notices,
+    flushed as they happen. The final leaderboard is printed by the CLI.
+
+>>> import io
+>>> out = io.StringIO()
+>>> plain = PlainObserver(file=out)
+>>> plain.run_started(name="demo", total=1, done=0)
+>>> print(out.getvalue().strip())
+run demo: 1 matches scheduled
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from rich.console import Console, ConsoleOptions, Group, RenderResult
+from rich.live import Live
+from rich.logging import RichHandler
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from arena.records import FORFEIT, MatchResult
+
+_MOVES_KEPT = 12
+
+
+def _short_error(error: str | None) -> str:
+    """The last non-empty line of an error text: for a traceback, the exception itself."""
+    lines = [line.strip() for line in (error or "").splitlines() if line.strip()]
+    return lines[-1][:200] if lines else "unknown error"
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.3f}" if value != int(value) else f"{int(value)}"
+
+
+def _ordered(values: dict[str, Any], agents: list[str]) -> list[Any]:
+    """Values in seat order when keyed by agent name, else in the order given."""
+    if all(a in values for a in agents):
+        return [values[a] for a in agents]
+    return list(values.values())
+
+
+class _Tally:
+    """W/L/D and net per round in finish order: the stand-in while LiveRatings is missing."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, dict[str, float]] = {}
+
+    def add(self, record: dict[str, Any]) -> None:
+        agents, rounds = record["agents"], max(int(record.get("rounds") or 0), 1)
+        scores = _ordered(record.get("scores") or {}, agents) or [0.0] * len(agents)
+        total = sum(scores)
+        for agent, score in zip(agents, scores, strict=False):
+            row = self.rows.setdefault(agent, dict.fromkeys(
+                ("matches", "wins", "losses", "draws", "net", "rounds", "forfeits"), 0.0))
+            net = score if len(agents) == 1 else 2 * score - total
+            if record.get("forfeited_by"):
+                net = -1.0 if record["forfeited_by"] == agent else 1.0
+                row["forfeits"] += record["forfeited_by"] == agent
+            row["matches"] += 1
+            row["wins" if net > 0 else "losses" if net < 0 else "draws"] += 1
+            row["net"] += score if len(agents) == 1 else net
+            row["rounds"] += rounds
+
+    def leaderboard(self) -> Table:
+        table = Table(pad_edge=False, header_style="bold")
+        for header in ("agent", "n", "W", "L", "D", "net/rd", "ff"):
+            table.add_column(header, justify="left" if header == "agent" else "right",
+                             no_wrap=True, overflow="ellipsis")
+        ranked = sorted(self.rows.items(), key=lambda kv: -kv[1]["net"] / kv[1]["rounds"])
+        for agent, r in ranked:
+            table.add_row(agent, *(str(int(r[k])) for k in ("matches", "wins", "losses", "draws")),
+                          f"{r['net'] / r['rounds']:+.3f}", str(int(r["forfeits"])))
+        return table
+
+
+def _live_ratings(draw_probability: float) -> Any:
+    """TrueSkill in finish order from ``leaderboards``, or plain tallies until it exists."""
+    try:
+        from leaderboards import LiveRatings
+    except ImportError:
+        return _Tally()
+    return LiveRatings(draw_probability=draw_probability)
+
+
+@dataclass
+class _InFlight:
+    key: str
+    game: str
+    agents: list[str]
+    rounds: int
+    round: int = 0
+    scores: list[float] = field(default_factory=list)
+    moves: deque[str] = field(default_factory=lambda: deque(maxlen=_MOVES_KEPT))
+
+
+class _LiveView:
+    """The renderable handed to ``Live``; it builds the screen from current state."""
+
+    def __init__(self, observer: LiveObserver) -> None:
+        self._observer = observer
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self._observer.render(width=options.max_width)
+
+
+class LiveObserver:
+    """A live terminal view of a run (see the module docstring).
+
+    ``draw_probability`` feeds the live TrueSkill ratings; ``max_rows`` caps the
+    matches-in-flight table so the view fits a 40-line terminal.
+    """
+
+    def __init__(self, *, console: Console | None = None, draw_probability: float = 0.1,
+                 refresh_per_second: float = 4.0, max_rows: int = 8) -> None:
+        self.console = console or Console()
+        self._draw_probability = draw_probability
+        self._refresh = refresh_per_second
+        self._max_rows = max_rows
+        self._lock = threading.Lock()
+        self._in_flight: dict[str, _InFlight] = {}
+        self._ratings: dict[str, Any] = {}
+        self._boards: dict[str, Any] = {}
+        self._latest_game: str | None = None
+        self._forfeits = 0
+        self._name = ""
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(bar_width=None),
+            MofNCompleteColumn(), TextColumn("elapsed"), TimeElapsedColumn(),
+            TextColumn("eta"), TimeRemainingColumn(), auto_refresh=False, expand=True,
+            console=self.console, speed_estimate_period=120.0,
+        )
+        self._task = self._progress.add_task("run", total=0, start=False)
+        self._live: Live | None = None
+        self._rerouted: list[tuple[logging.StreamHandler, Any]] = []
+        self._handler: logging.Handler | None = None
+        self._captured_warnings = False
+
+    # -- the observer protocol -------------------------------------------------
+    def run_started(self, *, name: str, total: int, done: int) -> None:
+        self._name = name
+        self._progress.update(self._task, description=name, total=total, completed=done)
+        self._progress.start_task(self._task)
+        self._live = Live(_LiveView(self), console=self.console, auto_refresh=True,
+                          refresh_per_second=self._refresh, redirect_stdout=True,
+                          redirect_stderr=True, transient=False)
+        self._live.start()
+        self._route_logging()
+
+    def match_started(self, *, key: str, game: str, agents: list[str], rounds: int) -> None:
+        with self._lock:
+            self._in_flight[key] = _InFlight(key, game, list(agents), rounds,
+                                             scores=[0.0] * len(agents))
+
+    def round_played(self, *, key: str, round: int, moves: dict[str, str],
+                     scores: dict[str, float]) -> None:
+        match = self._in_flight.get(key)
+        if match is None:
+            return
+        with self._lock:
+            match.round = round
+            match.scores = _ordered(scores, match.agents)
+            match.moves.append("/".join(_ordered(moves, match.agents)))
+
+    def match_finished(self, result: MatchResult) -> None:
+        with self._lock:
+            self._in_flight.pop(result.key, None)
+            ratings = self._ratings.get(result.game)
+            if ratings is None:
+                ratings = self._ratings[result.game] = _live_ratings(self._draw_probability)
+            ratings.add(result.to_dict())
+            self._boards.pop(result.game, None)  # rebuilt lazily at the next refresh
+            self._latest_game = result.game
+            self._forfeits += result.status == FORFEIT
+        self._progress.advance(self._task)
+
+    def notice(self, message: str) -> None:
+        self.console.print(Text(f"note: {message}", style="yellow"))
+
+    def run_finished(self, *, interrupted: bool) -> None:
+        if self._live is None:
+            return
+        self._restore_logging()
+        self._progress.stop_task(self._task)
+        with self._lock:
+            self._in_flight.clear()
+        self._live.stop()
+        self._live = None
+
+    # -- logging above the live area -------------------------------------------
+    def _route_logging(self) -> None:
+        """Send log records and warnings above the live area for the duration of the run.
+
+        Handlers that libraries set up earlier (transformers keeps its own) hold the real
+        stdout/stderr, which would write straight through the live area; they are pointed
+        at Live's redirected streams until the run ends.
+        """
+        outs = {sys.__stdout__, getattr(self._live, "_restore_stdout", None)} - {None}
+        errs = {sys.__stderr__, getattr(self._live, "_restore_stderr", None)} - {None}
+        loggers = [logging.getLogger()] + [
+            lg for lg in logging.Logger.manager.loggerDict.values() if isinstance(lg, logging.Logger)]
+        for lg in loggers:
+            for handler in lg.handlers:
+                if type(handler) is logging.StreamHandler and handler.stream in outs | errs:
+                    target = sys.stdout if handler.stream in outs else sys.stderr
+                    self._rerouted.append((handler, handler.setStream(target)))
+        root = logging.getLogger()
+        if not root.handlers:
+            self._handler = RichHandler(console=self.console, show_path=False)
+            root.addHandler(self._handler)
+        if self._handler is not None:
+            logging.captureWarnings(True)
+            self._captured_warnings = True
+
+    def _restore_logging(self) -> None:
+        for handler, stream in self._rerouted:
+            handler.setStream(stream)
+        self._rerouted.clear()
+        if self._handler is not None:
+            logging.getLogger().removeHandler(self._handler)
+            self._handler = None
+        if self._captured_warnings:
+            logging.captureWarnings(False)
+            self._captured_warnings = False
+
+    # -- rendering ---------------------------------------------------------------
+    def render(self, *, width: int = 80) -> Group:
+        """The whole view for a terminal ``width`` columns wide."""
+        with self._lock:
+            in_flight = list(self._in_flight.values())
+            game = self._latest_game
+            board = None
+            if game is not None:
+                board = self._boards.get(game)
+                if board is None:
+                    board = self._boards[game] = self._ratings[game].leaderboard()
+        parts: list[Any] = [self._in_flight_table(in_flight, width=width)]
+        if board is None:
+            parts.append(Text("leaderboard: waiting for the first match to finish", style="dim"))
+        else:
+            other = [g for g in self._ratings if g != game]
+            title = f"leaderboard · {game} · live, finish order"
+            parts.append(Text(title + (f" (also: {', '.join(other)})" if other else ""),
+                              style="bold", overflow="ellipsis", no_wrap=True))
+            parts.append(board)
+        if self._forfeits:
+            parts.append(Text(f"forfeits so far: {self._forfeits}", style="red"))
+        parts.append(self._progress)
+        return Group(*parts)
+
+    def _in_flight_table(self, matches: list[_InFlight], *, width: int) -> Table:
+        table = Table(title="matches in flight", title_justify="left", expand=True,
+                      pad_edge=False, box=None, header_style="bold")
+        table.add_column("game", no_wrap=True, overflow="ellipsis", max_width=14)
+        table.add_column("agents", no_wrap=True, overflow="ellipsis", ratio=2)
+        table.add_column("round", justify="right", no_wrap=True)
+        table.add_column("score", justify="right", no_wrap=True)
+        table.add_column("last moves", no_wrap=True, overflow="ellipsis", ratio=3)
+        shown = matches[: self._max_rows]
+        rows = [(m.game, " vs ".join(m.agents), f"{m.round}/{m.rounds}",
+                 ":".join(_fmt(s) for s in m.scores), list(m.moves)) for m in shown]
+        # The moves column gets 3/5 of what the fixed columns and gaps leave (its ratio), so
+        # the newest moves that fit are chosen here: wider terminals show more history.
+        fixed = sum(max((len(r[i]) for r in rows), default=5) for i in (2, 3))
+        fixed += min(14, max((len(r[0]) for r in rows), default=4)) + 8
+        room = max(10, (width - fixed) * 3 // 5)
+        for game, agents, round_, score, moves in rows:
+            table.add_row(game, agents, round_, score, _fit_newest(moves, room))
+        if len(matches) > len(shown):
+            table.add_row("", Text(f"… and {len(matches) - len(shown)} more", style="dim"),
+                          "", "", "")
+        if not matches:
+            table.add_row("", Text("none", style="dim"), "", "", "")
+        return table
+
+
+def _fit_newest(moves: list[str], room: int) -> str:
+    """The newest moves that fit in ``room`` columns, oldest first."""
+    kept: list[str] = []
+    used = 0
+    for move in reversed(moves):
+        if kept and used + len(move) + 1 > room:
+            break
+        kept.append(move)
+        used += len(move) + 1
+    return " ".join(reversed(kept))
+
+
+class PlainObserver:
+    """Plain lines for pipes, files and ``--no-live``: one per finished match, plus notices."""
+
+    def __init__(self, *, file: TextIO | None = None) -> None:
+        self._file = file
+        self._total = 0
+        self._done = 0
+        self._played = 0
+        self._forfeits = 0
+        self._started = time.monotonic()
+
+    def _print(self, line: str) -> None:
+        out = self._file or sys.stdout  # looked up late so redirection (and pytest capsys) work
+        print(line, file=out, flush=True)
+
+    def run_started(self, *, name: str, total: int, done: int) -> None:
+        self._total, self._done, self._started = total, done, time.monotonic()
+        resumed = f", {done} already done" if done else ""
+        self._print(f"run {name}: {total} matches scheduled{resumed}")
+
+    def match_started(self, *, key: str, game: str, agents: list[str], rounds: int) -> None:
+        pass
+
+    def round_played(self, *, key: str, round: int, moves: dict[str, str],
+                     scores: dict[str, float]) -> None:
+        pass
+
+    def match_finished(self, result: MatchResult) -> None:
+        self._done += 1
+        self._played += 1
+        width = len(str(self._total))
+        ordered = _ordered(result.scores, result.agents)
+        scores = "  ".join(f"{a} {_fmt(s)}" for a, s in zip(result.agents, ordered, strict=False))
+        if result.status == FORFEIT:
+            self._forfeits += 1
+            status = f"forfeit by {result.forfeited_by or '?'}: {_short_error(result.error)}"
+        else:
+            status = result.status
+        self._print(f"[{self._done:>{width}}/{self._total}] {result.key}  "
+                    f"{' vs '.join(result.agents)}  {scores}  {status}")
+
+    def notice(self, message: str) -> None:
+        self._print(f"note: {message}")
+
+    def run_finished(self, *, interrupted: bool) -> None:
+        seconds = time.monotonic() - self._started
+        what = "interrupted" if interrupted else "finished"
+        forfeits = f", {self._forfeits} forfeits" if self._forfeits else ""
+        self._print(f"run {what}: {self._done}/{self._total} matches done "
+                    f"({self._played} played in {seconds:.1f} s{forfeits})")
