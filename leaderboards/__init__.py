@@ -2,4 +2,33 @@
 
 This package works on the records handed to it (mappings with the keys documented in
 ``arena.records``) and imports nothing from ``arena``.
+
+* :func:`build_leaderboard`: TrueSkill for two-player games, in schedule order.
+* :func:`build_solo_leaderboard`: solo tasks (mean reward, 95% CI, free-for-all TrueSkill).
+* :class:`LiveRatings`: the same ratings updated in finish order, for the live view.
+* :func:`bradley_terry`: order-free strengths with bootstrap intervals.
+* :func:`pairwise_matrix`, :func:`dominance_graph`, :func:`cycles`: who beats whom.
 """
+
+from leaderboards.bradley_terry import add_bradley_terry, bradley_terry
+from leaderboards.contests import Contest, contests
+from leaderboards.graph import cycles, dominance_graph
+from leaderboards.matrix import PairwiseMatrix, pairwise_matrix
+from leaderboards.solo import build_solo_leaderboard
+from leaderboards.table import Leaderboard
+from leaderboards.trueskill_ratings import LiveRatings, build_leaderboard
+
+__all__ = [
+    "Contest",
+    "Leaderboard",
+    "LiveRatings",
+    "PairwiseMatrix",
+    "add_bradley_terry",
+    "bradley_terry",
+    "build_leaderboard",
+    "build_solo_leaderboard",
+    "contests",
+    "cycles",
+    "dominance_graph",
+    "pairwise_matrix",
+]

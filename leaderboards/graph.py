@@ -1,0 +1,50 @@
+"""The dominance graph: who beats whom, and the cycles that make a game non-transitive.
+
+An edge ``a -> b`` means *a*'s mean net reward per round against *b* (see
+:mod:`leaderboards.matrix`) is above zero; its ``weight`` is that value. In a
+transitive world the graph is acyclic and sorts into a ranking. Rock-paper-scissors
+is the classic counterexample: predictors that beat one strategy are beaten by
+another, and :func:`cycles` lists those loops.
+
+>>> rps = [{"agents": [a, b], "status": "finished", "rounds": 10,
+...         "scores": {a: 5.0, b: -5.0}} for a, b in [("p", "r"), ("s", "p"), ("r", "s")]]
+>>> cycles(dominance_graph(rps))
+[['p', 'r', 's']]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from itertools import islice
+
+import networkx as nx
+
+from leaderboards.contests import Record
+from leaderboards.matrix import pairwise_matrix
+
+
+def dominance_graph(records: Iterable[Record]) -> nx.DiGraph:
+    """A DiGraph over all agents that finished a match, edges weighted by margin."""
+    matrix = pairwise_matrix(records)
+    graph = nx.DiGraph()
+    graph.add_nodes_from(matrix.agents)
+    for a, b, value in matrix.pairs():
+        if value > 0:
+            graph.add_edge(a, b, weight=value)
+    return graph
+
+
+def _canonical(cycle: list[str]) -> list[str]:
+    start = cycle.index(min(cycle))
+    return cycle[start:] + cycle[:start]
+
+
+def cycles(graph: nx.DiGraph, *, max_length: int = 4, limit: int = 50) -> list[list[str]]:
+    """Simple cycles of at most ``max_length`` agents, at most ``limit`` of them.
+
+    Each cycle starts at its alphabetically first agent and follows the edges; the list
+    is sorted by length, then by names. Enumeration is bounded because a dense
+    tournament graph has exponentially many cycles.
+    """
+    found = islice(nx.simple_cycles(graph, length_bound=max_length), limit)
+    return sorted((_canonical(list(c)) for c in found), key=lambda c: (len(c), c))

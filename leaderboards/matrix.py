@@ -1,0 +1,72 @@
+"""The pairwise matrix: every agent's mean net reward per round against every other.
+
+``values[i, j]`` is agent *i*'s total reward over its finished matches against *j*,
+divided by the rounds of those matches (both seats, and in hide-and-seek both roles).
+With +1/0/-1 rounds that is net wins per round, so the matrix of a zero-sum game is
+antisymmetric. Pairs that never finished a match hold NaN, and so does the diagonal.
+
+>>> recs = [{"agents": ["a", "b"], "status": "finished", "rounds": 4,
+...          "scores": {"a": 2.0, "b": -2.0}}]
+>>> pairwise_matrix(recs).get("a", "b")
+0.5
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from leaderboards.contests import FORFEIT, Record
+
+
+@dataclass
+class PairwiseMatrix:
+    """Agents (sorted) and the ``values``/``rounds`` matrices indexed like them."""
+
+    agents: list[str]
+    values: np.ndarray
+    rounds: np.ndarray
+
+    def get(self, row: str, col: str) -> float:
+        """Mean net per round of ``row`` against ``col`` (NaN when they never met)."""
+        return float(self.values[self.agents.index(row), self.agents.index(col)])
+
+    def pairs(self) -> Iterable[tuple[str, str, float]]:
+        """``(row, col, value)`` for every pair that met, row-major."""
+        for i, a in enumerate(self.agents):
+            for j, b in enumerate(self.agents):
+                if i != j and not math.isnan(self.values[i, j]):
+                    yield a, b, float(self.values[i, j])
+
+    def to_json_obj(self) -> dict[str, Any]:
+        """``{"agents": [...], "values": [[...]]}`` with None for pairs that never met."""
+        return {"agents": list(self.agents),
+                "values": [[None if math.isnan(v) else float(v) for v in row]
+                           for row in self.values]}
+
+
+def pairwise_matrix(records: Iterable[Record]) -> PairwiseMatrix:
+    """Build the matrix from two-player records (solo and forfeited ones are skipped)."""
+    finished = [r for r in records if len(r.get("agents") or ()) == 2
+                and r.get("status") != FORFEIT]
+    agents = sorted({name for r in finished for name in r["agents"]})
+    index = {a: i for i, a in enumerate(agents)}
+    n = len(agents)
+    totals = np.zeros((n, n))
+    rounds = np.zeros((n, n), dtype=int)
+    for record in finished:
+        a, b = record["agents"]
+        if a == b:
+            continue
+        played = int(record.get("rounds") or 0)
+        scores = record.get("scores") or {}
+        for me, other in ((a, b), (b, a)):
+            totals[index[me], index[other]] += float(scores.get(me, 0.0))
+            rounds[index[me], index[other]] += played
+    with np.errstate(invalid="ignore", divide="ignore"):
+        values = np.where(rounds > 0, totals / np.maximum(rounds, 1), np.nan)
+    return PairwiseMatrix(agents, values, rounds)

@@ -1,0 +1,175 @@
+"""The :class:`Leaderboard` object: rows of plain dicts that render themselves.
+
+>>> board = Leaderboard([{"agent": "a", "mu": 27.1, "sigma": 1.2, "score": 23.5}])
+>>> board.to_json_obj()[0]["agent"]
+'a'
+
+A Leaderboard can be handed straight to ``rich`` (``console.print(board)`` or
+``Live(board)``): ``__rich__`` builds a compact table that fits 80 columns and lets
+the agent column grow on wider terminals.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rich import box
+from rich.table import Table
+from rich.text import Text
+
+
+def _num(digits: int) -> Callable[[Any], str]:
+    return lambda v: f"{v:.{digits}f}"
+
+
+def _signed(v: Any) -> str:
+    return f"{v:+.3f}"
+
+
+def _percent(v: Any) -> str:
+    return f"{100 * v:.1f}%"
+
+
+def _int(v: Any) -> str:
+    return str(int(v))
+
+
+@dataclass(frozen=True)
+class Column:
+    """How a row key is shown: compact terminal header, markdown header, formatter."""
+
+    short: str
+    long: str
+    fmt: Callable[[Any], str]
+
+
+COLUMNS: dict[str, Column] = {
+    "agent": Column("agent", "agent", str),
+    "mu": Column("μ", "mu", _num(2)),
+    "sigma": Column("σ", "sigma", _num(2)),
+    "score": Column("μ-3σ", "score (mu-3sigma)", _num(2)),
+    "wins": Column("W", "wins", _int),
+    "losses": Column("L", "losses", _int),
+    "draws": Column("D", "draws", _int),
+    "matches": Column("n", "matches", _int),
+    "net_per_round": Column("net/rd", "net per round", _signed),
+    "forfeits": Column("ff", "forfeits", _int),
+    "invalid_rate": Column("inval", "invalid answers", _percent),
+    "off_mass": Column("off", "off-legal mass", _num(3)),
+    "reward_mean": Column("reward", "mean reward", _num(3)),
+    "ci_low": Column("ci lo", "95% CI low", _num(3)),
+    "ci_high": Column("ci hi", "95% CI high", _num(3)),
+    "episodes": Column("eps", "episodes", _int),
+    "bt": Column("BT", "Bradley-Terry", _num(2)),
+    "bt_low": Column("BT lo", "BT 95% low", _num(2)),
+    "bt_high": Column("BT hi", "BT 95% high", _num(2)),
+}
+
+
+def _format(key: str, value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    column = COLUMNS.get(key)
+    if column is None:
+        return f"{value:.3g}" if isinstance(value, float) else str(value)
+    return column.fmt(value)
+
+
+class Leaderboard:
+    """An ordered list of rows (dicts sharing ``columns``), best first."""
+
+    def __init__(self, rows: Sequence[dict[str, Any]], *, columns: Sequence[str] | None = None,
+                 title: str | None = None) -> None:
+        self.rows: list[dict[str, Any]] = [dict(r) for r in rows]
+        if columns is None:
+            columns = list(self.rows[0]) if self.rows else ["agent"]
+        self.columns: list[str] = list(columns)
+        self.title = title
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __repr__(self) -> str:
+        return f"Leaderboard({[r.get('agent') for r in self.rows]!r})"
+
+    def agents(self) -> list[str]:
+        """Agent names, best first."""
+        return [row["agent"] for row in self.rows]
+
+    def row(self, agent: str) -> dict[str, Any]:
+        """The row of ``agent`` (KeyError when absent)."""
+        for row in self.rows:
+            if row["agent"] == agent:
+                return row
+        raise KeyError(agent)
+
+    def with_columns(self, extra: dict[str, dict[str, Any]], *, keys: Sequence[str]) -> Leaderboard:
+        """A copy with ``keys`` added from ``extra[agent]`` (None where an agent is missing)."""
+        rows = [{**row, **{k: extra.get(row["agent"], {}).get(k) for k in keys}}
+                for row in self.rows]
+        columns = self.columns + [k for k in keys if k not in self.columns]
+        return Leaderboard(rows, columns=columns, title=self.title)
+
+    def to_json_obj(self) -> list[dict[str, Any]]:
+        """Rows as JSON-ready dicts (NaN becomes None)."""
+        return [{k: _json_value(row.get(k)) for k in self.columns} for row in self.rows]
+
+    def to_csv(self) -> str:
+        """CSV with a header of the row keys."""
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=self.columns, lineterminator="\n")
+        writer.writeheader()
+        for row in self.to_json_obj():
+            writer.writerow({k: "" if v is None else v for k, v in row.items()})
+        return out.getvalue()
+
+    def to_markdown(self) -> str:
+        """A GitHub-flavoured markdown table with a rank column."""
+        headers = ["#"] + [COLUMNS[k].long if k in COLUMNS else k for k in self.columns]
+        aligns = ["---:"] + [":---" if k == "agent" else "---:" for k in self.columns]
+        lines = ["| " + " | ".join(headers) + " |", "| " + " | ".join(aligns) + " |"]
+        for rank, row in enumerate(self.rows, 1):
+            cells = [str(rank)] + [_format(k, row.get(k)).replace("|", "\\|")
+                                   for k in self.columns]
+            lines.append("| " + " | ".join(cells) + " |")
+        return "\n".join(lines) + "\n"
+
+    def __rich__(self) -> Table:
+        # No vertical rules and one space between columns: 12+ columns fit 80 characters.
+        table = Table(title=self.title, box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False,
+                      collapse_padding=True, show_edge=False, header_style="bold",
+                      title_style="bold")
+        table.add_column("#", justify="right", style="dim", no_wrap=True)
+        for key in self.columns:
+            header = COLUMNS[key].short if key in COLUMNS else key
+            if key == "agent":
+                # The only wrappable column, so it is the one Rich shrinks to fit.
+                table.add_column(header, overflow="ellipsis", min_width=6)
+            else:
+                table.add_column(header, justify="right", no_wrap=True)
+        for rank, row in enumerate(self.rows, 1):
+            cells = [str(rank)]
+            for key in self.columns:
+                cells.append(_cell(key, row.get(key)))
+            table.add_row(*cells)
+        return table
+
+
+def _cell(key: str, value: Any) -> str | Text:
+    text = _format(key, value)
+    if key == "net_per_round" and isinstance(value, (int, float)) and value:
+        return Text(text, style="green" if value > 0 else "red")
+    return text
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return value

@@ -1,0 +1,172 @@
+"""TrueSkill leaderboards for two-player games, in schedule order or live.
+
+TrueSkill's result depends on the order of updates. :func:`build_leaderboard` rates
+contests (see :mod:`leaderboards.contests`) in schedule order (``index``), so a run
+gives the same table at any concurrency; :class:`LiveRatings` rates them as they
+finish, for the live view.
+
+>>> recs = [{"key": "m0", "index": 0, "agents": ["a", "b"], "status": "finished",
+...          "scores": {"a": 3.0, "b": -3.0}, "rounds": 10}]
+>>> build_leaderboard(recs).agents()
+['a', 'b']
+
+Columns: ``agent``, ``mu``, ``sigma``, ``score`` (mu - 3 sigma, the sort key),
+``wins``, ``losses``, ``draws``, ``matches`` (contests: a hide-and-seek pair counts
+once), ``net_per_round`` (the agent's total reward over its finished matches divided
+by the rounds of those matches; with +1/0/-1 rounds this is net wins per round) and
+``forfeits`` (contests lost by forfeit). When agents report ``stats`` the table adds
+``invalid_rate`` (sum ``invalid`` / sum ``decisions``) and ``off_mass`` (sum
+``off_mass`` / sum ``decisions``: the mean probability mass a language model put
+outside the legal answers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import trueskill
+
+from leaderboards.contests import FORFEIT, Contest, ContestBuilder, Record, contests, is_solo
+from leaderboards.table import Leaderboard
+
+BASE_COLUMNS = ["agent", "mu", "sigma", "score", "wins", "losses", "draws", "matches",
+                "net_per_round", "forfeits"]
+# stat key in MatchResult.stats -> (column, numerator stat); denominators are ``decisions``.
+RATE_STATS = {"invalid": "invalid_rate", "off_mass": "off_mass"}
+
+
+def make_env(draw_probability: float) -> trueskill.TrueSkill:
+    """A private TrueSkill environment (never the module-global one)."""
+    return trueskill.TrueSkill(draw_probability=draw_probability)
+
+
+@dataclass
+class _Tally:
+    rating: trueskill.Rating
+    wins: int = 0
+    losses: int = 0
+    draws: int = 0
+    forfeits: int = 0
+    net: float = 0.0
+    rounds: int = 0
+    stats: dict[str, float] = field(default_factory=dict)
+
+
+class Standings:
+    """Running TrueSkill ratings and counters; O(1) per contest or record."""
+
+    def __init__(self, *, draw_probability: float = 0.1) -> None:
+        self.env = make_env(draw_probability)
+        self._agents: dict[str, _Tally] = {}
+
+    def _tally(self, agent: str) -> _Tally:
+        tally = self._agents.get(agent)
+        if tally is None:
+            tally = self._agents[agent] = _Tally(self.env.create_rating())
+        return tally
+
+    def count_record(self, record: Record) -> None:
+        """Reward, rounds and reported stats of one match (rated or not)."""
+        for name in record["agents"]:
+            tally = self._tally(name)
+            if record.get("status") != FORFEIT:
+                tally.net += float((record.get("scores") or {}).get(name, 0.0))
+                tally.rounds += int(record.get("rounds") or 0)
+            for key, value in ((record.get("stats") or {}).get(name) or {}).items():
+                if isinstance(value, (int, float)):
+                    tally.stats[key] = tally.stats.get(key, 0.0) + float(value)
+
+    def rate(self, contest: Contest) -> None:
+        ta, tb = self._tally(contest.a), self._tally(contest.b)
+        for name in contest.forfeited_by:
+            self._tally(name).forfeits += 1
+        if contest.a == contest.b:
+            return  # self-play says nothing about relative skill
+        if contest.outcome == 0:
+            ta.draws += 1
+            tb.draws += 1
+            ta.rating, tb.rating = self.env.rate_1vs1(ta.rating, tb.rating, drawn=True)
+            return
+        winner, loser = (ta, tb) if contest.outcome > 0 else (tb, ta)
+        winner.wins += 1
+        loser.losses += 1
+        winner.rating, loser.rating = self.env.rate_1vs1(winner.rating, loser.rating)
+
+    def __bool__(self) -> bool:
+        return bool(self._agents)
+
+    def leaderboard(self, *, title: str | None = None) -> Leaderboard:
+        extras = [col for stat, col in RATE_STATS.items()
+                  if any(stat in t.stats for t in self._agents.values())]
+        rows = []
+        for agent, t in self._agents.items():
+            row: dict[str, Any] = {
+                "agent": agent, "mu": t.rating.mu, "sigma": t.rating.sigma,
+                "score": self.env.expose(t.rating), "wins": t.wins, "losses": t.losses,
+                "draws": t.draws, "matches": t.wins + t.losses + t.draws,
+                "net_per_round": t.net / t.rounds if t.rounds else 0.0,
+                "forfeits": t.forfeits,
+            }
+            decisions = t.stats.get("decisions", 0.0)
+            for stat, col in RATE_STATS.items():
+                if col in extras:
+                    row[col] = (t.stats[stat] / decisions
+                                if stat in t.stats and decisions else None)
+            rows.append(row)
+        rows.sort(key=lambda r: (-r["score"], -r["mu"], r["agent"]))
+        return Leaderboard(rows, columns=BASE_COLUMNS + extras, title=title)
+
+
+def build_leaderboard(records: Iterable[Record], *, draw_probability: float = 0.1,
+                      title: str | None = None) -> Leaderboard:
+    """Rate two-player records in schedule order; see the module docstring."""
+    records = list(records)
+    standings = Standings(draw_probability=draw_probability)
+    for record in sorted(records, key=lambda r: (int(r.get("index") or 0), str(r.get("key")))):
+        if not is_solo(record):
+            standings.count_record(record)
+    for contest in contests(records):
+        standings.rate(contest)
+    return standings.leaderboard(title=title)
+
+
+class LiveRatings:
+    """Ratings updated as matches finish (finish order), for the live view.
+
+    ``add`` is O(1); a hide-and-seek pair is rated when its second half arrives.
+    Solo-task records (one agent) are kept as per-episode means and rated by
+    :func:`leaderboards.solo.build_solo_leaderboard` when :meth:`leaderboard` is called.
+    """
+
+    def __init__(self, *, draw_probability: float = 0.1) -> None:
+        self.draw_probability = draw_probability
+        self._standings = Standings(draw_probability=draw_probability)
+        self._builder = ContestBuilder()
+        self._solo: list[Record] = []
+        self._solo_board: Leaderboard | None = None
+
+    def add(self, record: Record) -> None:
+        if is_solo(record):
+            from leaderboards.solo import compact_solo_record
+
+            self._solo.append(compact_solo_record(record))
+            self._solo_board = None
+            return
+        self._standings.count_record(record)
+        _, contest = self._builder.add(record)
+        if contest is not None:
+            self._standings.rate(contest)
+
+    def leaderboard(self, *, title: str | None = None) -> Leaderboard:
+        """The current table (two-player, or solo when only solo records were added)."""
+        if self._solo and not self._standings:
+            if self._solo_board is None:
+                from leaderboards.solo import build_solo_leaderboard
+
+                self._solo_board = build_solo_leaderboard(
+                    self._solo, draw_probability=self.draw_probability)
+            board = self._solo_board
+            return Leaderboard(board.rows, columns=board.columns, title=title)
+        return self._standings.leaderboard(title=title)
