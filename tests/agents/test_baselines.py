@@ -225,3 +225,45 @@ def test_matches_through_the_env(n: int) -> None:
     if n == 3:
         assert duel("cycle", "beat_last") == pytest.approx(0.0, abs=0.01)  # it lands on a draw
         assert duel("humanlike", "beat_last") > 0.4  # it never repeats, beat_last assumes it does
+
+
+class Checked:
+    """Wraps an agent in a match and checks every policy and the action drawn from it."""
+
+    def __init__(self, agent: Any) -> None:
+        self.agent, self.name, self.decisions = agent, agent.name, 0
+
+    def reset(self, *, seed: int | None = None, **context: Any) -> None:
+        self.n = len(context["action_names"])
+        self.agent.reset(seed=seed, **context)
+
+    def policy(self, observation: Any, action_space: Any) -> np.ndarray:
+        self.probs = self.agent.policy(observation, action_space)
+        assert self.probs.shape == (self.n,) and self.probs.sum() == pytest.approx(1.0)
+        return self.probs
+
+    def act(self, observation: Any, action_space: Any) -> int:
+        action = self.agent.act(observation, action_space)
+        assert self.probs[action] > 0
+        self.decisions += 1
+        return action
+
+
+@pytest.mark.parametrize("graph", ["house", "line-6"])
+@pytest.mark.parametrize("kind", TWO_PLAYER)
+def test_plays_both_hide_and_seek_roles(kind: str, graph: str) -> None:
+    for hider, seeker in [(Checked(make_agent(kind, name="a")), Checked(make_agent("biased",
+                                                                                   name="b"))),
+                          (Checked(make_agent("humanlike", name="b")),
+                           Checked(make_agent(kind, name="a")))]:
+        result = play(hider, seeker, game="hide_and_seek", rounds=300, seed=1, graph=graph,
+                      search_radius=1)
+        assert hider.decisions == seeker.decisions == 300
+        assert -1 <= result["a"] <= 1 and result["a"] == pytest.approx(-result["b"])
+
+
+def test_beat_last_seeker_catches_a_constant_hider() -> None:
+    result = play(make_agent("constant", name="hider", action="cellar"),
+                  make_agent("beat_last", name="seeker"), game="hide_and_seek", rounds=500,
+                  graph="house", search_radius=1)
+    assert result["seeker"] > 0.99
