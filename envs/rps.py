@@ -82,7 +82,7 @@ VALID_N_ACTIONS = (3, 5)
 def payoff_matrix(n_actions: int) -> np.ndarray:
     """The stage game for the row player: +1 where row beats column, -1 where it loses.
 
-    >>> payoff_matrix(3)[1, 0]  # paper beats rock
+    >>> payoff_matrix(3)[1, 0].item()  # paper beats rock
     1.0
     """
     _check_n_actions(n_actions)
