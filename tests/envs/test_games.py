@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import Any
 
@@ -53,8 +54,8 @@ def test_aec_api(game_id: str, kwargs: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("game_id", TWO_PLAYER)
 def test_aec_env_function(game_id: str) -> None:
-    module = GAMES[game_id].load().__module__
-    env = __import__(module, fromlist=["env"]).env(rounds=20)
+    module = importlib.import_module(GAMES[game_id].load().__module__)
+    env = module.env(rounds=20)
     api_test(env, num_cycles=100)
     assert env.unwrapped.metadata["name"] == f"{game_id}_v0"
 
