@@ -135,6 +135,6 @@ def build_solo_leaderboard(records: Iterable[Record], *, draw_probability: float
         for stat, col in RATE_STATS.items():
             row[col] = (stats[agent][stat] / decisions
                         if stat in stats[agent] and decisions else None)
-        rows.append(row)
+        rows.append({k: row[k] for k in SOLO_COLUMNS + extras})
     rows.sort(key=lambda r: (-r["score"], r["agent"]))
     return Leaderboard(rows, columns=SOLO_COLUMNS + extras, title=title)

@@ -87,12 +87,14 @@ class Standings:
         if contest.outcome == 0:
             ta.draws += 1
             tb.draws += 1
-            ta.rating, tb.rating = self.env.rate_1vs1(ta.rating, tb.rating, drawn=True)
+            ta.rating, tb.rating = trueskill.rate_1vs1(ta.rating, tb.rating, drawn=True,
+                                                       env=self.env)
             return
         winner, loser = (ta, tb) if contest.outcome > 0 else (tb, ta)
         winner.wins += 1
         loser.losses += 1
-        winner.rating, loser.rating = self.env.rate_1vs1(winner.rating, loser.rating)
+        winner.rating, loser.rating = trueskill.rate_1vs1(winner.rating, loser.rating,
+                                                             env=self.env)
 
     def __bool__(self) -> bool:
         return bool(self._agents)

@@ -1,0 +1,72 @@
+"""Pairwise matrix values and the dominance graph, including a rock-paper-scissors cycle."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from leaderboards import cycles, dominance_graph, pairwise_matrix
+from tests.leaderboards import match
+
+
+def test_matrix_is_mean_net_per_round_over_both_seats() -> None:
+    records = [match(0, "a", "b", 10, rounds=100), match(1, "b", "a", 20, rounds=100),
+               match(2, "a", "c", 3, rounds=30), match(3, "c", "b", 0, rounds=50),
+               match(4, "a", "c", 30, rounds=30, forfeited_by="c")]
+    m = pairwise_matrix(records)
+    assert m.agents == ["a", "b", "c"]
+    assert m.get("a", "b") == pytest.approx((10 - 20) / 200)
+    assert m.get("b", "a") == pytest.approx(-m.get("a", "b"))
+    assert m.get("a", "c") == pytest.approx(0.1)  # the forfeited match is left out
+    assert m.get("c", "b") == 0.0
+    assert math.isnan(m.get("a", "a"))
+    obj = m.to_json_obj()
+    assert obj["values"][0][0] is None and obj["values"][0][1] == pytest.approx(-0.05)
+    assert {(a, b) for a, b, _ in m.pairs()} == {(x, y) for x in "abc" for y in "abc" if x != y}
+
+
+def test_unplayed_pairs_are_nan() -> None:
+    m = pairwise_matrix([match(0, "a", "b", 1), match(1, "c", "d", 1)])
+    assert math.isnan(m.get("a", "c"))
+    assert ("a", "c") not in {(a, b) for a, b, _ in m.pairs()}
+
+
+def rps_like() -> list[dict]:
+    """paper_bot beats rock_bot beats scissors_bot beats paper_bot; ``sucker`` loses to
+    all three, which adds edges but no cycle."""
+    beats = [("paper_bot", "rock_bot"), ("rock_bot", "scissors_bot"),
+             ("scissors_bot", "paper_bot")]
+    records = [match(i, a, b, 8, rounds=10) for i, (a, b) in enumerate(beats)]
+    for i, name in enumerate(["paper_bot", "rock_bot", "scissors_bot"]):
+        records.append(match(10 + i, "sucker", name, -2, rounds=10))
+    return records
+
+
+def test_dominance_graph_edges_point_from_winner_with_margin() -> None:
+    graph = dominance_graph(rps_like())
+    assert graph.has_edge("paper_bot", "rock_bot")
+    assert not graph.has_edge("rock_bot", "paper_bot")
+    assert graph["rock_bot"]["scissors_bot"]["weight"] == pytest.approx(0.8)
+    assert graph.in_degree("sucker") == 3 and graph.out_degree("sucker") == 0
+    assert list(graph.predecessors("rock_bot")) == ["paper_bot"]
+    assert set(graph.successors("rock_bot")) == {"scissors_bot", "sucker"}
+
+
+def test_rock_paper_scissors_cycle_is_found() -> None:
+    found = cycles(dominance_graph(rps_like()))
+    assert found == [["paper_bot", "rock_bot", "scissors_bot"]]
+
+
+def test_transitive_results_have_no_cycles_and_cycles_are_bounded() -> None:
+    order = ["a", "b", "c", "d"]
+    transitive = [match(i * 4 + j, x, y, 1) for i, x in enumerate(order)
+                  for j, y in enumerate(order) if i < j]
+    assert cycles(dominance_graph(transitive)) == []
+    # A 4-agent ring plus chords has several cycles; limit caps the list.
+    ring = [match(0, "a", "b", 1), match(1, "b", "c", 1), match(2, "c", "d", 1),
+            match(3, "d", "a", 1), match(4, "c", "a", 1), match(5, "d", "b", 1)]
+    graph = dominance_graph(ring)
+    assert len(cycles(graph)) == 3
+    assert len(cycles(graph, limit=1)) == 1
+    assert all(len(c) <= 3 for c in cycles(graph, max_length=3))
