@@ -49,18 +49,24 @@ def register_agent(name: str) -> Callable[[type], type]:
 
 
 def _discover() -> None:
+    """Import every module under ``agents/`` and note the plugins (not imported yet)."""
     global _DISCOVERED
     if _DISCOVERED:
         return
-    _DISCOVERED = True
     import agents
 
     for info in pkgutil.walk_packages(agents.__path__, prefix="agents."):
         # agents/llm is registered from agents/llm/__init__.py without importing torch
-        importlib.import_module(info.name)
+        try:
+            importlib.import_module(info.name)
+        except Exception as exc:  # a broken agent module must say which one it is
+            raise RegistryError(f"cannot import agent module {info.name!r}: "
+                                f"{type(exc).__name__}: {exc}") from exc
     for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
         if ep.name not in _REGISTRY:
             _REGISTRY[ep.name] = _LazyEntryPoint(ep)  # type: ignore[assignment]
+    # Only now: a failed import above is retried (and reported again) on the next lookup.
+    _DISCOVERED = True
 
 
 class _LazyEntryPoint:
@@ -70,7 +76,20 @@ class _LazyEntryPoint:
         self.ep = ep
 
     def load(self) -> type:
-        return self.ep.load()
+        try:
+            return _check_agent_class(self.ep.load(), f"plugin {self.ep.name!r} ({self.ep.value})")
+        except RegistryError:
+            raise
+        except Exception as exc:
+            raise RegistryError(f"plugin agent {self.ep.name!r} ({self.ep.value}) failed to "
+                                f"load: {type(exc).__name__}: {exc}") from exc
+
+
+def _check_agent_class(obj: Any, where: str) -> type:
+    if not inspect.isclass(obj) or not all(callable(getattr(obj, m, None)) for m in ("reset", "act")):
+        raise RegistryError(f"agent type {where} is not an agent class "
+                            f"(a class with reset() and act())")
+    return obj
 
 
 def _load_path(path: str) -> type:
@@ -87,7 +106,7 @@ def _load_path(path: str) -> type:
             obj = getattr(obj, part)
     except AttributeError:
         raise RegistryError(f"agent type {path!r}: module {module_name!r} has no attribute {attr!r}") from None
-    return obj
+    return _check_agent_class(obj, repr(path))
 
 
 def get_agent_class(type_name: str) -> type:
@@ -99,6 +118,8 @@ def get_agent_class(type_name: str) -> type:
     if entry is None:
         close = difflib.get_close_matches(type_name, sorted(_REGISTRY), n=3)
         hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        if not close and "." in type_name:
+            hint = "; a class outside agents/ is written 'package.module:ClassName'"
         raise RegistryError(f"unknown agent type {type_name!r}{hint} (see `arena agents`)")
     if isinstance(entry, _LazyEntryPoint):
         entry = entry.load()
