@@ -13,10 +13,11 @@ This package works on the records handed to it (mappings with the keys documente
 from leaderboards.bradley_terry import add_bradley_terry, bradley_terry
 from leaderboards.contests import Contest, contests
 from leaderboards.graph import cycles, dominance_graph
+from leaderboards.live import LiveRatings
 from leaderboards.matrix import PairwiseMatrix, pairwise_matrix
 from leaderboards.solo import build_solo_leaderboard
 from leaderboards.table import Leaderboard
-from leaderboards.trueskill_ratings import LiveRatings, build_leaderboard
+from leaderboards.trueskill_ratings import build_leaderboard
 
 __all__ = [
     "Contest",

@@ -18,8 +18,10 @@ Columns:
                           reward in it, equal means tie (``TrueSkill.rate(groups, ranks)``)
 ``episodes``              episodes played
 
-plus ``forfeits`` when any series was forfeited, and ``invalid_rate`` / ``off_mass``
-when agents report them in ``stats``. Rows are sorted by ``score``.
+An agent that forfeits its series is ranked last, tied with any other quitter, in
+every episode it did not play. The table adds ``forfeits`` when any series was
+forfeited, and ``invalid_rate`` / ``off_mass`` when agents report them in ``stats``.
+Rows are sorted by ``score``.
 """
 
 from __future__ import annotations
@@ -93,6 +95,7 @@ def build_solo_leaderboard(records: Iterable[Record], *, draw_probability: float
     """Rate solo-task records; see the module docstring."""
     per_agent: dict[str, dict[int, float]] = {}
     forfeits: dict[str, int] = defaultdict(int)
+    quit_at: dict[str, int] = {}
     stats: dict[str, dict[str, float]] = defaultdict(dict)
     for record in sorted(records, key=record_order):
         agent = record["agents"][0]
@@ -104,6 +107,8 @@ def build_solo_leaderboard(records: Iterable[Record], *, draw_probability: float
             episodes[e + shift] = mean
         if record.get("status") == FORFEIT:
             forfeits[agent] += 1
+            if record.get("forfeited_by") == agent:
+                quit_at[agent] = max(episodes) + 1 if episodes else 0
         for key, value in ((record.get("stats") or {}).get(agent) or {}).items():
             if isinstance(value, (int, float)):
                 stats[agent][key] = stats[agent].get(key, 0.0) + float(value)
@@ -112,9 +117,11 @@ def build_solo_leaderboard(records: Iterable[Record], *, draw_probability: float
     ratings = {agent: env.create_rating() for agent in per_agent}
     for episode in sorted({e for eps in per_agent.values() for e in eps}):
         players = [a for a in per_agent if episode in per_agent[a]]
-        if len(players) < 2:
+        quitters = [a for a, at in quit_at.items() if at <= episode and a not in players]
+        if len(players) + len(quitters) < 2:
             continue
-        ranks = _ranks([per_agent[a][episode] for a in players])
+        ranks = _ranks([per_agent[a][episode] for a in players]) + [len(players)] * len(quitters)
+        players += quitters
         rated = env.rate([(ratings[a],) for a in players], ranks=ranks)
         for agent, (rating,) in zip(players, rated, strict=True):
             ratings[agent] = rating

@@ -2,8 +2,8 @@
 
 TrueSkill's result depends on the order of updates. :func:`build_leaderboard` rates
 contests (see :mod:`leaderboards.contests`) in schedule order (``index``), so a run
-gives the same table at any concurrency; :class:`LiveRatings` rates them as they
-finish, for the live view.
+gives the same table at any concurrency; :class:`leaderboards.live.LiveRatings` feeds
+the same :class:`Standings` as matches finish, for the live view.
 
 >>> recs = [{"key": "m0", "index": 0, "agents": ["a", "b"], "status": "finished",
 ...          "scores": {"a": 3.0, "b": -3.0}, "rounds": 10}]
@@ -28,7 +28,7 @@ from typing import Any
 
 import trueskill
 
-from leaderboards.contests import FORFEIT, Contest, ContestBuilder, Record, contests, is_solo
+from leaderboards.contests import FORFEIT, Contest, Record, contests, is_solo
 from leaderboards.table import Leaderboard
 
 BASE_COLUMNS = ["agent", "mu", "sigma", "score", "wins", "losses", "draws", "matches",
@@ -132,43 +132,3 @@ def build_leaderboard(records: Iterable[Record], *, draw_probability: float = 0.
     for contest in contests(records):
         standings.rate(contest)
     return standings.leaderboard(title=title)
-
-
-class LiveRatings:
-    """Ratings updated as matches finish (finish order), for the live view.
-
-    ``add`` is O(1); a hide-and-seek pair is rated when its second half arrives.
-    Solo-task records (one agent) are kept as per-episode means and rated by
-    :func:`leaderboards.solo.build_solo_leaderboard` when :meth:`leaderboard` is called.
-    """
-
-    def __init__(self, *, draw_probability: float = 0.1) -> None:
-        self.draw_probability = draw_probability
-        self._standings = Standings(draw_probability=draw_probability)
-        self._builder = ContestBuilder()
-        self._solo: list[Record] = []
-        self._solo_board: Leaderboard | None = None
-
-    def add(self, record: Record) -> None:
-        if is_solo(record):
-            from leaderboards.solo import compact_solo_record
-
-            self._solo.append(compact_solo_record(record))
-            self._solo_board = None
-            return
-        self._standings.count_record(record)
-        _, contest = self._builder.add(record)
-        if contest is not None:
-            self._standings.rate(contest)
-
-    def leaderboard(self, *, title: str | None = None) -> Leaderboard:
-        """The current table (two-player, or solo when only solo records were added)."""
-        if self._solo and not self._standings:
-            if self._solo_board is None:
-                from leaderboards.solo import build_solo_leaderboard
-
-                self._solo_board = build_solo_leaderboard(
-                    self._solo, draw_probability=self.draw_probability)
-            board = self._solo_board
-            return Leaderboard(board.rows, columns=board.columns, title=title)
-        return self._standings.leaderboard(title=title)

@@ -82,3 +82,13 @@ def test_forfeited_series_and_llm_stats_add_columns() -> None:
     assert board.row("llm")["forfeits"] == 1
     assert board.row("llm")["invalid_rate"] == pytest.approx(0.5)
     assert board.row("bot")["off_mass"] is None
+
+
+def test_a_forfeited_series_ranks_last_in_the_episodes_it_missed() -> None:
+    quitter = solo(0, "quitter", [[1.0], [1.0]])  # best while it played, then crashed
+    quitter["status"], quitter["forfeited_by"] = "forfeit", "quitter"
+    steady = solo(1, "steady", [[0.5]] * 8)
+    board = build_solo_leaderboard([quitter, steady])
+    assert board.agents() == ["steady", "quitter"]
+    assert board.row("quitter")["episodes"] == 2
+    assert board.row("quitter")["reward_mean"] == pytest.approx(1.0)
