@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from arena.agent import BaseAgent
+from arena.agent import BaseAgent, one_hot
 from arena.registry import register_agent
 
 
@@ -34,4 +34,4 @@ class Constant(BaseAgent):
         n = self.n_actions(action_space)
         if self._index is None:
             self._index = self.action_index(self.action, n)
-        return np.eye(n)[self._index]
+        return one_hot(self._index, n)

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from arena.agent import BaseAgent
+from arena.agent import BaseAgent, one_hot
 from arena.registry import register_agent
 
 
@@ -25,4 +25,4 @@ class CopyOpponent(BaseAgent):
         last = self.last_moves(observation)
         if last is None:
             return np.full(n, 1.0 / n)
-        return np.eye(n)[last[1]]
+        return one_hot(last[1], n)

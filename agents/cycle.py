@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from arena.agent import BaseAgent
+from arena.agent import BaseAgent, one_hot
 from arena.registry import register_agent
 
 
@@ -30,4 +30,4 @@ class Cycle(BaseAgent):
         n = self.n_actions(action_space)
         if self.step % n == 0:
             raise ValueError(f"{self.name}: step {self.step} never moves with {n} actions")
-        return np.eye(n)[(self.start + self.step * self.decisions_made) % n]
+        return one_hot((self.start + self.step * self.decisions_made) % n, n)

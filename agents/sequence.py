@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from arena.agent import BaseAgent
+from arena.agent import BaseAgent, one_hot
 from arena.registry import register_agent
 
 SOURCES = ("pi", "de_bruijn", "string")
@@ -153,4 +153,4 @@ class Sequence(BaseAgent):
         if not self._symbols or (not self._cyclic and index >= len(self._symbols)):
             rounds = int(self.context.get("rounds", 1000))
             self._symbols = self._build(n, max(index + 1, self.offset + rounds))
-        return np.eye(n)[self._symbols[index % len(self._symbols)]]
+        return one_hot(self._symbols[index % len(self._symbols)], n)

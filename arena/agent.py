@@ -31,6 +31,13 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 import numpy as np
 
 
+def one_hot(index: int, n: int) -> np.ndarray:
+    """The pure strategy ``index`` among ``n`` actions, as a policy vector."""
+    probs = np.zeros(n)
+    probs[index] = 1.0
+    return probs
+
+
 @runtime_checkable
 class Agent(Protocol):
     """What the engine needs from a player."""

@@ -141,3 +141,26 @@ def test_writers_through_the_env() -> None:
         return float(np.mean(rewards))
 
     assert mean_reward("template_writer") > mean_reward("fixed_text") + 0.1
+
+
+def test_number_bots_through_the_env() -> None:
+    from envs.random_number import RandomNumberEnv
+
+    def mean_reward(kind: str, **options: Any) -> float:
+        env, agent, rewards = RandomNumberEnv(), make_agent(kind, name=kind, **options), []
+        for episode in range(200):  # 2,000 numbers
+            obs, _ = env.reset(seed=episode)
+            agent.reset(seed=episode, game="random_number", episode=episode, role="solo",
+                        **env.context())
+            for _ in range(10):
+                agent.policy(obs, env.action_space)
+                obs, reward, terminated, _, _ = env.step(agent.act(obs, env.action_space))
+                rewards.append(reward)
+            assert terminated
+            if kind == "humanlike":
+                assert len(set(obs.tolist())) == 10  # never a number twice in a sequence
+        return float(np.mean(rewards))
+
+    assert mean_reward("uniform_random") >= 0.95
+    assert mean_reward("humanlike") <= 0.85
+    assert mean_reward("constant", action="7") < 0.1
