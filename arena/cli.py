@@ -1,0 +1,129 @@
+"""The ``arena`` command line: run tournaments, export results, list agents.
+
+``leaderboard``, ``matrix`` and ``graph`` come from :mod:`arena.cli_views`, ``prompt``
+from :mod:`arena.cli_prompt`; each registers its commands on :data:`app`.
+
+Start-up stays light (``arena --help`` must be quick): the engine, the envs and anything
+heavy are imported inside the commands. A user error anywhere prints one line,
+``arena: error: ...``, and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from arena import cli_prompt, cli_views
+from arena.errors import ArenaError
+
+app = typer.Typer(
+    name="arena",
+    help="Tournaments of games that need unpredictability: bots, exploiters and language models.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.command()
+def run(
+    config: Annotated[str, typer.Argument(help="Tournament config (YAML).")],
+    out: Annotated[str | None, typer.Option(
+        "--out", help="Run directory (default: runs/<name>-<timestamp>/).")] = None,
+    resume: Annotated[bool, typer.Option(
+        "--resume", help="Continue the run in --out: keep finished matches, play the rest.")
+    ] = False,
+    no_live: Annotated[bool, typer.Option(
+        "--no-live", help="Plain lines instead of the live view.")] = False,
+    concurrency: Annotated[int | None, typer.Option(
+        "--concurrency", min=1, help="Matches in flight at once (overrides the config).")
+    ] = None,
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", help="Override a config value: key.path=value (YAML value). Repeatable.")
+    ] = None,
+    timeout: Annotated[float | None, typer.Option(
+        "--timeout", min=0.001, help="Seconds per match before it is forfeited.")] = None,
+) -> None:
+    """Play a tournament: schedule, play, store every round, then print the leaderboard."""
+    from arena.launch import run_command
+
+    code = run_command(config, out=out, resume=resume, live=not no_live,
+                       concurrency=concurrency, overrides=list(set_ or ()), timeout=timeout)
+    raise typer.Exit(code)
+
+
+@app.command()
+def export(
+    directory: Annotated[str, typer.Argument(help="Run directory.")],
+    format_: Annotated[str, typer.Option(
+        "--format", help="jsonl or csv: one row per finished match.")] = "jsonl",
+    rounds: Annotated[bool, typer.Option(
+        "--rounds", help="Add round_log: actions, probabilities and rewards per round.")
+    ] = False,
+    out: Annotated[str | None, typer.Option(
+        "--out", help="Write to FILE instead of standard output.")] = None,
+) -> None:
+    """Export a run's matches as JSON lines or CSV."""
+    from arena.export import FORMATS
+    from arena.export import export as export_matches
+    from arena.store import Store
+
+    if format_ not in FORMATS:
+        raise ArenaError(f"unknown export format {format_!r} (choose {' or '.join(FORMATS)})")
+    with Store.open(directory) as store:
+        if out is None:
+            export_matches(store, sys.stdout, fmt=format_, rounds=rounds)
+            return
+        try:
+            with open(out, "w", encoding="utf-8", newline="") as handle:
+                count = export_matches(store, handle, fmt=format_, rounds=rounds)
+        except OSError as exc:
+            raise ArenaError(f"cannot write {out}: {exc.strerror or exc}") from None
+    print(f"{count} rows written to {out}", file=sys.stderr)
+
+
+@app.command()
+def agents() -> None:
+    """List every registered agent type, the games it plays and what it does."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from arena.registry import describe, registered
+
+    table = Table(title="Agent types", title_justify="left")
+    table.add_column("type", style="bold")
+    table.add_column("games")
+    table.add_column("description")
+    for name, cls in registered().items():
+        games = getattr(cls, "games", None)
+        table.add_row(name, ", ".join(games) if games else "all", describe(cls))
+    Console().print(table)
+
+
+cli_views.register(app)
+cli_prompt.register(app)
+
+
+def fail(message: str) -> None:
+    """Print one error line and exit 2."""
+    print(f"arena: error: {message}", file=sys.stderr, flush=True)
+    raise SystemExit(2)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    from arena.registry import RegistryError
+
+    try:
+        app()
+    except (ArenaError, RegistryError) as exc:
+        fail(" ".join(str(exc).split()))
+    except KeyboardInterrupt:
+        print("arena: interrupted", file=sys.stderr)
+        raise SystemExit(130) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,137 @@
+"""The checks a config needs beyond its shape: real agent types, real game arguments.
+
+Called by :func:`arena.config.parse_config` after pydantic has validated the shape. It
+normalises ``game:`` into ``games:``, gives each game its effective format, and checks
+everything that needs the registry or the envs: agent types and options, game ids,
+constructor arguments (each game is built once), gauntlet opponents, name clashes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from typing import Any
+
+from arena.config import Config, GameConfig, Solo
+from arena.errors import ConfigError
+from arena.registry import RegistryError, accepted_options, get_agent_class
+
+
+def game_parameters(entry: Any) -> set[str] | None:
+    """Keyword names a game constructor accepts, or ``None`` when it takes anything.
+
+    PettingZoo's ``parallel_wrapper_fn`` hides the real signature behind ``**kwargs``;
+    the module's ``raw_env`` then has it.
+    """
+    candidates = [entry]
+    module = importlib.import_module(entry.__module__) if hasattr(entry, "__module__") else None
+    if module is not None and hasattr(module, "raw_env"):
+        candidates.append(module.raw_env)
+    for fn in candidates:
+        try:
+            params = inspect.signature(fn).parameters.values()
+        except (TypeError, ValueError):
+            continue
+        if not any(p.kind is p.VAR_KEYWORD for p in params):
+            return {p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
+    return None
+
+
+def agent_plays(config: Config, name: str, game_id: str) -> bool:
+    """Whether agent ``name`` may play ``game_id`` (its class's and its config's ``games``)."""
+    spec = config.agent(name)
+    allowed = getattr(get_agent_class(spec.type), "games", None)
+    if allowed is not None and game_id not in allowed:
+        return False
+    return spec.games is None or game_id in spec.games
+
+
+def _check_game(config: Config, game: GameConfig, where: str, err: Any) -> None:
+    from envs import get_game  # imports gymnasium; only needed once a config is checked
+
+    try:
+        spec = get_game(game.id)
+    except ValueError as exc:
+        raise err(f"{where}.id", str(exc)) from None
+    if game.format is None:
+        raise err(f"{where}.format" if where != "game" else "format",
+                  "missing required key (no format here and no top-level format)")
+    if (spec.kind == "solo") != isinstance(game.format, Solo):
+        want = "solo" if spec.kind == "solo" else "round_robin or gauntlet"
+        raise err(f"{where}.format.type", f"game {game.id!r} needs format type {want}, "
+                  f"not {game.format.type!r}")
+    entry = spec.load()
+    accepted = game_parameters(entry)
+    if accepted is not None:
+        for arg in game.args:
+            if arg not in accepted:
+                raise err(f"{where}.{arg}", f"unknown argument of game {game.id!r} "
+                          f"(arguments: {', '.join(sorted(accepted - {'render_mode'}))})")
+    try:
+        env = entry(**game.args)
+    except (TypeError, ValueError) as exc:
+        raise err(where, f"invalid arguments for game {game.id!r}: {exc}") from None
+    close = getattr(env, "close", None)
+    if callable(close):
+        close()
+    if hasattr(game.format, "opponents"):
+        names = {a.name for a in config.agents}
+        for i, opp in enumerate(game.format.opponents):
+            if opp not in names:
+                path = f"{where}.format" if game.format is not config.format else "format"
+                raise err(f"{path}.opponents[{i}]", f"no agent named {opp!r}")
+    players = [a.name for a in config.agents if agent_plays(config, a.name, game.id)]
+    needed = 1 if spec.kind == "solo" else 2
+    if len(players) < needed:
+        raise err(where, f"game {game.id!r} needs at least {needed} agents that can play it, "
+                  f"found {len(players)}")
+
+
+def _check_agents(config: Config, err: Any) -> None:
+    from envs import GAMES
+
+    seen: set[str] = set()
+    for i, agent in enumerate(config.agents):
+        if agent.name in seen:
+            raise err(f"agents[{i}].name", f"duplicate agent name {agent.name!r}")
+        if "/" in agent.name or agent.name != agent.name.strip():
+            raise err(f"agents[{i}].name", f"{agent.name!r}: names may not contain '/' or "
+                      "start or end with spaces")
+        seen.add(agent.name)
+        try:
+            cls = get_agent_class(agent.type)
+        except RegistryError as exc:
+            raise err(f"agents[{i}].type", str(exc)) from None
+        accepted = accepted_options(cls)
+        if accepted is not None:
+            for option in agent.options:
+                if option not in accepted:
+                    allowed = ", ".join(sorted(accepted - {"name"})) or "none"
+                    raise err(f"agents[{i}].{option}", f"agent type {agent.type!r} has no "
+                              f"option {option!r} (options: {allowed})")
+        for j, game_id in enumerate(agent.games or ()):
+            if game_id not in GAMES:
+                raise err(f"agents[{i}].games[{j}]", f"unknown game {game_id!r}")
+
+
+def check_config(config: Config, raw: dict[str, Any], *, source: str) -> None:
+    """Normalise and check ``config`` in place; raise a one-line ConfigError on a problem."""
+
+    def err(path: str, problem: str) -> ConfigError:
+        return ConfigError(problem, file=source, path=path)
+
+    if (config.game is None) == (not config.games):
+        raise err("game", "give exactly one of 'game' (one game) or 'games' (a list)")
+    single = config.game is not None
+    if single:
+        config.games = [config.game]
+        config.game = None
+    ids = [g.id for g in config.games]
+    for i, game_id in enumerate(ids):
+        if game_id in ids[:i]:
+            raise err(f"games[{i}].id", f"game {game_id!r} is listed twice")
+    _check_agents(config, err)
+    for i, game in enumerate(config.games):
+        if game.format is None:
+            game.format = config.format
+        _check_game(config, game, "game" if single else f"games[{i}]", err)

@@ -1,0 +1,140 @@
+"""What ``arena run`` does, start to finish: config, run directory, schedule, play, rate.
+
+Kept apart from the Typer layer so tests and scripts can start a run in-process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from arena.config import Config, load_config
+from arena.errors import ArenaError, ConfigError
+from arena.registry import make_agent
+from arena.runner import Runner, RunOutcome, package_versions
+from arena.schedule import build_schedule
+from arena.store import DB_NAME, Store
+
+#: config keys that change how a run is played, never what it produces
+RUN_ONLY_KEYS = ("concurrency", "timeout")
+
+
+def default_out(config: Config, *, root: Path = Path("runs")) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out = root / f"{config.name}-{stamp}"
+    n = 2
+    while out.exists():
+        out = root / f"{config.name}-{stamp}-{n}"
+        n += 1
+    return out
+
+
+def _differs(old: Any, new: Any, path: str = "") -> str | None:
+    """The first key path where two config snapshots differ, or None."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in list(old) + [k for k in new if k not in old]:
+            if not path and key in RUN_ONLY_KEYS:
+                continue
+            found = _differs(old.get(key), new.get(key), f"{path}.{key}" if path else key)
+            if found:
+                return found
+        return None
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        for i, (a, b) in enumerate(zip(old, new, strict=True)):
+            found = _differs(a, b, f"{path}[{i}]")
+            if found:
+                return found
+        return None
+    return None if old == new else (path or "(top level)")
+
+
+def open_store(config: Config, out: Path, *, resume: bool) -> Store:
+    """The run's store: a new one, or (with ``resume``) the existing one if configs agree."""
+    if resume:
+        store = Store.open(out)
+        changed = _differs(store.run_info()["config"], config.snapshot())
+        if changed:
+            store.close()
+            raise ArenaError(f"{out} was run with a different config (at {changed}); resume "
+                             "with the same config and --set options")
+        return store
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        hint = " (it holds a run: add --resume to continue it)" if (out / DB_NAME).exists() else ""
+        raise ArenaError(f"{out} already exists{hint}; choose another --out, nothing was "
+                         "overwritten")
+    return Store.create(out, config=config.snapshot(), versions=package_versions())
+
+
+def probe_agents(config: Config, source: str) -> None:
+    """Build each agent once so a bad option value fails now, not as a forfeit per match."""
+    for i, spec in enumerate(config.agents):
+        try:
+            make_agent(spec.type, name=spec.name, **spec.options)
+        except Exception as exc:  # noqa: BLE001 -- any constructor failure is a config problem
+            raise ConfigError(str(exc), file=source, path=f"agents[{i}]") from None
+
+
+def make_observer(*, live: bool, draw_probability: float) -> Any:
+    from arena.live import LiveObserver, PlainObserver
+
+    if live and sys.stdout.isatty():
+        return LiveObserver(draw_probability=draw_probability)
+    return PlainObserver()
+
+
+def print_leaderboards(store: Store, *, draw_probability: float, file: Any = None) -> None:
+    """The final leaderboards, one per game, rated in schedule order."""
+    from rich.console import Console
+
+    from envs import get_game
+    from leaderboards import build_leaderboard, build_solo_leaderboard
+
+    console = Console(file=file or sys.stdout)
+    for game in store.games():
+        solo = get_game(game).kind == "solo"
+        records = store.results(game=game, rounds=solo)
+        if not records:
+            continue
+        build = build_solo_leaderboard if solo else build_leaderboard
+        console.print(f"\n[bold]Leaderboard: {game}[/bold]")
+        console.print(build(records, draw_probability=draw_probability))
+
+
+def run_command(config_path: str, *, out: str | None = None, resume: bool = False,
+                live: bool = True, concurrency: int | None = None,
+                overrides: list[str] | tuple[str, ...] = (), timeout: float | None = None) -> int:
+    """``arena run``; returns the exit code (0, or 130 when interrupted)."""
+    config = load_config(config_path, overrides=overrides)
+    if out is None and resume:
+        raise ArenaError("--resume needs --out DIR: the run directory to continue")
+    schedule = build_schedule(config)
+    probe_agents(config, config_path)
+    directory = Path(out) if out is not None else default_out(config)
+    store = open_store(config, directory, resume=resume)
+    try:
+        observer = make_observer(live=live, draw_probability=config.rating.draw_probability)
+        runner = Runner(config, store, observer, fixtures=schedule.fixtures,
+                        notices=schedule.notices, concurrency=concurrency, timeout=timeout)
+        outcome: RunOutcome = asyncio.run(runner.run())
+        if outcome.interrupted:
+            resume_cmd = _resume_command(config_path, directory, overrides)
+            print(f"\nInterrupted: {store.count()} of {outcome.total} matches are saved in "
+                  f"{directory}.\nResume with: {resume_cmd}", flush=True)
+            return 130
+        print_leaderboards(store, draw_probability=config.rating.draw_probability)
+    finally:
+        store.close()
+    print(f"\nResults: {directory}\nLeaderboard: arena leaderboard {shlex.quote(str(directory))}"
+          f"\nExport: arena export {shlex.quote(str(directory))} --format jsonl", flush=True)
+    return 0
+
+
+def _resume_command(config_path: str, directory: Path, overrides: Any) -> str:
+    parts = ["arena", "run", config_path, "--out", str(directory), "--resume"]
+    for override in overrides:
+        parts += ["--set", override]
+    return " ".join(shlex.quote(p) for p in parts)

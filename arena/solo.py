@@ -1,0 +1,97 @@
+"""One agent's series of episodes in a single-agent task (random numbers, creative writing).
+
+Each series gets a fresh env, so every agent faces a fresh predictor or archive and
+agents are judged alike. Episode ``i`` is seeded from the series seed, which is the same
+for every agent, so all agents see the same prompts. The agent is built once per series
+and ``reset`` before every episode with ``game``, ``episode``, ``role: "solo"`` and the
+task keys from ``env.context()``.
+
+The series is one :class:`~arena.records.MatchResult`: ``rounds`` counts steps,
+``scores`` holds the mean reward per step, and ``round_log`` keeps every step with its
+``episode`` and ``step`` (0-based) so each episode can be rated on its own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from arena.config import AgentConfig, GameConfig
+from arena.match import (
+    Forfeit,
+    MatchState,
+    Offload,
+    Seat,
+    build_agents,
+    call_mode,
+    collect_stats,
+    decide,
+    invoke,
+)
+from arena.schedule import Fixture, derive_seed
+
+_SHOWN_CHARS = 40
+
+
+def _shown(action: Any) -> str:
+    text = str(action).replace("\n", " ")
+    return text if len(text) <= _SHOWN_CHARS else text[:_SHOWN_CHARS - 1] + "…"
+
+
+async def play_series(fixture: Fixture, game: GameConfig, spec: AgentConfig, *,
+                      observer: Any, state: MatchState, offload: Offload | None) -> None:
+    from envs import make_game
+
+    env = make_game(game.id, **game.args)
+    name = spec.name
+    state.roles = ["solo"]
+    state.totals = {name: 0.0}
+    (agent,) = build_agents([spec])
+    episodes = int(fixture.episodes or 1)
+    observer.match_started(key=fixture.key, game=fixture.game, agents=[name], rounds=episodes)
+    seat: Seat | None = None
+    total = 0.0
+    log = state.round_log
+    for episode in range(episodes):
+        if state.cancelled:
+            return
+        try:
+            obs, _ = env.reset(seed=derive_seed(fixture.seed, f"episode{episode}"))
+            context = {"game": game.id, "episode": episode, "role": "solo", **env.context()}
+        except Exception as exc:  # noqa: BLE001 -- a broken env voids the series
+            raise Forfeit(None, f"env error: {exc!r}") from None
+        state.current = name
+        reset = agent.reset
+        try:
+            seed = derive_seed(fixture.seed, f"agent/episode{episode}")
+            await invoke(call_mode(reset, offload), reset, offload, seed=seed, **context)
+        except Exception as exc:  # noqa: BLE001
+            raise Forfeit(name, f"{name}: reset failed: {exc!r}") from None
+        space = env.action_space
+        if seat is None:
+            seat = Seat(agent, "solo", space, offload)
+        step = 0
+        done = False
+        action = None
+        while not done:
+            action, probs = await decide(seat, obs, space, state, offload)
+            try:
+                obs, reward, terminated, truncated, _ = env.step(action)
+            except Exception as exc:  # noqa: BLE001 -- the env rejected what passed the check
+                raise Forfeit(name, f"{name}: action {_shown(action)!r} rejected: {exc}") from None
+            reward = float(reward)
+            total += reward
+            log.append({"episode": episode, "step": step, "actions": {name: action},
+                        "probabilities": {} if probs is None else {name: _list(probs)},
+                        "rewards": {name: reward}})
+            step += 1
+            state.rounds += 1
+            state.totals = {name: total / state.rounds}
+            done = terminated or truncated
+        observer.round_played(key=fixture.key, round=episode + 1,
+                              moves={name: _shown(action)}, scores=state.totals)
+    env.close()
+    collect_stats([agent], state)
+
+
+def _list(probs: Any) -> list[float]:
+    return probs.tolist() if hasattr(probs, "tolist") else [float(p) for p in probs]

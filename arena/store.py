@@ -1,0 +1,205 @@
+"""The results database: ``DIR/arena.db``, SQLite in WAL mode, one transaction per match.
+
+Tables (JSON in TEXT columns where a value is a list or mapping):
+
+``run``      one row: name, config snapshot (the validated config), package versions,
+             creation time
+``agents``   name, type, options, games
+``matches``  idx (schedule position), key, game, seed, agents and roles (seat order),
+             status, scores, rounds, error, forfeited_by, grp, episodes, stats, times
+``rounds``   one row per agent per round: match idx, round (1-based), seat, agent,
+             action (an integer, or the text for writing tasks), probabilities
+             (JSON list or NULL), reward, and for solo tasks episode and step
+
+A match is written only when it has finished, in one transaction, so a run killed at
+any moment leaves only whole matches behind and ``--resume`` replays the rest.
+WAL lets ``arena leaderboard DIR`` read while a run is still writing.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from arena.errors import StoreError
+from arena.records import MatchResult
+
+DB_NAME = "arena.db"
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS run (
+    id INTEGER PRIMARY KEY CHECK (id = 1), name TEXT, config TEXT, versions TEXT, created REAL);
+CREATE TABLE IF NOT EXISTS agents (
+    name TEXT PRIMARY KEY, type TEXT, options TEXT, games TEXT);
+CREATE TABLE IF NOT EXISTS matches (
+    idx INTEGER PRIMARY KEY, key TEXT UNIQUE NOT NULL, game TEXT, seed INTEGER,
+    agents TEXT, roles TEXT, status TEXT, scores TEXT, rounds INTEGER, error TEXT,
+    forfeited_by TEXT, grp TEXT, episodes INTEGER, stats TEXT, started REAL, finished REAL);
+CREATE TABLE IF NOT EXISTS rounds (
+    match INTEGER NOT NULL, round INTEGER NOT NULL, seat INTEGER NOT NULL, agent TEXT,
+    action, probabilities TEXT, reward REAL, episode INTEGER, step INTEGER,
+    PRIMARY KEY (match, round, seat)) WITHOUT ROWID;
+"""
+_MATCH_COLUMNS = ("idx, key, game, seed, agents, roles, status, scores, rounds, error, "
+                  "forfeited_by, grp, episodes, stats, started, finished")
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    # NORMAL under WAL survives a killed process (only a power cut can lose the last match)
+    conn.execute("PRAGMA synchronous=NORMAL")
+    return conn
+
+
+class Store:
+    """A run directory's database. Build with :meth:`create` or :meth:`open`."""
+
+    def __init__(self, directory: Path, conn: sqlite3.Connection) -> None:
+        self.directory = directory
+        self.conn = conn
+
+    @classmethod
+    def create(cls, directory: str | Path, *, config: dict[str, Any],
+               versions: dict[str, str] | None = None) -> Store:
+        """A new run in ``directory`` (which must not hold a run already)."""
+        directory = Path(directory)
+        if (directory / DB_NAME).exists():
+            raise StoreError(f"{directory} already holds a run; use --resume to continue it, "
+                             "or choose another --out")
+        directory.mkdir(parents=True, exist_ok=True)
+        conn = _connect(directory / DB_NAME)
+        conn.executescript(SCHEMA)
+        with conn:
+            conn.execute("BEGIN")
+            conn.execute("INSERT INTO run VALUES (1, ?, ?, ?, ?)",
+                         (config.get("name"), json.dumps(config), json.dumps(versions or {}),
+                          time.time()))
+            conn.executemany("INSERT INTO agents VALUES (?, ?, ?, ?)", [
+                (a["name"], a["type"], json.dumps(a.get("options", {})),
+                 json.dumps(a.get("games"))) for a in config.get("agents", [])])
+        return cls(directory, conn)
+
+    @classmethod
+    def open(cls, directory: str | Path) -> Store:
+        """An existing run; a clear error when ``directory`` holds none."""
+        directory = Path(directory)
+        path = directory / DB_NAME
+        if not path.is_file():
+            what = "does not exist" if not directory.exists() else f"has no {DB_NAME}"
+            raise StoreError(f"{directory} {what}: not a run directory")
+        try:
+            conn = _connect(path)
+            conn.execute("SELECT 1 FROM run").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{path}: not a readable arena database ({exc})") from None
+        return cls(directory, conn)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writing ---------------------------------------------------------------
+    def save(self, result: MatchResult) -> None:
+        """Write one finished (or forfeited) match and its rounds in one transaction."""
+        r = result
+        row = (r.index, r.key, r.game, r.seed, json.dumps(r.agents), json.dumps(r.roles),
+               r.status, json.dumps(r.scores), r.rounds, r.error, r.forfeited_by, r.group,
+               r.episodes, json.dumps(r.stats), r.started_at, r.finished_at)
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute(f"INSERT INTO matches ({_MATCH_COLUMNS}) VALUES "
+                         f"({', '.join('?' * 16)})", row)
+            conn.executemany("INSERT INTO rounds VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                             _round_rows(r))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    # -- reading ---------------------------------------------------------------
+    def finished_keys(self) -> set[str]:
+        return {k for (k,) in self.conn.execute("SELECT key FROM matches")}
+
+    def run_info(self) -> dict[str, Any]:
+        name, config, versions, created = self.conn.execute(
+            "SELECT name, config, versions, created FROM run").fetchone()
+        return {"name": name, "config": json.loads(config), "versions": json.loads(versions),
+                "created": created, "directory": str(self.directory)}
+
+    def games(self) -> list[str]:
+        """Game ids in config order, then any others found among the matches."""
+        ids = [g["id"] for g in self.run_info()["config"].get("games", [])]
+        for (game,) in self.conn.execute("SELECT DISTINCT game FROM matches ORDER BY idx"):
+            if game not in ids:
+                ids.append(game)
+        return ids
+
+    def count(self) -> int:
+        return self.conn.execute("SELECT COUNT(*) FROM matches").fetchone()[0]
+
+    def results(self, *, game: str | None = None, rounds: bool = False) -> list[dict[str, Any]]:
+        """``MatchResult.to_dict()`` mappings in schedule order (``round_log`` with rounds)."""
+        return list(self.iter_results(game=game, rounds=rounds))
+
+    def iter_results(self, *, game: str | None = None,
+                     rounds: bool = False) -> Iterator[dict[str, Any]]:
+        where, args = ("WHERE game = ?", (game,)) if game is not None else ("", ())
+        rows = self.conn.execute(
+            f"SELECT {_MATCH_COLUMNS} FROM matches {where} ORDER BY idx", args).fetchall()
+        for row in rows:
+            record = _record(row)
+            if rounds:
+                record["round_log"] = self._round_log(row[0], record["agents"])
+            yield record
+
+    def _round_log(self, idx: int, agents: list[str]) -> list[dict[str, Any]]:
+        log: list[dict[str, Any]] = []
+        last = None
+        entry: dict[str, Any] = {}
+        for rnd, agent, action, probs, reward, episode, step in self.conn.execute(
+                "SELECT round, agent, action, probabilities, reward, episode, step FROM rounds "
+                "WHERE match = ? ORDER BY round, seat", (idx,)):
+            if rnd != last:
+                entry = {"actions": {}, "probabilities": {}, "rewards": {}}
+                if episode is not None:
+                    entry["episode"], entry["step"] = episode, step
+                log.append(entry)
+                last = rnd
+            entry["actions"][agent] = action
+            if probs is not None:
+                entry["probabilities"][agent] = json.loads(probs)
+            entry["rewards"][agent] = reward
+        return log
+
+
+def _round_rows(r: MatchResult) -> Iterator[tuple[Any, ...]]:
+    seats = list(enumerate(r.agents))
+    dumps = json.dumps
+    for number, entry in enumerate(r.round_log, 1):
+        actions, rewards = entry["actions"], entry["rewards"]
+        probs = entry.get("probabilities") or {}
+        episode, step = entry.get("episode"), entry.get("step")
+        for seat, name in seats:
+            p = probs.get(name)
+            yield (r.index, number, seat, name, actions.get(name),
+                   None if p is None else dumps(p), rewards.get(name), episode, step)
+
+
+def _record(row: tuple[Any, ...]) -> dict[str, Any]:
+    (idx, key, game, seed, agents, roles, status, scores, rounds, error, forfeited_by, grp,
+     episodes, stats, started, finished) = row
+    return MatchResult(
+        key=key, game=game, index=idx, seed=seed, agents=json.loads(agents),
+        roles=json.loads(roles), status=status, scores=json.loads(scores), rounds=rounds,
+        error=error, forfeited_by=forfeited_by, group=grp, episodes=episodes,
+        stats=json.loads(stats), started_at=started, finished_at=finished).to_dict()
