@@ -105,7 +105,7 @@ def parse_string(text: str, names: list[str]) -> list[int]:
 
 
 @register_agent("sequence")
-class Sequence(BaseAgent):
+class FixedSequence(BaseAgent):
     """Plays a fixed sequence: digits of pi, a De Bruijn sequence, or a given string."""
 
     games = ("rps", "hide_and_seek")
