@@ -1,0 +1,250 @@
+"""The ``hf`` agent: a language model playing through transformers, base or aligned.
+
+Two ways to choose a move:
+
+``mode: distribution`` (exact)
+    Every legal action is scored as a *complete* answer in one batched forward pass:
+    chat models score the name exactly as the prompt lists it followed by the
+    tokenizer's end-of-turn token (``rock<|im_end|>``); base models score
+    ``" " + name + "\\n"``. So "1" never collects the probability of "10". The
+    legal log-probs, divided by ``temperature`` and renormalised, are the agent's
+    ``policy``; ``act`` draws from that cached distribution with the agent's seeded
+    RNG, so the model is asked once per decision. The mass outside the legal
+    answers (1 minus their summed probability, before renormalising) is recorded
+    per decision and reported as ``off_mass``.
+``mode: sample``
+    The model writes an answer; a tolerant parser reads a legal name or number from
+    it. An unreadable answer is retried up to ``retries`` times, then counted as
+    invalid (raw text kept in ``invalid_answers``) and ``fallback`` applies:
+    ``uniform`` plays a uniformly random legal move, ``forfeit`` raises
+    :class:`InvalidAnswer`, which the engine records as this agent's forfeit with
+    the raw text as the error. ``policy`` is ``None`` in this mode.
+
+Creative writing always samples, with ``max_new_tokens`` and the template's stop strings.
+``stats()`` reports ``decisions``, ``invalid`` and (when measured) mean ``off_mass``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from agents.llm.backend import Backend, get_backend
+from agents.llm.parse import parse_choice
+from agents.llm.prompts import Prompter, available_templates
+from arena.registry import register_agent
+
+_CHOICE_TOKENS = 16
+_WRITING_TOKENS = 200
+
+
+class InvalidAnswer(RuntimeError):
+    """The model gave no legal answer after every retry and the fall-back is ``forfeit``."""
+
+
+@register_agent("hf")
+class HFAgent:
+    """A language model (transformers; base or chat) playing from its exact move distribution."""
+
+    games = tuple(available_templates())
+    white_box = False
+    engine = "hf"
+
+    def __init__(self, *, name: str | None = None, model: str | None = None,
+                 revision: str | None = None, dtype: str = "auto",
+                 device_map: str | dict[str, Any] | None = None, gguf_file: str | None = None,
+                 trust_remote_code: bool = False, prompt_format: str = "chat",
+                 mode: str = "distribution", temperature: float = 1.0,
+                 history: int | None = None, max_new_tokens: int | None = None,
+                 retries: int = 2, fallback: str = "uniform",
+                 templates: Mapping[str, Any] | None = None) -> None:
+        if not model:
+            raise ValueError("option 'model' is required (a hub id or a local path)")
+        if prompt_format not in ("chat", "completion"):
+            raise ValueError(f"prompt_format must be 'chat' or 'completion', not {prompt_format!r}")
+        if mode not in ("distribution", "sample"):
+            raise ValueError(f"mode must be 'distribution' or 'sample', not {mode!r}")
+        if fallback not in ("uniform", "forfeit"):
+            raise ValueError(f"fallback must be 'uniform' or 'forfeit', not {fallback!r}")
+        if temperature < 0:
+            raise ValueError(f"temperature must be >= 0, not {temperature}")
+        if history is not None and history < 0:
+            raise ValueError(f"history must be a number of rounds >= 0 or null, not {history}")
+        if retries < 0 or (max_new_tokens is not None and max_new_tokens < 1):
+            raise ValueError("retries must be >= 0 and max_new_tokens >= 1")
+        if templates is not None and not isinstance(templates, Mapping):
+            raise ValueError("templates must map a game id to template keys (or a YAML path)")
+        self.name = name or "hf"
+        self.load_options: dict[str, Any] = {
+            "model": model, "revision": revision, "dtype": dtype, "device_map": device_map,
+            "gguf_file": gguf_file, "trust_remote_code": trust_remote_code}
+        self.prompt_format = prompt_format
+        self.mode = mode
+        self.temperature = float(temperature)
+        self.history = history
+        self.max_new_tokens = max_new_tokens
+        self.retries = retries
+        self.fallback = fallback
+        self.templates = dict(templates or {})
+        self.rng = np.random.default_rng()
+        self.context: dict[str, Any] = {}
+        self.invalid_answers: list[dict[str, Any]] = []
+        self.off_mass: list[float] = []
+        self._backend: Backend | None = None
+        self._decisions = 0
+        self._invalid = 0
+        self._prompter: Prompter | None = None
+        self._past: list[Any] = []
+        self._step = 0
+        self._open = False
+        self._pending: np.ndarray | None = None
+
+    # -- lifecycle --------------------------------------------------------------------
+    @property
+    def backend(self) -> Backend:
+        """The shared backend for this agent's model (loaded on first use)."""
+        if self._backend is None:
+            self._backend = get_backend(self.engine, **self.load_options)
+        return self._backend
+
+    def reset(self, *, seed: int | None = None, **context: Any) -> None:
+        self.rng = np.random.default_rng(seed)
+        self.context = context
+        self._prompter = Prompter(context, prompt_format=self.prompt_format,
+                                  templates=self.templates, history=self.history)
+        self._past = []
+        self._step = 0
+        self._open = False
+        self._pending = None
+
+    def stats(self) -> dict[str, float]:
+        out = {"decisions": float(self._decisions), "invalid": float(self._invalid)}
+        if self.off_mass:
+            out["off_mass"] = float(np.mean(self.off_mass))
+        return out
+
+    # -- prompts ----------------------------------------------------------------------
+    @property
+    def prompter(self) -> Prompter:
+        if self._prompter is None:
+            raise RuntimeError(f"agent {self.name!r}: reset() must come before a decision")
+        return self._prompter
+
+    def prompt_text(self, past: list[Any] | None = None) -> str:
+        """The raw text the model sees after ``past`` rounds (special tokens written out)."""
+        rendered = self.prompter.render(self._past if past is None else past)
+        if isinstance(rendered, str):
+            return self.backend.completion_prefix() + rendered
+        return self.backend.chat_prompt(rendered)
+
+    def continuation(self, name: str) -> str:
+        """The exact text scored for one action: a complete answer, never a prefix."""
+        if self.prompt_format == "chat":
+            return name + self.backend.end_of_turn()
+        return " " + name + "\n"
+
+    # -- decisions --------------------------------------------------------------------
+    def policy(self, observation: Any, action_space: Any) -> np.ndarray | None:
+        self._begin(observation)
+        return None if self._pending is None else self._pending.copy()
+
+    def act(self, observation: Any, action_space: Any) -> Any:
+        self._begin(observation)
+        self._open = False
+        self._step += 1
+        self._decisions += 1
+        if self.prompter.kind == "writing":
+            return self._write()
+        probs, self._pending = self._pending, None
+        if probs is not None:
+            index = int(self.rng.choice(len(probs), p=probs))
+        else:
+            index = self._sample_choice()
+        # random numbers use Discrete(start=low): the action is the number itself
+        return int(getattr(action_space, "start", 0) or 0) + index
+
+    def _begin(self, observation: Any) -> None:
+        """Start a decision once, whichever of policy/act the engine calls first."""
+        if self._open:
+            return
+        self._open = True
+        self._observe(observation)
+        self._pending = None
+        if self.mode == "distribution" and self.prompter.kind != "writing":
+            self._pending = self._distribution()
+
+    def _observe(self, observation: Any) -> None:
+        step = self._step
+        kind = self.prompter.kind
+        if kind == "writing" or observation is None:
+            return
+        obs = np.asarray(observation)
+        if step == 0 or obs.shape[0] < step:
+            return
+        # only the newest entry is new to us: O(1) per round
+        if kind == "two_player":
+            own, opp = (int(v) for v in obs[step - 1][:2])
+            if own >= 0 and opp >= 0:
+                self._past.append((own, opp))
+        else:
+            self._past.append(int(obs[step - 1]))
+
+    def _distribution(self) -> np.ndarray:
+        names = self.prompter.names
+        text = self.prompt_text()
+        logprobs = self.backend.score([text] * len(names),
+                                      [self.continuation(n) for n in names])
+        self.off_mass.append(max(0.0, 1.0 - float(np.exp(logprobs).sum())))
+        return tempered(logprobs, self.temperature)
+
+    def _seed(self) -> int:
+        return int(self.rng.integers(2**63 - 1))
+
+    def _generate(self, tokens: int) -> str:
+        return self.backend.generate([self.prompt_text()], max_new_tokens=tokens,
+                                     stop=self.prompter.stop(), temperature=self.temperature,
+                                     seed=self._seed())[0]
+
+    def _sample_choice(self) -> int:
+        names = self.prompter.names
+        texts = []
+        for _ in range(self.retries + 1):
+            text = self._generate(self.max_new_tokens or _CHOICE_TOKENS)
+            index = parse_choice(text, names)
+            if index is not None:
+                return index
+            texts.append(text)
+        return self._invalid_answer(texts, lambda: int(self.rng.integers(len(names))))
+
+    def _write(self) -> str:
+        limit = int(self.context.get("max_chars") or 0)
+        texts = []
+        for _ in range(self.retries + 1):
+            text = self._generate(self.max_new_tokens or _WRITING_TOKENS).strip()
+            text = text[:limit] if limit else text
+            if text:
+                return text
+            texts.append(text)
+        return self._invalid_answer(texts, lambda: "")
+
+    def _invalid_answer(self, texts: list[str], uniform: Any) -> Any:
+        self._invalid += 1
+        self.invalid_answers.append({"decision": self._decisions, "texts": texts})
+        if self.fallback == "forfeit":
+            raise InvalidAnswer(f"agent {self.name!r} gave no legal answer in "
+                                f"{len(texts)} tries; last answer: {texts[-1]!r}")
+        return uniform()
+
+
+def tempered(logprobs: np.ndarray, temperature: float) -> np.ndarray:
+    """Renormalised distribution over the legal actions after temperature (0 = argmax)."""
+    logprobs = np.asarray(logprobs, dtype=np.float64)
+    if temperature <= 0:
+        probs = np.zeros_like(logprobs)
+        probs[int(np.argmax(logprobs))] = 1.0
+        return probs
+    z = logprobs / temperature
+    z = np.exp(z - z.max())
+    return z / z.sum()

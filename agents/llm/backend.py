@@ -1,0 +1,82 @@
+"""The small interface between the language-model agent and a model engine, and a shared cache.
+
+A backend does four things; the agent needs nothing else, so another engine (vLLM,
+an HTTP server) is one new class:
+
+``score(contexts, continuations)``
+    The log-probability of each continuation given its context, all pairs in one
+    batched forward pass. Context and continuation are encoded together and split
+    at the encoded context's length (the lm-evaluation-harness rule).
+``generate(prompts, *, max_new_tokens, stop, temperature, seed)``
+    Sampled (or, at temperature 0, greedy) text for each prompt, cut at the first
+    stop string or end-of-sequence token. ``seed`` seeds the engine's own generator.
+``chat_prompt(messages)``
+    The raw text of the tokenizer's chat template with the generation prompt.
+``completion_prefix()`` / ``end_of_turn()``
+    The special tokens the tokenizer puts before plain text (a BOS), written out, and
+    the token that ends an assistant turn in the chat template.
+
+Prompts are always raw text with special tokens written out, and are encoded without
+adding special tokens, so the text ``arena prompt`` prints is exactly what the model sees.
+
+:func:`get_backend` returns one shared instance per distinct model and loading options,
+so every agent (and every concurrent match) naming the same model uses one loaded copy.
+Building a backend is the only place torch and transformers are imported.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+import numpy as np
+
+ENGINES = {"hf": "agents.llm.hf_backend:HFBackend"}
+
+_CACHE: dict[str, Backend] = {}
+_LOCK = threading.Lock()
+
+
+class Backend(Protocol):
+    """What the language-model agent needs from a model engine."""
+
+    def score(self, contexts: Sequence[str], continuations: Sequence[str]) -> np.ndarray: ...
+
+    def generate(self, prompts: Sequence[str], *, max_new_tokens: int, stop: Sequence[str],
+                 temperature: float, seed: int) -> list[str]: ...
+
+    def chat_prompt(self, messages: Sequence[Mapping[str, str]]) -> str: ...
+
+    def completion_prefix(self) -> str: ...
+
+    def end_of_turn(self) -> str: ...
+
+
+def cache_key(engine: str, options: Mapping[str, Any]) -> str:
+    """A stable key for one engine and its loading options."""
+    return json.dumps({"engine": engine, **options}, sort_keys=True, default=str)
+
+
+def get_backend(engine: str = "hf", **options: Any) -> Backend:
+    """The shared backend for ``engine`` built with ``options``, built on first use."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown language-model engine {engine!r} "
+                         f"(engines: {', '.join(sorted(ENGINES))})")
+    key = cache_key(engine, options)
+    with _LOCK:
+        backend = _CACHE.get(key)
+        if backend is None:
+            module_name, _, attr = ENGINES[engine].partition(":")
+            cls = getattr(importlib.import_module(module_name), attr)
+            backend = cls(**options)
+            _CACHE[key] = backend
+        return backend
+
+
+def clear_cache() -> None:
+    """Forget every shared backend (their models are freed once no agent holds them)."""
+    with _LOCK:
+        _CACHE.clear()

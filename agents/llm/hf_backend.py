@@ -1,0 +1,211 @@
+"""The transformers backend: any causal LM on the hub or on disk, hosted through accelerate.
+
+``HFBackend(model=..., revision=, dtype=, device_map=, gguf_file=, trust_remote_code=)``
+loads the tokenizer at once and the model on first use (so ``arena prompt`` never
+loads weights). ``device_map`` goes to accelerate: ``"auto"`` spreads a large model
+over every GPU. torch and transformers are imported only inside this class.
+
+Scoring follows lm-evaluation-harness: context and continuation are encoded together
+and split at the encoded context's length; the continuation's token log-probs are
+summed. All pairs go through one left-padded forward pass, keeping only the last
+positions' logits. Generation is our own short sampling loop so that it draws from a
+``torch.Generator`` seeded by the agent, never from torch's global generator.
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+_DTYPES = {"float32", "float16", "bfloat16", "float64"}
+
+
+class HFBackend:
+    """A transformers causal language model behind the :mod:`agents.llm.backend` interface."""
+
+    def __init__(self, *, model: str, revision: str | None = None, dtype: str = "auto",
+                 device_map: str | Mapping[str, Any] | None = None, gguf_file: str | None = None,
+                 trust_remote_code: bool = False) -> None:
+        from transformers import AutoTokenizer
+
+        if dtype != "auto" and dtype not in _DTYPES:
+            raise ValueError(f"dtype must be 'auto' or one of {sorted(_DTYPES)}, not {dtype!r}")
+        self.model_id = model
+        self.options = {"revision": revision, "trust_remote_code": trust_remote_code}
+        if gguf_file:
+            self.options["gguf_file"] = gguf_file
+        self.dtype = dtype
+        self.device_map = device_map
+        self.tokenizer = AutoTokenizer.from_pretrained(model, **self.options)
+        self._model: Any = None
+        self._keep_arg = False
+        self._lock = threading.RLock()
+        self._eot: str | None = None
+
+    # -- loading ----------------------------------------------------------------------
+    @property
+    def model(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                self._model = self._load()
+            return self._model
+
+    def _load(self) -> Any:
+        import torch
+        from transformers import AutoModelForCausalLM
+
+        kwargs: dict[str, Any] = dict(self.options)
+        kwargs["dtype"] = "auto" if self.dtype == "auto" else getattr(torch, self.dtype)
+        if self.device_map is not None:
+            kwargs["device_map"] = self.device_map
+        model = AutoModelForCausalLM.from_pretrained(self.model_id, **kwargs)
+        model.eval()
+        self._keep_arg = "logits_to_keep" in inspect.signature(model.forward).parameters
+        return model
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids of raw text; special tokens written in the text are honoured, none added."""
+        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def _pad_id(self) -> int:
+        tok = self.tokenizer
+        for value in (tok.pad_token_id, tok.eos_token_id, 0):
+            if value is not None:
+                return int(value)
+        return 0
+
+    def _left_pad(self, rows: Sequence[Sequence[int]]) -> tuple[Any, Any, Any]:
+        import torch
+
+        width = max(len(r) for r in rows)
+        pad = self._pad_id()
+        ids = torch.tensor([[pad] * (width - len(r)) + list(r) for r in rows], dtype=torch.long)
+        mask = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in rows],
+                            dtype=torch.long)
+        # positions count real tokens only, so padding never shifts a row's positions
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        device = self.model.device
+        return ids.to(device), mask.to(device), positions.to(device)
+
+    # -- the Backend interface --------------------------------------------------------
+    def score(self, contexts: Sequence[str], continuations: Sequence[str]) -> np.ndarray:
+        import torch
+
+        rows, conts = [], []
+        for context, continuation in zip(contexts, continuations, strict=True):
+            n_ctx = len(self.encode(context))
+            whole = self.encode(context + continuation)
+            if n_ctx == 0 or len(whole) <= n_ctx:
+                raise ValueError(f"cannot score {continuation!r} after a {n_ctx}-token context")
+            rows.append(whole[:-1])  # the last token is predicted, never an input
+            conts.append(whole[n_ctx:])
+        keep = max(len(c) for c in conts)
+        with self._lock, torch.inference_mode():
+            ids, mask, positions = self._left_pad(rows)
+            kwargs: dict[str, Any] = {"logits_to_keep": keep} if self._keep_arg else {}
+            logits = self.model(input_ids=ids, attention_mask=mask, position_ids=positions,
+                                use_cache=False, **kwargs).logits[:, -keep:, :]
+            logprobs = torch.log_softmax(logits.float(), dim=-1)
+        totals = np.empty(len(rows), dtype=np.float64)
+        for i, cont in enumerate(conts):
+            # continuation token j is predicted at kept position keep - len(cont) + j
+            start = keep - len(cont)
+            index = torch.arange(start, keep, device=logprobs.device)
+            target = torch.tensor(cont, device=logprobs.device)
+            totals[i] = float(logprobs[i, index, target].double().sum())
+        return totals
+
+    def generate(self, prompts: Sequence[str], *, max_new_tokens: int, stop: Sequence[str] = (),
+                 temperature: float = 1.0, seed: int = 0) -> list[str]:
+        import torch
+
+        eos = self._stop_ids()
+        with self._lock, torch.inference_mode():
+            ids, mask, positions = self._left_pad([self.encode(p) for p in prompts])
+            generator = torch.Generator(device=ids.device).manual_seed(int(seed))
+            out = self.model(input_ids=ids, attention_mask=mask, position_ids=positions,
+                             use_cache=True)
+            tokens: list[list[int]] = [[] for _ in prompts]
+            done = [False] * len(prompts)
+            for _ in range(max_new_tokens):
+                logits = out.logits[:, -1, :].float()
+                if temperature <= 0:
+                    chosen = logits.argmax(-1)
+                else:
+                    probs = torch.softmax(logits / temperature, dim=-1)
+                    chosen = torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+                for i, token in enumerate(chosen.tolist()):
+                    if done[i]:
+                        continue
+                    if token in eos:
+                        done[i] = True
+                        continue
+                    tokens[i].append(token)
+                    if stop and any(s in self.tokenizer.decode(tokens[i]) for s in stop):
+                        done[i] = True
+                if all(done):
+                    break
+                mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=-1)
+                positions = positions[:, -1:] + 1
+                out = self.model(input_ids=chosen[:, None], attention_mask=mask,
+                                 position_ids=positions, past_key_values=out.past_key_values,
+                                 use_cache=True)
+        texts = []
+        for row in tokens:
+            text = self.tokenizer.decode(row, skip_special_tokens=True)
+            cuts = [text.index(s) for s in stop if s and s in text]
+            texts.append(text[:min(cuts)] if cuts else text)
+        return texts
+
+    def _stop_ids(self) -> set[int]:
+        ids = {self.tokenizer.eos_token_id}
+        configured = getattr(self.model.generation_config, "eos_token_id", None)
+        ids.update(configured if isinstance(configured, list) else [configured])
+        eot = self.encode(self.end_of_turn()) if self.tokenizer.chat_template else []
+        if len(eot) == 1:
+            ids.add(eot[0])
+        return {int(i) for i in ids if i is not None}
+
+    def chat_prompt(self, messages: Sequence[Mapping[str, str]]) -> str:
+        if not self.tokenizer.chat_template:
+            raise ValueError(f"model {self.model_id!r} has no chat template; "
+                             "use prompt_format: completion")
+        return self.tokenizer.apply_chat_template([dict(m) for m in messages], tokenize=False,
+                                                  add_generation_prompt=True)
+
+    def completion_prefix(self) -> str:
+        with_special = list(self.tokenizer("x")["input_ids"])
+        plain = self.encode("x")
+        added = len(with_special) - len(plain)
+        if added <= 0 or with_special[added:] != plain:
+            return ""
+        return self.tokenizer.decode(with_special[:added], skip_special_tokens=False)
+
+    def end_of_turn(self) -> str:
+        """The special token that closes an assistant turn, read off the chat template."""
+        if self._eot is None:
+            self._eot = self._find_end_of_turn()
+        return self._eot
+
+    def _find_end_of_turn(self) -> str:
+        tok = self.tokenizer
+        marker = "ARENA_MARKER_7c1e"
+        try:
+            text = tok.apply_chat_template(
+                [{"role": "user", "content": "hi"}, {"role": "assistant", "content": marker}],
+                tokenize=False)
+        except Exception:  # templates may refuse this conversation; fall back to eos
+            text = ""
+        after = text.split(marker, 1)[1] if marker in text else ""
+        specials = sorted({str(t) for t in tok.all_special_tokens}
+                          | {str(t) for t in tok.get_added_vocab()}, key=len, reverse=True)
+        for special in specials:
+            if special and after.startswith(special):
+                return special
+        if tok.eos_token is None:
+            raise ValueError(f"model {self.model_id!r}: cannot tell its end-of-turn token")
+        return str(tok.eos_token)

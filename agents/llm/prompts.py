@@ -1,0 +1,234 @@
+"""Prompts: one template per game (data in ``templates/<game>.yaml``) rendered with history.
+
+A template is a mapping of strings formatted with :meth:`str.format` fields (each
+YAML file lists its fields). Two formats use different keys:
+
+``chat``        ``system`` and ``user`` become the system and user messages that the
+                backend turns into text with the tokenizer's chat template (with the
+                generation prompt); past rounds are ``round_chat`` lines.
+``completion``  ``completion`` is a plain transcript that a base model continues; past
+                rounds are ``round_completion`` blocks. It ends where the model's answer
+                starts, so the answer is scored as ``" " + name + "\\n"``.
+
+A key may have a variant: random numbers use ``user_single``/``user_sequence`` (one
+number per episode or several), and role-dependent keys end in the role's kind
+(``role_hider``, ``outcomes_seeker``). A config overrides any key with the agent
+option ``templates: {<game>: {<key>: <text>}}`` (or ``{<game>: path/to/file.yaml}``);
+literal braces in an override are written ``{{`` and ``}}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+TEMPLATE_DIR = Path(__file__).with_name("templates")
+Messages = list[dict[str, str]]
+
+
+def available_templates() -> list[str]:
+    """Game ids that ship a template."""
+    return sorted(p.stem for p in TEMPLATE_DIR.glob("*.yaml"))
+
+
+def load_template(game: str, override: Mapping[str, Any] | str | None = None) -> dict[str, Any]:
+    """The template for ``game``, with ``override`` (a mapping or a YAML path) on top."""
+    path = TEMPLATE_DIR / f"{game}.yaml"
+    if not path.exists():
+        raise ValueError(f"no prompt template for game {game!r} "
+                         f"(templates: {', '.join(available_templates())})")
+    data = dict(yaml.safe_load(path.read_text(encoding="utf-8")))
+    if isinstance(override, str):
+        override = yaml.safe_load(Path(override).read_text(encoding="utf-8"))
+    if override:
+        if not isinstance(override, Mapping):
+            raise ValueError(f"template override for {game!r} must be a mapping or a YAML path")
+        data.update(override)
+    return data
+
+
+class Prompter:
+    """Renders the prompt for one player in one match (or episode) from its history.
+
+    ``past`` is the list of rounds played so far: ``(own, opponent)`` action indices
+    in two-player games, the numbers said so far in the random-number task, and
+    empty for writing.
+    """
+
+    def __init__(self, context: Mapping[str, Any], *, prompt_format: str = "chat",
+                 templates: Mapping[str, Any] | None = None, history: int | None = None) -> None:
+        if prompt_format not in ("chat", "completion"):
+            raise ValueError(f"prompt_format must be 'chat' or 'completion', not {prompt_format!r}")
+        self.context = dict(context)
+        self.game = str(context.get("game", ""))
+        self.format = prompt_format
+        self.window = history
+        self.template = load_template(self.game, (templates or {}).get(self.game))
+        self.names = [str(n) for n in context.get("action_names", [])]
+        self.role_kind = str(context.get("role", "")).split("_")[0]
+        if "prompt" in context:
+            self.kind = "writing"
+        elif "low" in context and "high" in context:
+            self.kind = "numbers"
+        else:
+            self.kind = "two_player"
+        self.variant = ""
+        if self.kind == "numbers":
+            self.variant = "single" if int(context.get("length", 1)) == 1 else "sequence"
+
+    # -- template lookups -------------------------------------------------------------
+    def _get(self, key: str, default: Any = None) -> Any:
+        for candidate in (f"{key}_{self.variant}" if self.variant else None,
+                          f"{key}_{self.role_kind}" if self.role_kind else None, key):
+            if candidate and candidate in self.template:
+                return self.template[candidate]
+        if default is not None:
+            return default
+        raise ValueError(f"prompt template for {self.game!r} has no key {key!r}")
+
+    def _fill(self, key: str, fields: Mapping[str, Any]) -> str:
+        text = str(self._get(key))
+        try:
+            return text.format_map(fields)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"prompt template {self.game!r} key {key!r}: bad field {exc}") from None
+
+    # -- rendering --------------------------------------------------------------------
+    def render(self, past: Sequence[Any]) -> str | Messages:
+        """Chat messages (chat format) or the transcript text (completion format)."""
+        fields = self.fields(past)
+        if self.format == "completion":
+            return self._fill("completion", fields)
+        messages: Messages = []
+        system = self._get("system", "")
+        if system:
+            messages.append({"role": "system", "content": str(system).format_map(fields)})
+        messages.append({"role": "user", "content": self._fill("user", fields)})
+        return messages
+
+    def stop(self) -> list[str]:
+        """Stop strings for free generation in this format."""
+        default = ["\n"] if self.format == "completion" and self.kind != "writing" else []
+        return list(self._get(f"stop_{self.format}", default) or default)
+
+    def fields(self, past: Sequence[Any]) -> dict[str, Any]:
+        """Every field the game's template may use."""
+        names = self.names
+        fields: dict[str, Any] = {
+            "actions": ", ".join(names),
+            "actions_or": _join_or(names),
+            "rounds": self.context.get("rounds", ""),
+            "round": len(past) + 1,
+        }
+        if self.kind == "writing":
+            fields.update(prompt=self.context.get("prompt", ""),
+                          max_chars=self.context.get("max_chars", ""))
+        elif self.kind == "numbers":
+            fields.update(self._number_fields(past))
+        else:
+            fields.update(self._two_player_fields(past))
+        return fields
+
+    def _shown(self, past: Sequence[Any]) -> list[tuple[int, Any]]:
+        numbered = list(enumerate(past, start=1))
+        if self.window is not None:
+            numbered = numbered[len(numbered) - self.window:] if self.window > 0 else []
+        return numbered
+
+    def _number_fields(self, past: Sequence[Any]) -> dict[str, Any]:
+        ctx = self.context
+        shown = self._shown(past)
+        fields: dict[str, Any] = {"low": ctx["low"], "high": ctx["high"],
+                                  "length": ctx.get("length", 1), "step": len(past) + 1,
+                                  "numbers": ", ".join(str(v) for _, v in shown)}
+        if self.format == "completion":
+            line = str(self._get("step_completion"))
+            history = "".join(line.format(n=n, number=v) for n, v in shown)
+            fields["history"] = history or self._get("no_history_completion", "")
+        elif shown:
+            fields["history"] = str(self._get("step_chat_intro")).format_map(fields)
+        else:
+            fields["history"] = self._get("no_history_chat", "")
+        return fields
+
+    def _two_player_fields(self, past: Sequence[Any]) -> dict[str, Any]:
+        ctx = self.context
+        payoff = np.asarray(ctx["payoff"], dtype=float) if "payoff" in ctx else None
+        completion = self.format == "completion"
+        outcomes = self._outcomes(completion)
+        blocks = []
+        for n, (own, opp) in self._shown(past):
+            blocks.append(str(self._get("round_completion" if completion else "round_chat"))
+                          .format(n=n, own=self.names[own], opponent=self.names[opp],
+                                  outcome=outcomes[_outcome(payoff, own, opp)]))
+        empty = self._get("no_history_completion" if completion else "no_history_chat", "")
+        history = ("" if completion else "\n").join(blocks) if blocks else empty
+        score = 0.0 if payoff is None else sum(payoff[o, p] for o, p in past)
+        fields: dict[str, Any] = {"history": history, "score": _signed(score),
+                                  "rules": _rules(self.names, payoff)}
+        if "graph" in ctx:
+            radius = int(ctx.get("search_radius", 0))
+            fields.update(rooms=_rooms(ctx["graph"]), search_radius=radius, reach=_reach(radius))
+        fields["role_text"] = self.template.get(f"role_{self.role_kind}", "")
+        fields["role_text_completion"] = self.template.get(f"role_completion_{self.role_kind}", "")
+        return fields
+
+    def _outcomes(self, completion: bool) -> Mapping[str, str]:
+        keys = ([f"outcomes_completion_{self.role_kind}", "outcomes_completion"] if completion
+                else []) + [f"outcomes_{self.role_kind}", "outcomes"]
+        for key in keys:
+            if key in self.template:
+                return self.template[key]
+        return {"win": "win", "loss": "loss", "draw": "draw"}
+
+
+def _outcome(payoff: np.ndarray | None, own: int, opp: int) -> str:
+    value = 0.0 if payoff is None else float(payoff[own, opp])
+    return "win" if value > 0 else "loss" if value < 0 else "draw"
+
+
+def _signed(value: float) -> str:
+    value = int(value) if float(value).is_integer() else round(float(value), 2)
+    return f"+{value}" if value > 0 else str(value)
+
+
+def _join_or(names: Sequence[str]) -> str:
+    if len(names) <= 2:
+        return " or ".join(names)
+    return ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def _rules(names: Sequence[str], payoff: np.ndarray | None) -> str:
+    if payoff is None:
+        return ""
+    beats = []
+    for i, name in enumerate(names):
+        losers = [names[j] for j in range(len(names)) if payoff[i, j] > 0]
+        if losers:
+            beats.append(f"{name} beats {' and '.join(losers)}")
+    return (_capitalise("; ".join(beats)) + ".") if beats else ""
+
+
+def _capitalise(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _rooms(graph: Any) -> str:
+    lines = []
+    for node in sorted(graph.nodes):
+        name = graph.nodes[node].get("name", str(node))
+        near = [graph.nodes[m].get("name", str(m)) for m in sorted(graph.neighbors(node))]
+        lines.append(f"- {name} (next to: {', '.join(near) or 'nothing'})")
+    return "\n".join(lines)
+
+
+def _reach(radius: int) -> str:
+    if radius <= 0:
+        return "only the searched room"
+    if radius == 1:
+        return "the searched room and every room next to it"
+    return f"every room within {radius} steps of the searched room"
