@@ -1,7 +1,303 @@
-"""CLI commands (placeholder until implemented)."""
+"""Views of a finished (or running) tournament: ``leaderboard``, ``matrix`` and ``graph``.
+
+Each reads the run directory through :class:`arena.store.Store` and hands plain records
+to :mod:`leaderboards`:
+
+* ``arena leaderboard DIR [--format table|md|csv|json] [--game ID] [--bt]`` -- TrueSkill
+  in schedule order (solo tasks: mean reward with a 95% interval and free-for-all
+  TrueSkill). JSON is a list of rows, or an object keyed by game id when the run has
+  several games and no ``--game``. ``--bt`` adds order-free Bradley-Terry strengths.
+* ``arena matrix DIR [--game ID] [--format table|json]`` -- every pair's mean net reward
+  per round, row agent against column agent, coloured by sign.
+* ``arena graph DIR [--game ID] [--out FILE.png]`` -- who beats whom: edges and the
+  cycles that make a game non-transitive; ``--out`` draws it with matplotlib.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, NoReturn
 
 import typer
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from arena.errors import ArenaError
+
+LEADERBOARD_FORMATS = ("table", "md", "csv", "json")
+MATRIX_FORMATS = ("table", "json")
+
+DirArg = typer.Argument(..., help="Run directory (holds arena.db).", show_default=False)
+GameOpt = typer.Option(None, "--game", help="Only this game (default: every game of the run).")
+
+
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"arena: error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Turn the errors a user can fix into one ``arena: error:`` line and exit code 2."""
+    try:
+        yield
+    except ArenaError as exc:
+        _fail(str(exc))
+
+
+class RunView:
+    """A run directory's records, by game, as the view commands need them."""
+
+    def __init__(self, directory: Path, *, game: str | None = None) -> None:
+        from arena.store import Store
+
+        self.store = Store.open(directory)
+        info = self.store.run_info()
+        self.config: dict[str, Any] = info.get("config") or {}
+        self.all_games = self.store.games()
+        if game is not None and game not in self.all_games:
+            known = ", ".join(self.all_games) or "none yet"
+            raise ArenaError(f"run {directory} has no game {game!r} (games: {known})")
+        self.games = [game] if game is not None else self.all_games
+        self.keyed = game is None and len(self.all_games) > 1
+        rating = self.config.get("rating") or {}
+        self.draw_probability = float(rating.get("draw_probability", 0.1))
+
+    def records(self, game: str) -> list[dict[str, Any]]:
+        """The game's records; solo tasks come with their round logs (per-episode ranks)."""
+        records = self.store.results(game=game)
+        if records and len(records[0]["agents"]) == 1:
+            records = self.store.results(game=game, rounds=True)
+        return records
+
+    def close(self) -> None:
+        self.store.close()
+
+
+@contextmanager
+def _open(directory: Path, game: str | None) -> Iterator[RunView]:
+    with _user_errors():
+        view = RunView(directory, game=game)
+    try:
+        with _user_errors():
+            yield view
+    finally:
+        view.close()
+
+
+def _is_solo(records: list[dict[str, Any]]) -> bool:
+    return bool(records) and len(records[0]["agents"]) == 1
+
+
+# -- leaderboard --------------------------------------------------------------------
+def build_boards(view: RunView, *, bt: bool = False) -> dict[str, Any]:
+    """Game id -> Leaderboard for every game of ``view``."""
+    from leaderboards import add_bradley_terry, build_leaderboard, build_solo_leaderboard
+
+    boards = {}
+    for game in view.games:
+        records = view.records(game)
+        if _is_solo(records):
+            board = build_solo_leaderboard(records, draw_probability=view.draw_probability,
+                                           title=game)
+        else:
+            board = build_leaderboard(records, draw_probability=view.draw_probability,
+                                      title=game)
+            if bt:
+                board = add_bradley_terry(board, records)
+        boards[game] = board
+    return boards
+
+
+def render_boards(boards: dict[str, Any], fmt: str, *, keyed: bool) -> str:
+    """``boards`` as md, csv or json text (``table`` is printed through Rich instead)."""
+    if fmt == "json":
+        obj: Any = ({g: b.to_json_obj() for g, b in boards.items()} if keyed
+                    else next(iter(boards.values())).to_json_obj() if boards else [])
+        return json.dumps(obj, indent=2) + "\n"
+    if fmt == "md":
+        if not keyed:
+            return "".join(b.to_markdown() for b in boards.values())
+        return "\n".join(f"## {g}\n\n{b.to_markdown()}" for g, b in boards.items())
+    if fmt == "csv":
+        if not keyed:
+            return "".join(b.to_csv() for b in boards.values())
+        parts = []
+        for i, (game, board) in enumerate(boards.items()):
+            lines = board.to_csv().splitlines()
+            header, body = lines[0], lines[1:]
+            parts += ([f"game,{header}"] if i == 0 else []) + [f"{game},{line}" for line in body]
+        return "\n".join(parts) + "\n"
+    raise ValueError(f"unknown format {fmt!r}")
+
+
+def leaderboard_command(
+    directory: Path = DirArg,
+    fmt: str = typer.Option("table", "--format", "-f", help="table, md, csv or json."),
+    game: str | None = GameOpt,
+    bt: bool = typer.Option(False, "--bt", help="Add Bradley-Terry strengths with 95% CIs."),
+) -> None:
+    """Show a run's leaderboard (TrueSkill in schedule order)."""
+    if fmt not in LEADERBOARD_FORMATS:
+        _fail(f"unknown --format {fmt!r}; choose one of {', '.join(LEADERBOARD_FORMATS)}")
+    with _open(directory, game) as view:
+        boards = build_boards(view, bt=bt)
+        if fmt != "table":
+            sys.stdout.write(render_boards(boards, fmt, keyed=view.keyed))
+            return
+        console = Console()
+        if not boards:
+            console.print("no finished matches yet")
+        for board in boards.values():
+            console.print(board)
+
+
+# -- matrix -------------------------------------------------------------------------
+def matrix_table(matrix: Any, *, title: str | None = None) -> Table:
+    """Rows and numbered columns (the same agents), cells green > 0 > red."""
+    table = Table(title=title, box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False,
+                  collapse_padding=True, show_edge=False, header_style="bold",
+                  title_style="bold",
+                  caption="row agent's mean net reward per round against column agent")
+    table.add_column("#", justify="right", style="dim", no_wrap=True)
+    table.add_column("agent", overflow="ellipsis", min_width=6)
+    for i in range(len(matrix.agents)):
+        table.add_column(str(i + 1), justify="right", no_wrap=True)
+    table.add_column("mean", justify="right", no_wrap=True, style="bold")
+    for i, agent in enumerate(matrix.agents):
+        cells: list[Text | str] = [str(i + 1), agent]
+        played = []
+        for j in range(len(matrix.agents)):
+            value = float(matrix.values[i, j])
+            if math.isnan(value):
+                cells.append(Text("·", style="dim"))
+                continue
+            played.append(value)
+            style = "green" if value > 0 else "red" if value < 0 else "dim"
+            cells.append(Text(_short(value), style=style))
+        cells.append(_short(sum(played) / len(played)) if played else "·")
+        table.add_row(*cells)
+    return table
+
+
+def _short(value: float) -> str:
+    """``+.25`` rather than ``+0.25``: four characters let ten agents fit 80 columns."""
+    text = f"{value:+.2f}"
+    return text.replace("0.", ".", 1) if abs(value) < 0.995 else text
+
+
+def matrix_command(
+    directory: Path = DirArg,
+    game: str | None = GameOpt,
+    fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
+) -> None:
+    """Show every pair's mean net reward per round (row agent vs column agent)."""
+    from leaderboards import pairwise_matrix
+
+    if fmt not in MATRIX_FORMATS:
+        _fail(f"unknown --format {fmt!r}; choose one of {', '.join(MATRIX_FORMATS)}")
+    with _open(directory, game) as view:
+        matrices = {}
+        for g in view.games:
+            records = view.store.results(game=g)
+            if not _is_solo(records):
+                matrices[g] = pairwise_matrix(records)
+        if not matrices:
+            _fail("no two-player games in this run: a matrix needs pairwise matches")
+        if fmt == "json":
+            obj = {g: m.to_json_obj() for g, m in matrices.items()}
+            sys.stdout.write(json.dumps(obj if view.keyed else next(iter(obj.values())),
+                                        indent=2) + "\n")
+            return
+        console = Console()
+        for g, m in matrices.items():
+            console.print(matrix_table(m, title=g))
+
+
+# -- graph --------------------------------------------------------------------------
+def graph_text(graph: Any, found: list[list[str]], *, game: str) -> str:
+    """Edges strongest first, then the cycles, as plain text."""
+    lines = [f"{game}: who beats whom (a -> b: a's mean net per round against b > 0)"]
+    edges = sorted(graph.edges(data="weight"), key=lambda e: (-e[2], e[0], e[1]))
+    width = max((len(a) for a, _, _ in edges), default=0)
+    lines += [f"  {a:<{width}} -> {b}  {w:+.3f}" for a, b, w in edges] or ["  (no edges)"]
+    if found:
+        lines.append(f"cycles ({len(found)}, non-transitive):")
+        lines += ["  " + " -> ".join([*cycle, cycle[0]]) for cycle in found]
+    else:
+        lines.append("no cycles: the results are transitive")
+    return "\n".join(lines) + "\n"
+
+
+def _require_matplotlib() -> None:
+    try:
+        import matplotlib
+    except ImportError:
+        raise ArenaError("--out needs matplotlib: pip install matplotlib") from None
+    matplotlib.use("Agg")  # files only: never open a window
+
+
+def draw_graph(graph: Any, out: Path, *, title: str) -> None:
+    """Save ``graph`` as a picture (the format follows the suffix of ``out``)."""
+    _require_matplotlib()
+    import matplotlib.pyplot as plt
+    import networkx as nx
+
+    fig, ax = plt.subplots(figsize=(8, 8))
+    pos = nx.circular_layout(graph)
+    weights = [graph[a][b]["weight"] for a, b in graph.edges]
+    top = max(weights, default=1.0) or 1.0
+    nx.draw_networkx_nodes(graph, pos, ax=ax, node_color="#dde6f5", node_size=1600)
+    nx.draw_networkx_labels(graph, pos, ax=ax, font_size=9)
+    nx.draw_networkx_edges(graph, pos, ax=ax, width=[0.5 + 4 * w / top for w in weights],
+                           arrowsize=18, node_size=1600, connectionstyle="arc3,rad=0.08")
+    ax.set_title(title)
+    ax.set_axis_off()
+    try:
+        fig.savefig(out, dpi=120, bbox_inches="tight")
+    except OSError as exc:
+        raise ArenaError(f"cannot write {out}: {exc.strerror or exc}") from None
+    finally:
+        plt.close(fig)
+
+
+def graph_command(
+    directory: Path = DirArg,
+    game: str | None = GameOpt,
+    out: Path | None = typer.Option(None, "--out", help="Also draw the graph to FILE.png."),
+) -> None:
+    """Show the dominance graph (who beats whom) and its cycles."""
+    from leaderboards import cycles, dominance_graph
+
+    if out is not None:
+        with _user_errors():
+            _require_matplotlib()
+    with _open(directory, game) as view:
+        graphs = {}
+        for g in view.games:
+            records = view.store.results(game=g)
+            if not _is_solo(records):
+                graphs[g] = dominance_graph(records)
+        if not graphs:
+            _fail("no two-player games in this run: a dominance graph needs pairwise matches")
+        if out is not None and len(graphs) > 1:
+            _fail(f"--out draws one game; choose it with --game ({', '.join(graphs)})")
+        for g, graph in graphs.items():
+            sys.stdout.write(graph_text(graph, cycles(graph), game=g))
+            if out is not None:
+                draw_graph(graph, out, title=f"{g}: who beats whom")
+                sys.stdout.write(f"wrote {out}\n")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to ``app``."""
+    """Add ``leaderboard``, ``matrix`` and ``graph`` to ``app``."""
+    app.command("leaderboard")(leaderboard_command)
+    app.command("matrix")(matrix_command)
+    app.command("graph")(graph_command)
