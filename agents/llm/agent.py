@@ -21,7 +21,8 @@ Two ways to choose a move:
     the raw text as the error. ``policy`` is ``None`` in this mode.
 
 Creative writing always samples, with ``max_new_tokens`` and the template's stop strings.
-``stats()`` reports ``decisions``, ``invalid`` and (when measured) mean ``off_mass``.
+``stats()`` reports counts of ``decisions`` and ``invalid`` answers and, when measured,
+``off_mass`` summed over decisions (the leaderboard divides both by ``decisions``).
 """
 
 from __future__ import annotations
@@ -122,7 +123,7 @@ class HFAgent:
     def stats(self) -> dict[str, float]:
         out = {"decisions": float(self._decisions), "invalid": float(self._invalid)}
         if self.off_mass:
-            out["off_mass"] = float(np.mean(self.off_mass))
+            out["off_mass"] = float(np.sum(self.off_mass))
         return out
 
     # -- prompts ----------------------------------------------------------------------
