@@ -15,8 +15,8 @@ to :mod:`leaderboards`:
 
 from __future__ import annotations
 
+import importlib.util
 import json
-import math
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,10 +24,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
-from rich import box
 from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from arena.errors import ArenaError
 
@@ -160,39 +157,6 @@ def leaderboard_command(
 
 
 # -- matrix -------------------------------------------------------------------------
-def matrix_table(matrix: Any, *, title: str | None = None) -> Table:
-    """Rows and numbered columns (the same agents), cells green > 0 > red."""
-    table = Table(title=title, box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False,
-                  collapse_padding=True, show_edge=False, header_style="bold",
-                  title_style="bold",
-                  caption="row agent's mean net reward per round against column agent")
-    table.add_column("#", justify="right", style="dim", no_wrap=True)
-    table.add_column("agent", overflow="ellipsis", min_width=6)
-    for i in range(len(matrix.agents)):
-        table.add_column(str(i + 1), justify="right", no_wrap=True)
-    table.add_column("mean", justify="right", no_wrap=True, style="bold")
-    for i, agent in enumerate(matrix.agents):
-        cells: list[Text | str] = [str(i + 1), agent]
-        played = []
-        for j in range(len(matrix.agents)):
-            value = float(matrix.values[i, j])
-            if math.isnan(value):
-                cells.append(Text("·", style="dim"))
-                continue
-            played.append(value)
-            style = "green" if value > 0 else "red" if value < 0 else "dim"
-            cells.append(Text(_short(value), style=style))
-        cells.append(_short(sum(played) / len(played)) if played else "·")
-        table.add_row(*cells)
-    return table
-
-
-def _short(value: float) -> str:
-    """``+.25`` rather than ``+0.25``: four characters let ten agents fit 80 columns."""
-    text = f"{value:+.2f}"
-    return text.replace("0.", ".", 1) if abs(value) < 0.995 else text
-
-
 def matrix_command(
     directory: Path = DirArg,
     game: str | None = GameOpt,
@@ -208,7 +172,7 @@ def matrix_command(
         for g in view.games:
             records = view.store.results(game=g)
             if not _is_solo(records):
-                matrices[g] = pairwise_matrix(records)
+                matrices[g] = pairwise_matrix(records, title=g)
         if not matrices:
             _fail("no two-player games in this run: a matrix needs pairwise matches")
         if fmt == "json":
@@ -217,55 +181,19 @@ def matrix_command(
                                         indent=2) + "\n")
             return
         console = Console()
-        for g, m in matrices.items():
-            console.print(matrix_table(m, title=g))
+        for matrix in matrices.values():
+            console.print(matrix)
 
 
 # -- graph --------------------------------------------------------------------------
-def graph_text(graph: Any, found: list[list[str]], *, game: str) -> str:
-    """Edges strongest first, then the cycles, as plain text."""
-    lines = [f"{game}: who beats whom (a -> b: a's mean net per round against b > 0)"]
-    edges = sorted(graph.edges(data="weight"), key=lambda e: (-e[2], e[0], e[1]))
-    width = max((len(a) for a, _, _ in edges), default=0)
-    lines += [f"  {a:<{width}} -> {b}  {w:+.3f}" for a, b, w in edges] or ["  (no edges)"]
-    if found:
-        lines.append(f"cycles ({len(found)}, non-transitive):")
-        lines += ["  " + " -> ".join([*cycle, cycle[0]]) for cycle in found]
-    else:
-        lines.append("no cycles: the results are transitive")
-    return "\n".join(lines) + "\n"
+def _draw(graph: Any, out: Path, *, title: str, found: list[list[str]]) -> None:
+    from leaderboards.plot import draw_graph
 
-
-def _require_matplotlib() -> None:
     try:
-        import matplotlib
-    except ImportError:
-        raise ArenaError("--out needs matplotlib: pip install matplotlib") from None
-    matplotlib.use("Agg")  # files only: never open a window
-
-
-def draw_graph(graph: Any, out: Path, *, title: str) -> None:
-    """Save ``graph`` as a picture (the format follows the suffix of ``out``)."""
-    _require_matplotlib()
-    import matplotlib.pyplot as plt
-    import networkx as nx
-
-    fig, ax = plt.subplots(figsize=(8, 8))
-    pos = nx.circular_layout(graph)
-    weights = [graph[a][b]["weight"] for a, b in graph.edges]
-    top = max(weights, default=1.0) or 1.0
-    nx.draw_networkx_nodes(graph, pos, ax=ax, node_color="#dde6f5", node_size=1600)
-    nx.draw_networkx_labels(graph, pos, ax=ax, font_size=9)
-    nx.draw_networkx_edges(graph, pos, ax=ax, width=[0.5 + 4 * w / top for w in weights],
-                           arrowsize=18, node_size=1600, connectionstyle="arc3,rad=0.08")
-    ax.set_title(title)
-    ax.set_axis_off()
-    try:
-        fig.savefig(out, dpi=120, bbox_inches="tight")
+        draw_graph(graph, out, title=title, cycles=found)
     except OSError as exc:
-        raise ArenaError(f"cannot write {out}: {exc.strerror or exc}") from None
-    finally:
-        plt.close(fig)
+        _fail(f"cannot write {out}: {exc.strerror or exc}")
+    sys.stdout.write(f"wrote {out}\n")
 
 
 def graph_command(
@@ -275,10 +203,10 @@ def graph_command(
 ) -> None:
     """Show the dominance graph (who beats whom) and its cycles."""
     from leaderboards import cycles, dominance_graph
+    from leaderboards.graph import graph_text
 
-    if out is not None:
-        with _user_errors():
-            _require_matplotlib()
+    if out is not None and importlib.util.find_spec("matplotlib") is None:
+        _fail("--out needs matplotlib: pip install matplotlib")
     with _open(directory, game) as view:
         graphs = {}
         for g in view.games:
@@ -290,10 +218,10 @@ def graph_command(
         if out is not None and len(graphs) > 1:
             _fail(f"--out draws one game; choose it with --game ({', '.join(graphs)})")
         for g, graph in graphs.items():
-            sys.stdout.write(graph_text(graph, cycles(graph), game=g))
+            found = cycles(graph)
+            sys.stdout.write(graph_text(graph, found, title=g))
             if out is not None:
-                draw_graph(graph, out, title=f"{g}: who beats whom")
-                sys.stdout.write(f"wrote {out}\n")
+                _draw(graph, out, title=f"{g}: who beats whom (red: on a cycle)", found=found)
 
 
 def register(app: typer.Typer) -> None:

@@ -48,3 +48,17 @@ def cycles(graph: nx.DiGraph, *, max_length: int = 4, limit: int = 50) -> list[l
     """
     found = islice(nx.simple_cycles(graph, length_bound=max_length), limit)
     return sorted((_canonical(list(c)) for c in found), key=lambda c: (len(c), c))
+
+
+def graph_text(graph: nx.DiGraph, found: list[list[str]], *, title: str) -> str:
+    """Edges strongest first, then the cycles ``found``, as plain text."""
+    lines = [f"{title}: who beats whom (a -> b: a's mean net per round against b > 0)"]
+    edges = sorted(graph.edges(data="weight"), key=lambda e: (-e[2], e[0], e[1]))
+    width = max((len(a) for a, _, _ in edges), default=0)
+    lines += [f"  {a:<{width}} -> {b}  {w:+.3f}" for a, b, w in edges] or ["  (no edges)"]
+    if found:
+        lines.append(f"cycles ({len(found)}, non-transitive):")
+        lines += ["  " + " -> ".join([*cycle, cycle[0]]) for cycle in found]
+    else:
+        lines.append("no cycles: the results are transitive")
+    return "\n".join(lines) + "\n"

@@ -19,6 +19,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from rich import box
+from rich.table import Table
+from rich.text import Text
 
 from leaderboards.contests import FORFEIT, Record
 
@@ -30,6 +33,7 @@ class PairwiseMatrix:
     agents: list[str]
     values: np.ndarray
     rounds: np.ndarray
+    title: str | None = None
 
     def get(self, row: str, col: str) -> float:
         """Mean net per round of ``row`` against ``col`` (NaN when they never met)."""
@@ -49,7 +53,40 @@ class PairwiseMatrix:
                            for row in self.values]}
 
 
-def pairwise_matrix(records: Iterable[Record]) -> PairwiseMatrix:
+    def __rich__(self) -> Table:
+        """Rows and numbered columns (the same agents), cells green > 0 > red."""
+        table = Table(title=self.title, box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False,
+                      collapse_padding=True, show_edge=False, header_style="bold",
+                      title_style="bold",
+                      caption="row agent's mean net reward per round against column agent")
+        table.add_column("#", justify="right", style="dim", no_wrap=True)
+        table.add_column("agent", overflow="ellipsis", min_width=6)
+        for i in range(len(self.agents)):
+            table.add_column(str(i + 1), justify="right", no_wrap=True)
+        table.add_column("mean", justify="right", no_wrap=True, style="bold")
+        for i, agent in enumerate(self.agents):
+            cells: list[Text | str] = [str(i + 1), agent]
+            played = []
+            for j in range(len(self.agents)):
+                value = float(self.values[i, j])
+                if math.isnan(value):
+                    cells.append(Text("·", style="dim"))
+                    continue
+                played.append(value)
+                style = "green" if value > 0 else "red" if value < 0 else "dim"
+                cells.append(Text(_short(value), style=style))
+            cells.append(_short(sum(played) / len(played)) if played else "·")
+            table.add_row(*cells)
+        return table
+
+
+def _short(value: float) -> str:
+    """``+.25`` rather than ``+0.25``: four characters let ten agents fit 80 columns."""
+    text = f"{value:+.2f}"
+    return text.replace("0.", ".", 1) if abs(value) < 0.995 else text
+
+
+def pairwise_matrix(records: Iterable[Record], *, title: str | None = None) -> PairwiseMatrix:
     """Build the matrix from two-player records (solo and forfeited ones are skipped)."""
     finished = [r for r in records if len(r.get("agents") or ()) == 2
                 and r.get("status") != FORFEIT]
@@ -69,4 +106,4 @@ def pairwise_matrix(records: Iterable[Record]) -> PairwiseMatrix:
             rounds[index[me], index[other]] += played
     with np.errstate(invalid="ignore", divide="ignore"):
         values = np.where(rounds > 0, totals / np.maximum(rounds, 1), np.nan)
-    return PairwiseMatrix(agents, values, rounds)
+    return PairwiseMatrix(agents, values, rounds, title)
