@@ -56,9 +56,10 @@ def _check_game(config: Config, game: GameConfig, where: str, err: Any) -> None:
     if game.format is None:
         raise err(f"{where}.format" if where != "game" else "format",
                   "missing required key (no format here and no top-level format)")
+    fmt_path = "format" if game.format is config.format else f"{where}.format"
     if (spec.kind == "solo") != isinstance(game.format, Solo):
         want = "solo" if spec.kind == "solo" else "round_robin or gauntlet"
-        raise err(f"{where}.format.type", f"game {game.id!r} needs format type {want}, "
+        raise err(f"{fmt_path}.type", f"game {game.id!r} needs format type {want}, "
                   f"not {game.format.type!r}")
     entry = spec.load()
     accepted = game_parameters(entry)
@@ -78,8 +79,7 @@ def _check_game(config: Config, game: GameConfig, where: str, err: Any) -> None:
         names = {a.name for a in config.agents}
         for i, opp in enumerate(game.format.opponents):
             if opp not in names:
-                path = f"{where}.format" if game.format is not config.format else "format"
-                raise err(f"{path}.opponents[{i}]", f"no agent named {opp!r}")
+                raise err(f"{fmt_path}.opponents[{i}]", f"no agent named {opp!r}")
     players = [a.name for a in config.agents if agent_plays(config, a.name, game.id)]
     needed = 1 if spec.kind == "solo" else 2
     if len(players) < needed:

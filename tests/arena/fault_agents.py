@@ -1,0 +1,152 @@
+"""Misbehaving and instrumented agents for engine tests.
+
+Referenced from test configs as ``tests.arena.fault_agents:Raiser`` and so on; CLI tests
+run ``arena`` with the repository root as the working directory so ``tests`` imports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from arena.agent import BaseAgent
+
+
+class Uniform(BaseAgent):
+    """Uniformly random with an exact policy (the engine logs it)."""
+
+    def distribution(self, observation: Any, action_space: Any) -> np.ndarray:
+        n = int(action_space.n)
+        return np.full(n, 1.0 / n)
+
+
+class _AtRound(Uniform):
+    """Plays uniformly until round ``at`` (1-based), then misbehaves."""
+
+    def __init__(self, *, name: str | None = None, at: int = 3) -> None:
+        super().__init__(name=name)
+        self.at = at
+
+    def reset(self, *, seed: int | None = None, **context: Any) -> None:
+        super().reset(seed=seed, **context)
+        self.decisions = 0
+
+    def act(self, observation: Any, action_space: Any) -> Any:
+        self.decisions += 1
+        if self.decisions >= self.at:
+            return self.misbehave(action_space)
+        return super().act(observation, action_space)
+
+    def misbehave(self, action_space: Any) -> Any:
+        raise NotImplementedError
+
+
+class Raiser(_AtRound):
+    """Raises from ``act`` at round ``at``."""
+
+    def misbehave(self, action_space: Any) -> Any:
+        raise RuntimeError("deliberate failure")
+
+
+class Garbage(_AtRound):
+    """Returns something outside the action space at round ``at``."""
+
+    def __init__(self, *, name: str | None = None, at: int = 3, value: Any = 99) -> None:
+        super().__init__(name=name, at=at)
+        self.value = value
+
+    def misbehave(self, action_space: Any) -> Any:
+        return self.value
+
+
+class Hang(_AtRound):
+    """Never returns from ``act`` at round ``at``: a busy loop, as ``while True`` would be.
+
+    In-process tests set :attr:`release` afterwards so the abandoned thread stops burning
+    the GIL for later tests; in a subprocess nothing ever sets it.
+    """
+
+    release = threading.Event()
+
+    def misbehave(self, action_space: Any) -> Any:
+        x = 0
+        while not self.release.is_set():
+            x += 1
+        raise RuntimeError("released")
+
+
+class Gate(Uniform):
+    """Uniform, but blocks at round ``at`` until ``path`` exists (paces kill tests)."""
+
+    def __init__(self, *, name: str | None = None, path: str = "", at: int = 2) -> None:
+        super().__init__(name=name)
+        self.path = Path(path)
+        self.at = at
+
+    def reset(self, *, seed: int | None = None, **context: Any) -> None:
+        super().reset(seed=seed, **context)
+        self.decisions = 0
+
+    def act(self, observation: Any, action_space: Any) -> Any:
+        self.decisions += 1
+        if self.decisions == self.at:
+            while not self.path.exists():
+                time.sleep(0.02)
+        return super().act(observation, action_space)
+
+
+class Counted(Uniform):
+    """Counts its ``policy`` calls per match (``stats()``), to prove no second call."""
+
+    def reset(self, *, seed: int | None = None, **context: Any) -> None:
+        super().reset(seed=seed, **context)
+        self.policy_calls = 0
+
+    def policy(self, observation: Any, action_space: Any) -> np.ndarray | None:
+        self.policy_calls += 1
+        return super().policy(observation, action_space)
+
+    def stats(self) -> dict[str, float]:
+        return {"policy_calls": float(self.policy_calls)}
+
+
+class Peeker(BaseAgent):
+    """White box: best-responds to the opponent's policy for this round, read 3 times."""
+
+    white_box = True
+
+    def reset(self, *, seed: int | None = None, **context: Any) -> None:
+        super().reset(seed=seed, **context)
+        self.peek = context["opponent_policy"]
+        self.payoff = np.asarray(context["payoff"])
+        self.seen: list[list[float] | None] = []
+
+    def distribution(self, observation: Any, action_space: Any) -> np.ndarray:
+        views = [self.peek() for _ in range(3)]
+        theirs = views[0]
+        self.seen.append(None if theirs is None else list(np.asarray(theirs)))
+        n = int(action_space.n)
+        if theirs is None:
+            return np.full(n, 1.0 / n)
+        best = int(np.argmax(self.payoff @ np.asarray(theirs)))
+        return np.eye(n)[best]
+
+    def stats(self) -> dict[str, float]:
+        return {"peeked_rounds": float(sum(s is not None for s in self.seen))}
+
+
+class AsyncUniform(Uniform):
+    """Uniform with ``async`` policy and act, as language-model agents are."""
+
+    async def policy(self, observation: Any, action_space: Any) -> np.ndarray | None:
+        await asyncio.sleep(0)
+        return Uniform.policy(self, observation, action_space)
+
+    async def act(self, observation: Any, action_space: Any) -> Any:
+        await asyncio.sleep(0)
+        return Uniform.act(self, observation, action_space)

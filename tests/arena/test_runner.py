@@ -1,0 +1,202 @@
+"""The runner and the match loop, in-process: determinism, faults, white-box, async, solo."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import pytest
+
+from arena.config import parse_config
+from arena.records import FINISHED, FORFEIT
+from arena.runner import Runner
+from arena.schedule import build_schedule
+from arena.store import Store
+from tests.arena.fault_agents import Hang
+
+FAULTS = "tests.arena.fault_agents:"
+
+
+class Recorder:
+    """An observer that keeps every event (thread-safe: rounds arrive from match threads)."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple] = []
+        self.lock = threading.Lock()
+
+    def _add(self, *event) -> None:
+        with self.lock:
+            self.events.append(event)
+
+    def run_started(self, *, name, total, done):
+        self._add("run_started", name, total, done)
+
+    def match_started(self, *, key, game, agents, rounds):
+        self._add("match_started", key, game, tuple(agents), rounds)
+
+    def round_played(self, *, key, round, moves, scores):
+        self._add("round", key, round, dict(moves), dict(scores))
+
+    def match_finished(self, result):
+        self._add("finished", result.key, result.status)
+
+    def notice(self, message):
+        self._add("notice", message)
+
+    def run_finished(self, *, interrupted):
+        self._add("run_finished", interrupted)
+
+    def of(self, kind: str) -> list[tuple]:
+        return [e for e in self.events if e[0] == kind]
+
+
+def cfg(agents, *, game=None, fmt=None, **extra):
+    data = {"name": "t", "seed": 1, "game": game or {"id": "rps", "rounds": 12},
+            "format": fmt or {"type": "round_robin", "matches": 1}, "agents": agents}
+    data.update(extra)
+    return parse_config(data)
+
+
+def play(tmp_path, config, *, concurrency=None, timeout=None, name="run", fixtures=None,
+         observer=None):
+    sched = build_schedule(config)
+    path = tmp_path / name
+    store = Store.open(path) if (path / "arena.db").exists() else Store.create(
+        path, config=config.snapshot())
+    observer = observer or Recorder()
+    runner = Runner(config, store, observer, fixtures=fixtures or sched.fixtures,
+                    notices=sched.notices, concurrency=concurrency, timeout=timeout)
+    outcome = asyncio.run(runner.run())
+    records = store.results(rounds=True)
+    store.close()
+    return records, observer, outcome
+
+
+def timeless(records):
+    return [{k: v for k, v in r.items() if k not in ("started_at", "finished_at")}
+            for r in records]
+
+
+MIXED = [{"name": "rnd", "type": "uniform_random"}, {"name": "freq", "type": "frequency"},
+         {"name": "markov", "type": "markov"}, {"name": "count", "type": FAULTS + "Counted"},
+         {"name": "peek", "type": FAULTS + "Peeker"},
+         {"name": "async", "type": FAULTS + "AsyncUniform"}]
+
+
+def test_same_results_at_any_concurrency_and_after_resume(tmp_path):
+    config = cfg(MIXED)
+    serial, _, _ = play(tmp_path, config, concurrency=1, name="serial")
+    wide, _, _ = play(tmp_path, config, concurrency=8, name="wide")
+    assert len(serial) == 30 and all(r["status"] == FINISHED for r in serial)
+    assert timeless(serial) == timeless(wide)
+    fixtures = build_schedule(config).fixtures
+    play(tmp_path, config, concurrency=3, name="resumed", fixtures=fixtures[7:19])
+    resumed, obs, outcome = play(tmp_path, config, concurrency=5, name="resumed")
+    assert outcome.already_done == 12 and outcome.played == 18
+    assert timeless(resumed) == timeless(serial)
+    assert obs.of("run_started")[0][2:] == (30, 12)
+
+
+def test_rounds_log_actions_probabilities_rewards(tmp_path):
+    records, obs, _ = play(tmp_path, cfg(MIXED[:2] + MIXED[3:4]))
+    record = records[0]
+    assert record["agents"] == ["rnd", "freq"] and record["roles"] == ["player_0", "player_1"]
+    assert record["rounds"] == len(record["round_log"]) == 12
+    first = record["round_log"][0]
+    assert first["probabilities"]["rnd"] == pytest.approx([1 / 3] * 3)
+    assert set(first["actions"]) == {"rnd", "freq"}
+    total = sum(r["rewards"]["rnd"] for r in record["round_log"])
+    assert record["scores"] == {"rnd": total, "freq": -total}
+    rounds = [e for e in obs.of("round") if e[1] == record["key"]]
+    assert [e[2] for e in rounds] == list(range(1, 13))
+    last_moves = rounds[-1][3]
+    assert set(last_moves.values()) <= {"rock", "paper", "scissors"}
+    assert rounds[-1][4] == record["scores"]
+    assert len(obs.of("match_started")) == len(obs.of("finished")) == len(records)
+
+
+def test_white_box_reads_the_policy_already_computed(tmp_path):
+    records, _, _ = play(tmp_path, cfg([{"name": "peek", "type": FAULTS + "Peeker"},
+                                        {"name": "count", "type": FAULTS + "Counted"}]))
+    for record in records:
+        assert record["stats"]["count"] == {"policy_calls": 12.0}  # one call per round
+        assert record["stats"]["peek"] == {"peeked_rounds": 12.0}
+        for entry in record["round_log"]:
+            assert entry["probabilities"]["count"] == pytest.approx([1 / 3] * 3)
+            assert max(entry["probabilities"]["peek"]) == 1.0
+
+
+@pytest.mark.parametrize(("agent", "words"), [
+    ({"type": FAULTS + "Raiser", "at": 4}, "deliberate failure"),
+    ({"type": FAULTS + "Garbage", "at": 2}, "returned 99"),
+    ({"type": FAULTS + "Garbage", "value": "rock"}, "returned 'rock'"),
+    ({"type": FAULTS + "Garbage", "value": 1.0}, "returned 1.0"),
+    ({"type": FAULTS + "Garbage", "value": True}, "returned True"),
+])
+def test_a_faulty_agent_forfeits_and_the_run_goes_on(tmp_path, agent, words):
+    config = cfg([{"name": "bad", **agent}, {"name": "rnd", "type": "uniform_random"},
+                  {"name": "cyc", "type": "cycle"}])
+    records, _, _ = play(tmp_path, config)
+    assert len(records) == 6
+    for record in records:
+        if "bad" in record["agents"]:
+            assert record["status"] == FORFEIT and record["forfeited_by"] == "bad"
+            assert words in record["error"]
+            assert record["rounds"] == agent.get("at", 3) - 1
+        else:
+            assert record["status"] == FINISHED
+
+
+def test_a_hanging_agent_times_out_and_the_run_still_ends(tmp_path):
+    config = cfg([{"name": "hang", "type": FAULTS + "Hang", "at": 2},
+                  {"name": "rnd", "type": "uniform_random"}], concurrency=2)
+    start = time.monotonic()
+    try:
+        records, _, _ = play(tmp_path, config, timeout=1.0)
+        assert time.monotonic() - start < 6
+    finally:
+        Hang.release.set()
+    assert [r["status"] for r in records] == [FORFEIT, FORFEIT]
+    assert all(r["forfeited_by"] == "hang" and "timed out" in r["error"] for r in records)
+    assert all(r["rounds"] == 1 for r in records)
+
+
+def test_hide_and_seek_pairs_share_a_seed_and_a_group(tmp_path):
+    config = cfg([{"name": "rnd", "type": "uniform_random"}, {"name": "freq", "type": "frequency"}],
+                 game={"id": "hide_and_seek", "graph": "house", "search_radius": 1, "rounds": 8})
+    records, _, _ = play(tmp_path, config)
+    first, second = records
+    assert first["group"] == second["group"] == "hide_and_seek/rnd-vs-freq/0"
+    assert first["seed"] == second["seed"]
+    assert first["roles"] == ["hider_0", "seeker_0"] and first["agents"] == ["rnd", "freq"]
+    assert second["agents"] == ["freq", "rnd"]
+
+
+def test_random_number_series_rank_uniform_above_humanlike_above_constant(tmp_path):
+    config = cfg([{"name": "uni", "type": "uniform_random"},
+                  {"name": "human", "type": "humanlike"},
+                  {"name": "seven", "type": "constant", "action": 7}],
+                 game={"id": "random_number", "length": 10},
+                 fmt={"type": "solo", "episodes": 20})
+    records, obs, _ = play(tmp_path, config)
+    scores = {r["agents"][0]: r["scores"][r["agents"][0]] for r in records}
+    assert scores["uni"] > scores["human"] > scores["seven"]
+    for record in records:
+        assert record["episodes"] == 20 and record["rounds"] == 200
+        log = record["round_log"]
+        assert [(e["episode"], e["step"]) for e in log[:11]] == [
+            (0, s) for s in range(10)] + [(1, 0)]
+        assert all(isinstance(e["actions"][record["agents"][0]], int) for e in log)
+    assert [e[4] for e in obs.of("match_started")] == [20, 20, 20]
+
+
+def test_creative_writing_series_store_the_text(tmp_path):
+    config = cfg([{"name": "fixed", "type": "fixed_text"}],
+                 game={"id": "creative_writing", "semantic": False},
+                 fmt={"type": "solo", "episodes": 3})
+    records, _, _ = play(tmp_path, config)
+    (record,) = records
+    texts = [e["actions"]["fixed"] for e in record["round_log"]]
+    assert len(texts) == 3 and all(isinstance(t, str) and t for t in texts)
+    assert 0.0 <= record["scores"]["fixed"] <= 1.0
