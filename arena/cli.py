@@ -10,6 +10,7 @@ heavy are imported inside the commands. A user error anywhere prints one line,
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated
 
@@ -116,6 +117,10 @@ def main() -> None:
     """Console-script entry point."""
     from arena.registry import RegistryError
 
+    # like `python -m`, let configs name agent classes in the working directory
+    # ("mybots:MyBot"); appended, so nothing there shadows an installed module
+    if os.getcwd() not in sys.path:
+        sys.path.append(os.getcwd())
     try:
         app()
     except (ArenaError, RegistryError) as exc:

@@ -1,0 +1,230 @@
+"""The ``arena`` CLI as users run it: a subprocess on tiny configs.
+
+Runs are paced by ``tests.arena.fault_agents:Gate`` (blocks until a file exists) and
+observed by polling the run's database, so nothing here depends on machine speed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+ARENA = shutil.which("arena", path=str(Path(sys.executable).parent)) or "arena"
+ENV = {**os.environ, "PYTHONPATH": str(REPO)}
+FAULTS = "tests.arena.fault_agents:"
+
+
+def arena(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([ARENA, *args], cwd=REPO, env=ENV, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def spawn(*args: str) -> subprocess.Popen:
+    return subprocess.Popen([ARENA, *args], cwd=REPO, env=ENV, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def write_config(path: Path, agents: list[dict], **changes) -> Path:
+    data = {"name": "cli", "seed": 4, "game": {"id": "rps", "rounds": 10},
+            "format": {"type": "round_robin", "matches": 1}, "agents": agents}
+    data.update(changes)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+BOTS = [{"name": "rnd", "type": "uniform_random"}, {"name": "freq", "type": "frequency"},
+        {"name": "cyc", "type": "cycle"}]
+
+
+def committed(run_dir: Path) -> int:
+    try:
+        with sqlite3.connect(run_dir / "arena.db", timeout=5) as conn:
+            return conn.execute("SELECT COUNT(*) FROM matches").fetchone()[0]
+    except sqlite3.OperationalError:
+        return -1  # not created yet
+
+
+def wait_for(predicate, *, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.05)
+
+
+def exported(run_dir: Path, *extra: str) -> list[dict]:
+    done = arena("export", str(run_dir), "--format", "jsonl", *extra)
+    assert done.returncode == 0, done.stderr
+    return [json.loads(line) for line in done.stdout.splitlines()]
+
+
+def timeless(rows: list[dict]) -> list[dict]:
+    return [{k: v for k, v in r.items() if k not in ("started_at", "finished_at")} for r in rows]
+
+
+def test_help_is_quick_and_imports_nothing_heavy():
+    start = time.monotonic()
+    done = arena("--help")
+    assert done.returncode == 0 and "run" in done.stdout and "export" in done.stdout
+    assert time.monotonic() - start < 5  # well under a second unloaded; CI machines are busy
+    probe = subprocess.run([sys.executable, "-c", "import sys, arena.cli; print(sorted(m for m "
+                            "in ('torch', 'transformers') if m in sys.modules))"],
+                           cwd=REPO, env=ENV, capture_output=True, text=True, timeout=60)
+    assert probe.stdout.strip() == "[]", probe.stderr
+
+
+def test_agents_lists_registered_types_with_games():
+    done = arena("agents")
+    assert done.returncode == 0
+    for name in ("uniform_random", "frequency", "constant"):
+        assert name in done.stdout
+
+
+def _bad_configs(tmp: Path) -> list[tuple[str, Path, str]]:
+    cases = [
+        ("unknown agent type", write_config(tmp / "type.yaml", BOTS[:1] + [
+            {"name": "x", "type": "no_such_bot"}]), "agents[1].type"),
+        ("missing key", write_config(tmp / "missing.yaml", [
+            {"name": "a", "type": "cycle"}, {"type": "cycle"}]), "agents[1].name"),
+        ("wrong type", write_config(tmp / "wrong.yaml", BOTS, seed="many"), "seed"),
+        ("unknown game argument", write_config(tmp / "arg.yaml", BOTS,
+                                               game={"id": "rps", "roundz": 5}), "game.roundz"),
+    ]
+    yaml_file = tmp / "broken.yaml"
+    yaml_file.write_text("name: x\nagents: [\n  {name: a\n")
+    cases.append(("invalid YAML", yaml_file, "invalid YAML at line"))
+    cases.append(("missing file", tmp / "absent.yaml", "no such file"))
+    return cases
+
+
+def test_each_bad_config_is_one_clear_line_and_exit_2(tmp_path):
+    for what, path, words in _bad_configs(tmp_path):
+        done = arena("run", str(path), "--out", str(tmp_path / "out"), "--no-live")
+        lines = done.stderr.strip().splitlines()
+        assert done.returncode == 2, (what, done.stderr)
+        assert len(lines) == 1 and lines[0].startswith("arena: error: "), (what, done.stderr)
+        assert str(path) in lines[0] and words in lines[0], (what, lines[0])
+        assert not (tmp_path / "out").exists()
+
+
+def test_run_export_and_refuse_to_overwrite(tmp_path):
+    config = write_config(tmp_path / "c.yaml", BOTS)
+    out = tmp_path / "run"
+    done = arena("run", str(config), "--out", str(out), "--no-live")
+    assert done.returncode == 0, done.stderr
+    assert str(out) in done.stdout and f"arena leaderboard {out}" in done.stdout
+    rows = exported(out)
+    assert len(rows) == 6 and [r["index"] for r in rows] == list(range(6))
+    for row in rows:
+        assert {"key", "game", "seed", "agents", "rounds", "scores", "status", "error"} <= set(row)
+        assert row["rounds"] == 10 and row["status"] == "finished" and "round_log" not in row
+        assert sum(row["scores"].values()) == 0
+    logged = exported(out, "--rounds")
+    first = logged[0]["round_log"][0]
+    assert set(first["actions"]) == set(logged[0]["agents"])
+    assert "rnd" in first["probabilities"] or "rnd" not in logged[0]["agents"]
+    table = arena("export", str(out), "--format", "csv", "--out", str(tmp_path / "m.csv"))
+    assert table.returncode == 0, table.stderr
+    parsed = list(csv.DictReader(io.StringIO((tmp_path / "m.csv").read_text())))
+    assert [r["key"] for r in parsed] == [r["key"] for r in rows]
+    assert json.loads(parsed[0]["scores"]) == rows[0]["scores"]
+    again = arena("run", str(config), "--out", str(out), "--no-live")
+    assert again.returncode == 2 and "already exists" in again.stderr
+    assert len(again.stderr.strip().splitlines()) == 1
+    assert committed(out) == 6
+    missing = arena("export", str(tmp_path / "nope"))
+    assert missing.returncode == 2 and missing.stderr.startswith("arena: error: ")
+
+
+@pytest.mark.slow
+def test_a_hanging_agent_cannot_hold_the_run(tmp_path):
+    config = write_config(tmp_path / "c.yaml", [
+        {"name": "hang", "type": FAULTS + "Hang", "at": 3},
+        {"name": "rnd", "type": "uniform_random"},
+        {"name": "bad", "type": FAULTS + "Garbage", "at": 2}])
+    start = time.monotonic()
+    done = arena("run", str(config), "--out", str(tmp_path / "run"), "--no-live",
+                 "--timeout", "1", "--concurrency", "2", timeout=60)
+    elapsed = time.monotonic() - start
+    assert done.returncode == 0, done.stderr
+    assert elapsed < 15, elapsed  # two rounds of 1 s timeouts plus start-up
+    rows = {r["key"]: r for r in exported(tmp_path / "run")}
+    assert len(rows) == 6
+    for key, row in rows.items():
+        if "hang" in row["agents"]:
+            assert row["status"] == "forfeit" and row["forfeited_by"] in ("hang", "bad"), key
+        if row["agents"] == ["rnd", "bad"] or row["agents"] == ["bad", "rnd"]:
+            assert row["forfeited_by"] == "bad" and "returned 99" in row["error"]
+    assert rows["rps/hang-vs-rnd/0"]["error"].startswith("timed out after 1 s")
+
+
+def _gated(tmp_path: Path) -> tuple[Path, Path]:
+    gate = tmp_path / "open"
+    config = write_config(tmp_path / "g.yaml", BOTS + [
+        {"name": "gate", "type": FAULTS + "Gate", "path": str(gate), "at": 2}],
+        concurrency=2)
+    return config, gate
+
+
+def _reference(tmp_path: Path, config: Path, gate: Path) -> list[dict]:
+    gate.touch()
+    done = arena("run", str(config), "--out", str(tmp_path / "ref"), "--no-live")
+    assert done.returncode == 0, done.stderr
+    gate.unlink()
+    return timeless(exported(tmp_path / "ref", "--rounds"))
+
+
+@pytest.mark.slow
+def test_sigkill_then_resume_loses_and_repeats_nothing(tmp_path):
+    config, gate = _gated(tmp_path)
+    reference = _reference(tmp_path, config, gate)
+    out = tmp_path / "run"
+    proc = spawn("run", str(config), "--out", str(out), "--no-live")
+    try:
+        # matches 0-3 do not involve the gate; then both workers block on gate matches
+        wait_for(lambda: committed(out) == 4)
+        time.sleep(0.3)
+        assert committed(out) == 4 and proc.poll() is None
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+    gate.touch()
+    done = arena("run", str(config), "--out", str(out), "--no-live", "--resume")
+    assert done.returncode == 0, done.stderr
+    assert "4 already done" in done.stdout
+    rows = timeless(exported(out, "--rounds"))
+    assert len(rows) == 12 and len({r["key"] for r in rows}) == 12
+    assert rows == reference
+
+
+def test_ctrl_c_keeps_finished_matches_and_says_how_to_resume(tmp_path):
+    config, gate = _gated(tmp_path)
+    out = tmp_path / "run"
+    proc = spawn("run", str(config), "--out", str(out), "--no-live")
+    wait_for(lambda: committed(out) == 4)
+    start = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=30)
+    assert time.monotonic() - start < 10
+    assert proc.returncode == 130, stderr
+    assert "--resume" in stdout and str(out) in stdout and "Traceback" not in stderr
+    assert committed(out) == 4
+    gate.touch()
+    done = arena("run", str(config), "--out", str(out), "--no-live", "--resume")
+    assert done.returncode == 0, done.stderr
+    assert committed(out) == 12
+    changed = arena("run", str(config), "--out", str(out), "--no-live", "--resume",
+                    "--set", "seed=5")
+    assert changed.returncode == 2 and "different config (at seed)" in changed.stderr
