@@ -16,15 +16,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from itertools import islice
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from leaderboards.contests import Record
 from leaderboards.matrix import pairwise_matrix
 
+if TYPE_CHECKING:
+    import networkx as nx
+
 
 def dominance_graph(records: Iterable[Record]) -> nx.DiGraph:
-    """A DiGraph over all agents that finished a match, edges weighted by margin."""
+    """A DiGraph over every agent of the records, edges weighted by margin."""
+    import networkx as nx  # imported on use: it costs the live view's start-up otherwise
+
     matrix = pairwise_matrix(records)
     graph = nx.DiGraph()
     graph.add_nodes_from(matrix.agents)
@@ -46,6 +50,8 @@ def cycles(graph: nx.DiGraph, *, max_length: int = 4, limit: int = 50) -> list[l
     is sorted by length, then by names. Enumeration is bounded because a dense
     tournament graph has exponentially many cycles.
     """
+    import networkx as nx
+
     found = islice(nx.simple_cycles(graph, length_bound=max_length), limit)
     return sorted((_canonical(list(c)) for c in found), key=lambda c: (len(c), c))
 

@@ -87,10 +87,11 @@ def _short(value: float) -> str:
 
 
 def pairwise_matrix(records: Iterable[Record], *, title: str | None = None) -> PairwiseMatrix:
-    """Build the matrix from two-player records (solo and forfeited ones are skipped)."""
-    finished = [r for r in records if len(r.get("agents") or ()) == 2
-                and r.get("status") != FORFEIT]
-    agents = sorted({name for r in finished for name in r["agents"]})
+    """Build the matrix from two-player records (forfeited matches add no values)."""
+    pairwise = [r for r in records if len(r.get("agents") or ()) == 2]
+    finished = [r for r in pairwise if r.get("status") != FORFEIT]
+    # Agents that only ever forfeited still get a (blank) row.
+    agents = sorted({name for r in pairwise for name in r["agents"]})
     index = {a: i for i, a in enumerate(agents)}
     n = len(agents)
     totals = np.zeros((n, n))

@@ -32,7 +32,6 @@ from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
-from scipy import stats as scipy_stats
 
 from leaderboards.contests import FORFEIT, Record, record_order
 from leaderboards.table import Leaderboard
@@ -81,6 +80,8 @@ def mean_ci(values: list[float], *, level: float = 0.95) -> tuple[float, float |
     mean = float(arr.mean())
     if n < 2:
         return mean, None, None
+    from scipy import stats as scipy_stats  # 0.6 s to import: only when a table is built
+
     half = float(scipy_stats.t.ppf(0.5 + level / 2, n - 1) * arr.std(ddof=1) / math.sqrt(n))
     return mean, mean - half, mean + half
 

@@ -1,0 +1,172 @@
+"""``arena leaderboard``, ``matrix`` and ``graph`` run as subprocesses on real run directories.
+
+One small real run (``arena run``: rps, hide-and-seek pairs and a solo random-number
+task) checks the commands end to end; a hand-made store checks exact values (an
+RPS-like cycle and a forfeit) that a real run would only give by chance.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from arena.records import MatchResult
+from arena.store import Store
+from tests.leaderboards import match
+
+LEADERBOARD_KEYS = ["agent", "mu", "sigma", "score", "wins", "losses", "draws", "matches",
+                    "net_per_round", "forfeits"]
+SOLO_KEYS = ["agent", "reward_mean", "ci_low", "ci_high", "mu", "sigma", "score", "episodes"]
+
+CONFIG = """\
+name: views
+seed: 3
+games:
+  - {id: rps, rounds: 20}
+  - {id: hide_and_seek, graph: house, search_radius: 1, rounds: 10}
+  - {id: random_number, format: {type: solo, episodes: 6}}
+format: {type: round_robin, matches: 1}
+agents:
+  - {name: uniform, type: uniform_random}
+  - {name: always, type: constant}
+  - {name: human, type: humanlike}
+rating: {draw_probability: 0.1}
+concurrency: 2
+"""
+
+
+def arena(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "arena.cli", *map(str, args)],
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("views")
+    config = root / "views.yaml"
+    config.write_text(CONFIG)
+    done = arena("run", config, "--out", root / "run", "--no-live")
+    assert done.returncode == 0, done.stderr
+    return root / "run"
+
+
+@pytest.fixture(scope="module")
+def cycle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """paper beats rock beats scissors beats paper; 'crash' forfeits against paper."""
+    directory = tmp_path_factory.mktemp("cycle") / "run"
+    names = ["paper", "rock", "scissors", "crash"]
+    config = {"name": "cycle", "games": [{"id": "rps", "rounds": 10}],
+              "agents": [{"name": n, "type": "constant"} for n in names],
+              "rating": {"draw_probability": 0.1}}
+    records = [match(0, "paper", "rock", 6), match(1, "rock", "scissors", 4),
+               match(2, "scissors", "paper", 2), match(3, "crash", "paper", 3, rounds=4,
+                                                        forfeited_by="crash")]
+    with Store.create(directory, config=config) as store:
+        for record in records:
+            store.save(MatchResult.from_dict(record))
+    return directory
+
+
+def test_json_is_keyed_by_game_with_the_documented_keys(run_dir: Path) -> None:
+    done = arena("leaderboard", run_dir, "--format", "json")
+    assert done.returncode == 0, done.stderr
+    boards = json.loads(done.stdout)
+    assert list(boards) == ["rps", "hide_and_seek", "random_number"]
+    for game in ("rps", "hide_and_seek"):
+        assert [list(row) for row in boards[game]] == [LEADERBOARD_KEYS] * 3
+    # hide-and-seek: one pair per pairing, so each agent has 2 contests
+    assert all(row["matches"] == 2 for row in boards["hide_and_seek"])
+    assert all(row["matches"] == 4 for row in boards["rps"])
+    solo = boards["random_number"]
+    assert [list(row) for row in solo] == [SOLO_KEYS] * 3
+    assert all(row["episodes"] == 6 for row in solo)
+    assert solo[-1]["agent"] == "always"  # a constant is the most predictable
+
+
+def test_one_game_gives_a_list_and_agrees_with_the_stored_records(run_dir: Path) -> None:
+    from leaderboards import build_leaderboard
+
+    done = arena("leaderboard", run_dir, "--format", "json", "--game", "rps")
+    rows = json.loads(done.stdout)
+    assert isinstance(rows, list)
+    with Store.open(run_dir) as store:
+        expected = build_leaderboard(store.results(game="rps")).to_json_obj()
+    assert rows == expected
+
+
+def test_table_md_and_csv_formats(run_dir: Path) -> None:
+    table = arena("leaderboard", run_dir)
+    assert table.returncode == 0, table.stderr
+    assert "μ-3σ" in table.stdout and "reward" in table.stdout and "uniform" in table.stdout
+    assert max(len(line) for line in table.stdout.splitlines()) <= 80
+    md = arena("leaderboard", run_dir, "--format", "md").stdout
+    assert "## rps" in md and "## random_number" in md and "| # | agent | mu |" in md
+    rows = list(csv.DictReader(io.StringIO(
+        arena("leaderboard", run_dir, "--format", "csv", "--game", "rps").stdout)))
+    assert [r["agent"] for r in rows] and set(LEADERBOARD_KEYS) <= set(rows[0])
+    both = list(csv.DictReader(io.StringIO(
+        arena("leaderboard", run_dir, "--format", "csv").stdout)))
+    assert {r["game"] for r in both} == {"rps", "hide_and_seek", "random_number"}
+
+
+def test_bradley_terry_columns(cycle_dir: Path) -> None:
+    rows = json.loads(arena("leaderboard", cycle_dir, "-f", "json", "--bt").stdout)
+    assert all({"bt", "bt_low", "bt_high"} <= set(row) for row in rows)
+    crash = next(r for r in rows if r["agent"] == "crash")
+    assert (crash["forfeits"], crash["losses"]) == (1, 1)
+
+
+def test_matrix_values_and_table(cycle_dir: Path) -> None:
+    done = arena("matrix", cycle_dir, "--format", "json")
+    assert done.returncode == 0, done.stderr
+    obj = json.loads(done.stdout)
+    agents = obj["agents"]
+    value = {(a, b): obj["values"][i][j] for i, a in enumerate(agents)
+             for j, b in enumerate(agents)}
+    assert value[("paper", "rock")] == pytest.approx(0.6)
+    assert value[("paper", "scissors")] == pytest.approx(-0.2)
+    assert value[("crash", "paper")] is None  # forfeited matches are left out
+    table = arena("matrix", cycle_dir).stdout
+    assert "+.60" in table and "-.60" in table and "scissors" in table
+
+
+def test_graph_lists_edges_and_the_cycle(cycle_dir: Path) -> None:
+    done = arena("graph", cycle_dir)
+    assert done.returncode == 0, done.stderr
+    assert "paper    -> rock  +0.600" in done.stdout
+    assert "paper -> rock -> scissors -> paper" in done.stdout
+
+
+def test_graph_picture_or_a_clear_hint(cycle_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "g.png"
+    done = arena("graph", cycle_dir, "--out", out)
+    if importlib.util.find_spec("matplotlib") is None:
+        assert done.returncode == 2
+        assert done.stderr.strip() == "arena: error: --out needs matplotlib: pip install matplotlib"
+    else:
+        assert done.returncode == 0, done.stderr
+        assert out.read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["leaderboard", "{missing}"], "does not exist: not a run directory"),
+    (["leaderboard", "{empty}"], "has no arena.db"),
+    (["leaderboard", "{run}", "--format", "xml"], "unknown --format 'xml'"),
+    (["matrix", "{run}", "--game", "chess"], "has no game 'chess'"),
+    (["graph", "{run}", "--game", "random_number"], "no two-player games"),
+    (["graph", "{run}", "--out", "x.png"], "--out"),
+])
+def test_user_errors_are_one_line_and_exit_2(args: list[str], message: str, run_dir: Path,
+                                             tmp_path: Path) -> None:
+    paths = {"missing": tmp_path / "nope", "empty": tmp_path, "run": run_dir}
+    done = arena(*(a.format(**paths) for a in args))
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("arena: error: ") and message in lines[0]
