@@ -1,0 +1,103 @@
+"""``iocaine``: the Iocaine Powder meta strategy, rebuilt from its published description.
+
+Layers, bottom up:
+
+1. Predictors of the joint next move (history matches at several depths, back-off
+   Markov, frequency) on the opponent's, our own and the joint history
+   (:class:`agents._exploit.CandidateBank`).
+2. Each prediction becomes candidates: best response to it and its second- and
+   third-guessing rotations, plus the same for the mirror prediction of our own
+   move "from the opponent's seat".
+3. Every candidate keeps a virtual score (what it would have won) over several
+   horizons; each horizon nominates its best candidate.
+4. The nominees themselves are scored (exponentially decayed); the best one is
+   played, unless even the best does worse than the equilibrium would: then the
+   equilibrium (uniform in RPS) is played, so a stronger opponent cannot milk us.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from agents._exploit import CandidateBank, Exploiter, standard_bank
+from arena.registry import register_agent
+
+
+class MultiHorizonScores:
+    """Windowed sums of per-candidate rewards over several horizons, plus the whole match."""
+
+    def __init__(self, size: int, horizons: tuple[int, ...]) -> None:
+        self.horizons = tuple(horizons)
+        self.span = max(self.horizons, default=1)
+        self.ring = np.zeros((self.span, size))
+        self.sums = np.zeros((len(self.horizons) + 1, size))  # last row: whole match
+        self.t = 0
+
+    def add(self, reward: np.ndarray) -> None:
+        for i, h in enumerate(self.horizons):
+            self.sums[i] += reward
+            if self.t >= h:
+                self.sums[i] -= self.ring[(self.t - h) % self.span]
+        self.sums[-1] += reward
+        self.ring[self.t % self.span] = reward
+        self.t += 1
+
+    def best(self) -> np.ndarray:
+        """Index of the best candidate per horizon (first on ties)."""
+        return np.argmax(self.sums, axis=1)
+
+
+@register_agent("iocaine")
+class Iocaine(Exploiter):
+    """Iocaine Powder-style meta strategy: predictors x rotations x mirrors, best horizon wins."""
+
+    def __init__(self, *, name: str | None = None,
+                 horizons: tuple[int, ...] = (100, 20, 10, 5, 2, 1),
+                 match_lengths: tuple[int, ...] = (4, 12, 32), levels: int = 3,
+                 meta_decay: float = 0.99, margin: float = 0.0, switch_margin: float = 0.0,
+                 prior: float = 0.0, fallback: bool = True) -> None:
+        super().__init__(name=name)
+        if any(h < 1 for h in horizons):
+            raise ValueError("horizons must be >= 1")
+        if not match_lengths or min(match_lengths) < 1:
+            raise ValueError("match_lengths must be non-empty and >= 1")
+        if not 0.0 < meta_decay <= 1.0:
+            raise ValueError("meta_decay must be in (0, 1]")
+        self.horizons, self.match_lengths = tuple(horizons), tuple(match_lengths)
+        self.levels, self.meta_decay, self.margin = levels, meta_decay, margin
+        self.fallback, self.switch_margin, self.prior = fallback, switch_margin, prior
+
+    def setup(self) -> None:
+        self.bank: CandidateBank = standard_bank(self.payoff, match_lengths=self.match_lengths,
+                                                 levels=self.levels)
+        self.scores = MultiHorizonScores(self.bank.size, self.horizons)
+        # a small per-round bonus for the plainest hypothesis: best response to the counts
+        self.bonus = np.zeros(self.bank.size)
+        self.bonus[self.bank.baseline] = self.prior
+        self.meta = np.zeros(len(self.horizons) + 1)
+        self.eq_meta = 0.0
+        self.cands: np.ndarray | None = None
+        self.nominees: np.ndarray | None = None
+        self.current = len(self.horizons)  # start with the whole-match horizon
+
+    def observe(self, own: int, opp: int) -> None:
+        if self.cands is not None:
+            reward = self.cands @ self.payoff[:, opp]
+            self.scores.add(reward + self.bonus)
+            self.meta = self.meta_decay * self.meta + reward[self.nominees]
+            self.eq_meta = self.meta_decay * self.eq_meta + self.value
+        self.bank.update(own, opp)
+
+    def decide(self) -> np.ndarray:
+        if self.t == 1:
+            return self.eq
+        self.cands = self.bank.candidates()
+        self.nominees = self.scores.best()
+        best = int(np.argmax(self.meta))
+        # hysteresis: a challenger must beat the horizon in charge by switch_margin
+        if self.meta[best] < self.meta[self.current] + self.switch_margin:
+            best = self.current
+        self.current = best
+        if self.fallback and self.meta[best] < self.eq_meta + self.margin:
+            return self.eq
+        return self.cands[self.nominees[best]]
