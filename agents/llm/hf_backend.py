@@ -43,6 +43,7 @@ class HFBackend:
         self.tokenizer = AutoTokenizer.from_pretrained(model, **self.options)
         self._model: Any = None
         self._keep_arg = False
+        self._cache_arg = "past_key_values"
         self._lock = threading.RLock()
         self._eot: str | None = None
 
@@ -64,7 +65,10 @@ class HFBackend:
             kwargs["device_map"] = self.device_map
         model = AutoModelForCausalLM.from_pretrained(self.model_id, **kwargs)
         model.eval()
-        self._keep_arg = "logits_to_keep" in inspect.signature(model.forward).parameters
+        params = inspect.signature(model.forward).parameters
+        self._keep_arg = "logits_to_keep" in params
+        # transformers 5.x renames past_key_values to cache; accept either
+        self._cache_arg = "cache" if "cache" in params else "past_key_values"
         return model
 
     def encode(self, text: str) -> list[int]:
@@ -151,9 +155,12 @@ class HFBackend:
                     break
                 mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=-1)
                 positions = positions[:, -1:] + 1
+                past = getattr(out, "cache", None)
+                if past is None:
+                    past = getattr(out, "past_key_values", None)
                 out = self.model(input_ids=chosen[:, None], attention_mask=mask,
-                                 position_ids=positions, past_key_values=out.past_key_values,
-                                 use_cache=True)
+                                 position_ids=positions, use_cache=True,
+                                 **{self._cache_arg: past})
         texts = []
         for row in tokens:
             text = self.tokenizer.decode(row, skip_special_tokens=True)

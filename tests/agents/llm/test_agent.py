@@ -1,0 +1,211 @@
+"""The ``hf`` agent: exact distributions in both prompt formats, sampling, invalid answers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from agents.llm import HFAgent, InvalidAnswer
+from arena.registry import RegistryError, make_agent
+from envs import make_game
+from tests.agents.llm import reference
+from tests.helpers import play
+
+
+def rps_context(role: str = "player_0", rounds: int = 6) -> dict[str, Any]:
+    env = make_game("rps", rounds=rounds)
+    return {"game": "rps", "role": role, "rounds": rounds, **env.unwrapped.context(role)}
+
+
+def number_context(length: int = 1) -> dict[str, Any]:
+    return {"game": "random_number", "episode": 0, "role": "solo", "low": 0, "high": 10,
+            "length": length, "action_names": [str(v) for v in range(11)]}
+
+
+def fresh(rows: int = 6) -> np.ndarray:
+    return np.full((rows, 2), -1, dtype=np.int64)
+
+
+def agent(model_dir: Path, **options: Any) -> HFAgent:
+    return make_agent("hf", name="lm", model=str(model_dir), **options)
+
+
+@pytest.mark.parametrize("prompt_format", ["chat", "completion"])
+@pytest.mark.parametrize("temperature", [1.0, 0.5])
+def test_policy_is_the_exact_renormalised_distribution(tiny_model_dir: Path, prompt_format: str,
+                                                       temperature: float) -> None:
+    lm = agent(tiny_model_dir, prompt_format=prompt_format, temperature=temperature)
+    lm.reset(seed=1, **rps_context())
+    probs = lm.policy(fresh(), None)
+    prompt = lm.prompt_text()
+    if prompt_format == "chat":
+        assert prompt.endswith("<|im_start|>assistant\n")
+    else:
+        assert prompt.startswith("<|endoftext|>") and prompt.endswith("Me:")
+    want, off = reference.distribution(tiny_model_dir, prompt, ["rock", "paper", "scissors"],
+                                       chat=prompt_format == "chat", temperature=temperature)
+    np.testing.assert_allclose(probs, want, rtol=0, atol=1e-5)
+    assert probs.sum() == pytest.approx(1.0)
+    assert lm.off_mass == [pytest.approx(off, abs=1e-6)]
+
+
+def test_prefix_names_are_complete_answers(tiny_model_dir: Path) -> None:
+    lm = agent(tiny_model_dir)
+    lm.reset(seed=0, **number_context())
+    probs = lm.policy(np.array([-1]), None)
+    prompt = lm.prompt_text()
+    names = [str(v) for v in range(11)]
+    want, _ = reference.distribution(tiny_model_dir, prompt, names, chat=True)
+    np.testing.assert_allclose(probs, want, rtol=0, atol=1e-5)
+    # scored as a prefix, "1" would also collect the mass of "10"
+    prefix = np.exp(reference.logprob(tiny_model_dir, prompt, "1"))
+    complete = np.exp(reference.logprob(tiny_model_dir, prompt, "1<|im_end|>"))
+    assert complete < prefix
+    assert lm.continuation("1") == "1<|im_end|>"
+
+
+class CountingBackend:
+    """Wraps the real backend and counts forward passes."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.calls: list[int] = []
+
+    def score(self, contexts: Sequence[str], continuations: Sequence[str]) -> np.ndarray:
+        self.calls.append(len(contexts))
+        return self.inner.score(contexts, continuations)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_act_draws_once_from_the_cached_policy(tiny_model_dir: Path) -> None:
+    lm = agent(tiny_model_dir, temperature=2.0)
+    counting = CountingBackend(lm.backend)
+    lm._backend = counting  # type: ignore[assignment]
+    lm.reset(seed=42, **rps_context())
+    probs = lm.policy(fresh(), None)
+    action = lm.act(fresh(), None)
+    assert counting.calls == [3]  # one batched pass for all legal actions, never a second
+    assert action == int(np.random.default_rng(42).choice(3, p=probs))
+    obs = fresh()
+    obs[0] = (action, 0)
+    lm.act(obs, None)  # act without policy asks the model itself, once
+    assert counting.calls == [3, 3]
+    assert lm.stats()["decisions"] == 2
+
+
+def test_history_reaches_the_prompt(tiny_model_dir: Path) -> None:
+    lm = agent(tiny_model_dir, history=2)
+    opponent = make_agent("cycle", name="cycle")
+    play(lm, opponent, game="rps", rounds=4, seed=3)
+    text = lm.prompt_text()
+    assert "Round 3: you played" in text and "Round 2: you played" in text
+    assert "Round 1: you played" not in text
+    assert "Round 4 of 4" in text  # the last decision saw three rounds, the last two shown
+    stats = lm.stats()
+    assert stats["decisions"] == 4 and stats["invalid"] == 0
+    assert 0 < stats["off_mass"] <= 4
+
+
+def test_random_numbers_act_with_the_number_itself(tiny_model_dir: Path) -> None:
+    env = make_game("random_number", length=3, low=5, high=9)
+    obs, _ = env.reset(seed=0)
+    lm = agent(tiny_model_dir, prompt_format="completion")
+    lm.reset(seed=0, game="random_number", episode=0, role="solo", **env.context())
+    said = []
+    done = False
+    while not done:
+        lm.policy(obs, env.action_space)
+        said.append(lm.act(obs, env.action_space))
+        obs, _, done, _, _ = env.step(said[-1])
+    assert all(5 <= v <= 9 for v in said)
+    # the third number's prompt showed the first two
+    assert lm.prompt_text().endswith(f"inclusive:\n1. {said[0]}\n2. {said[1]}\n3.")
+
+
+@pytest.mark.parametrize("prompt_format", ["chat", "completion"])
+def test_sample_mode_plays_legal_moves(tiny_model_dir: Path, prompt_format: str) -> None:
+    lm = agent(tiny_model_dir, prompt_format=prompt_format, mode="sample", retries=1,
+               max_new_tokens=4)
+    lm.reset(seed=7, **rps_context())
+    assert lm.policy(fresh(), None) is None
+    assert lm.act(fresh(), None) in (0, 1, 2)
+    stats = lm.stats()
+    assert stats["decisions"] == 1 and "off_mass" not in stats
+    assert stats["invalid"] == len(lm.invalid_answers)
+
+
+class ScriptedBackend:
+    """Answers from a script, for the invalid-answer tests only."""
+
+    def __init__(self, answers: list[str]) -> None:
+        self.answers = list(answers)
+        self.prompts: list[str] = []
+
+    def generate(self, prompts: Sequence[str], **_: Any) -> list[str]:
+        self.prompts.extend(prompts)
+        return [self.answers.pop(0) for _ in prompts]
+
+    def chat_prompt(self, messages: Sequence[dict[str, str]]) -> str:
+        return "\n".join(m["content"] for m in messages)
+
+    def completion_prefix(self) -> str:
+        return ""
+
+    def end_of_turn(self) -> str:
+        return "<eot>"
+
+
+def scripted(answers: list[str], **options: Any) -> HFAgent:
+    lm = HFAgent(name="lm", model="scripted", mode="sample", **options)
+    lm._backend = ScriptedBackend(answers)  # type: ignore[assignment]
+    return lm
+
+
+def test_junk_is_retried_then_counted_and_played_uniformly() -> None:
+    lm = scripted(["banana", "I like rocks", "Paper!", "???", "nope", "zzz"], retries=2)
+    lm.reset(seed=0, **rps_context())
+    assert lm.act(fresh(), None) == 1  # the third try parses
+    obs = fresh()
+    obs[0] = (1, 2)
+    assert lm.act(obs, None) in (0, 1, 2)  # three junk answers: uniform fall-back
+    assert lm.stats() == {"decisions": 2.0, "invalid": 1.0}
+    assert lm.invalid_answers == [{"decision": 2, "texts": ["???", "nope", "zzz"]}]
+
+
+def test_forfeit_fallback_raises_with_the_raw_text() -> None:
+    lm = scripted(["no idea", "still no idea"], retries=1, fallback="forfeit")
+    lm.reset(seed=0, **rps_context())
+    with pytest.raises(InvalidAnswer, match="still no idea"):
+        lm.act(fresh(), None)
+
+
+def test_creative_writing_always_samples_within_the_limit(tiny_model_dir: Path) -> None:
+    ctx = {"game": "creative_writing", "episode": 0, "role": "solo",
+           "prompt": "A poem about rock.", "max_chars": 20}
+    lm = agent(tiny_model_dir, prompt_format="completion", max_new_tokens=12)
+    lm.reset(seed=0, **ctx)
+    assert lm.policy("A poem about rock.", None) is None
+    text = lm.act("A poem about rock.", None)
+    assert isinstance(text, str) and len(text) <= 20
+    empty = scripted(["", "  ", "\n"], retries=2)
+    empty.reset(seed=0, **ctx)
+    assert empty.act("A poem about rock.", None) == ""
+    assert empty.stats()["invalid"] == 1
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"mode": "guess"}, "mode must be"),
+    ({"prompt_format": "yaml"}, "prompt_format must be"),
+    ({"fallback": "cry"}, "fallback must be"),
+    ({"temperature": -1}, "temperature"),
+    ({"model": ""}, "'model' is required"),
+])
+def test_bad_options_are_clear_errors(options: dict[str, Any], message: str) -> None:
+    with pytest.raises(RegistryError, match=message):
+        make_agent("hf", name="lm", **{"model": "m", **options})

@@ -1,0 +1,116 @@
+"""Prompt templates: every game, both formats, history windows and config overrides."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from agents.llm.prompts import Prompter, available_templates, load_template
+from envs import make_game
+
+
+def two_player_context(game: str, role: str, **args: Any) -> dict[str, Any]:
+    env = make_game(game, **args)
+    return {"game": game, "role": role, "rounds": env.unwrapped.rounds,
+            **env.unwrapped.context(role)}
+
+
+def test_every_game_has_a_template() -> None:
+    assert set(available_templates()) >= {"rps", "hide_and_seek", "random_number",
+                                           "creative_writing"}
+
+
+def test_rps_chat_shows_rules_history_and_score() -> None:
+    p = Prompter(two_player_context("rps", "player_0", rounds=10), prompt_format="chat")
+    system, user = p.render([(0, 1), (2, 1)])
+    assert system["role"] == "system" and user["role"] == "user"
+    text = user["content"]
+    assert "Rock beats scissors" in text and "rock, paper or scissors" in text
+    assert "Round 1: you played rock, your opponent played paper. You lose." in text
+    assert "Round 2: you played scissors, your opponent played paper. You win." in text
+    assert "Round 3 of 10" in text and "score so far: 0" in text
+
+
+def test_rps_completion_ends_where_the_answer_starts() -> None:
+    p = Prompter(two_player_context("rps", "player_1", rounds=10), prompt_format="completion")
+    text = p.render([(1, 1)])
+    assert isinstance(text, str)
+    assert text.endswith("Round 1\nMe: paper\nOpponent: paper\nResult: Draw.\n\nRound 2\nMe:")
+    assert p.stop() == ["\n"]
+
+
+def test_history_window_shows_only_the_last_rounds() -> None:
+    ctx = two_player_context("rps", "player_0", rounds=10)
+    past = [(0, 1), (1, 2), (2, 0)]
+    text = Prompter(ctx, prompt_format="chat", history=1).render(past)[1]["content"]
+    assert "Round 3: you played scissors" in text and "Round 2:" not in text
+    assert "Round 4 of 10" in text and "score so far: -3" in text  # the score counts all rounds
+    assert "Round 1" not in Prompter(ctx, prompt_format="completion", history=0).render(past)
+
+
+def test_five_move_rps_rules_come_from_the_payoff() -> None:
+    ctx = two_player_context("rps", "player_0", rounds=5, n_actions=5)
+    text = Prompter(ctx, prompt_format="chat").render([])[1]["content"]
+    for name in ("spock", "lizard"):
+        assert name in text
+    assert text.count(" beats ") == 5
+
+
+@pytest.mark.parametrize("role", ["hider_0", "seeker_0"])
+def test_hide_and_seek_explains_rooms_and_role(role: str) -> None:
+    ctx = two_player_context("hide_and_seek", role, rounds=5, search_radius=1)
+    text = Prompter(ctx, prompt_format="chat").render([(0, 3)])[1]["content"]
+    kind = role.split("_")[0]
+    assert f"You are the {kind}" in text
+    for name in ctx["action_names"]:
+        assert f"- {name} (next to:" in text
+    assert "every room next to it" in text
+    assert ("You found the hider." if kind == "seeker" else "You were found.") in text
+    completion = Prompter(ctx, prompt_format="completion").render([])
+    assert f"I am the {kind}." in completion and completion.endswith("Round 1\nMe:")
+
+
+def number_context(length: int) -> dict[str, Any]:
+    return {"game": "random_number", "episode": 0, "role": "solo", "low": 0, "high": 10,
+            "length": length, "action_names": [str(v) for v in range(11)]}
+
+
+def test_random_number_single_and_sequence() -> None:
+    single = Prompter(number_context(1), prompt_format="completion").render([])
+    assert single.endswith("between 0 and 10 inclusive.\nA:")
+    seq = Prompter(number_context(10), prompt_format="completion").render([4, 9])
+    assert seq.endswith("inclusive:\n1. 4\n2. 9\n3.")
+    chat = Prompter(number_context(10), prompt_format="chat").render([4, 9])[1]["content"]
+    assert "numbers so far are: 4, 9." in chat and "number 3 of 10" in chat
+    first = Prompter(number_context(10), prompt_format="chat").render([])[1]["content"]
+    assert "no numbers yet" in first
+
+
+def test_creative_writing_prompt_and_stops() -> None:
+    ctx = {"game": "creative_writing", "episode": 0, "role": "solo",
+           "prompt": "A poem about the sea.", "max_chars": 400}
+    p = Prompter(ctx, prompt_format="completion")
+    assert "A poem about the sea." in p.render([]) and "400 characters" in p.render([])
+    assert "\n\n\n" in p.stop()
+    assert Prompter(ctx, prompt_format="chat").stop() == []
+
+
+def test_config_overrides_replace_template_keys(tmp_path: Any) -> None:
+    ctx = two_player_context("rps", "player_0", rounds=3)
+    over = {"rps": {"user": "Choose {actions_or}. Round {round}.", "system": ""}}
+    messages = Prompter(ctx, prompt_format="chat", templates=over).render([])
+    assert messages == [{"role": "user", "content": "Choose rock, paper or scissors. Round 1."}]
+    path = tmp_path / "mine.yaml"
+    path.write_text("completion: 'Go {round}:'\n")
+    assert Prompter(ctx, prompt_format="completion",
+                    templates={"rps": str(path)}).render([]) == "Go 1:"
+
+
+def test_template_errors_are_clear() -> None:
+    with pytest.raises(ValueError, match="no prompt template for game 'chess'"):
+        load_template("chess")
+    ctx = two_player_context("rps", "player_0", rounds=3)
+    bad = Prompter(ctx, prompt_format="chat", templates={"rps": {"user": "{nonsense}"}})
+    with pytest.raises(ValueError, match="bad field 'nonsense'"):
+        bad.render([])
