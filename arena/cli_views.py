@@ -61,6 +61,7 @@ class RunView:
         self.all_games = self.store.games()
         if game is not None and game not in self.all_games:
             known = ", ".join(self.all_games) or "none yet"
+            self.store.close()
             raise ArenaError(f"run {directory} has no game {game!r} (games: {known})")
         self.games = [game] if game is not None else self.all_games
         self.keyed = game is None and len(self.all_games) > 1
