@@ -50,6 +50,7 @@ from rich.table import Table
 from rich.text import Text
 
 from arena.records import FORFEIT, MatchResult
+from leaderboards import LiveRatings
 
 _MOVES_KEPT = 12
 
@@ -69,49 +70,6 @@ def _ordered(values: dict[str, Any], agents: list[str]) -> list[Any]:
     if all(a in values for a in agents):
         return [values[a] for a in agents]
     return list(values.values())
-
-
-class _Tally:
-    """W/L/D and net per round in finish order: the stand-in while LiveRatings is missing."""
-
-    def __init__(self) -> None:
-        self.rows: dict[str, dict[str, float]] = {}
-
-    def add(self, record: dict[str, Any]) -> None:
-        agents, rounds = record["agents"], max(int(record.get("rounds") or 0), 1)
-        scores = _ordered(record.get("scores") or {}, agents) or [0.0] * len(agents)
-        total = sum(scores)
-        for agent, score in zip(agents, scores, strict=False):
-            row = self.rows.setdefault(agent, dict.fromkeys(
-                ("matches", "wins", "losses", "draws", "net", "rounds", "forfeits"), 0.0))
-            net = score if len(agents) == 1 else 2 * score - total
-            if record.get("forfeited_by"):
-                net = -1.0 if record["forfeited_by"] == agent else 1.0
-                row["forfeits"] += record["forfeited_by"] == agent
-            row["matches"] += 1
-            row["wins" if net > 0 else "losses" if net < 0 else "draws"] += 1
-            row["net"] += score if len(agents) == 1 else net
-            row["rounds"] += rounds
-
-    def leaderboard(self) -> Table:
-        table = Table(pad_edge=False, header_style="bold")
-        for header in ("agent", "n", "W", "L", "D", "net/rd", "ff"):
-            table.add_column(header, justify="left" if header == "agent" else "right",
-                             no_wrap=True, overflow="ellipsis")
-        ranked = sorted(self.rows.items(), key=lambda kv: -kv[1]["net"] / kv[1]["rounds"])
-        for agent, r in ranked:
-            table.add_row(agent, *(str(int(r[k])) for k in ("matches", "wins", "losses", "draws")),
-                          f"{r['net'] / r['rounds']:+.3f}", str(int(r["forfeits"])))
-        return table
-
-
-def _live_ratings(draw_probability: float) -> Any:
-    """TrueSkill in finish order from ``leaderboards``, or plain tallies until it exists."""
-    try:
-        from leaderboards import LiveRatings
-    except ImportError:
-        return _Tally()
-    return LiveRatings(draw_probability=draw_probability)
 
 
 @dataclass
@@ -145,14 +103,14 @@ class LiveObserver:
     def __init__(self, *, console: Console | None = None, draw_probability: float = 0.1,
                  refresh_per_second: float = 4.0, max_rows: int = 8) -> None:
         self.console = console or Console()
-        self._draw_probability = draw_probability
         self._refresh = refresh_per_second
         self._max_rows = max_rows
         self._lock = threading.Lock()
         self._in_flight: dict[str, _InFlight] = {}
-        self._ratings: dict[str, Any] = {}
-        self._boards: dict[str, Any] = {}
+        self._ratings = LiveRatings(draw_probability=draw_probability)
+        self._boards: dict[str, Any] = {}  # game -> leaderboard, rebuilt after a match ends
         self._latest_game: str | None = None
+        self._finished: bool | None = None  # None while running, then `interrupted`
         self._forfeits = 0
         self._name = ""
         self._progress = Progress(
@@ -169,7 +127,7 @@ class LiveObserver:
 
     # -- the observer protocol -------------------------------------------------
     def run_started(self, *, name: str, total: int, done: int) -> None:
-        self._name = name
+        self._name, self._finished = name, None
         self._progress.update(self._task, description=name, total=total, completed=done)
         self._progress.start_task(self._task)
         self._live = Live(_LiveView(self), console=self.console, auto_refresh=True,
@@ -196,11 +154,8 @@ class LiveObserver:
     def match_finished(self, result: MatchResult) -> None:
         with self._lock:
             self._in_flight.pop(result.key, None)
-            ratings = self._ratings.get(result.game)
-            if ratings is None:
-                ratings = self._ratings[result.game] = _live_ratings(self._draw_probability)
-            ratings.add(result.to_dict())
-            self._boards.pop(result.game, None)  # rebuilt lazily at the next refresh
+            self._ratings.add(result.to_dict())
+            self._boards.pop(result.game, None)
             self._latest_game = result.game
             self._forfeits += result.status == FORFEIT
         self._progress.advance(self._task)
@@ -215,6 +170,7 @@ class LiveObserver:
         self._progress.stop_task(self._task)
         with self._lock:
             self._in_flight.clear()
+            self._finished = interrupted
         self._live.stop()
         self._live = None
 
@@ -264,12 +220,20 @@ class LiveObserver:
             if game is not None:
                 board = self._boards.get(game)
                 if board is None:
-                    board = self._boards[game] = self._ratings[game].leaderboard()
-        parts: list[Any] = [self._in_flight_table(in_flight, width=width)]
+                    board = self._boards[game] = self._ratings.leaderboard(game=game)
+            finished = self._finished
+        if finished is False:
+            # The last frame stays on screen above the CLI's own final (schedule-order)
+            # leaderboard, so it shrinks to the progress line. An interrupted run keeps
+            # its live leaderboard: nothing else will show one.
+            return Group(self._progress)
+        parts: list[Any] = []
+        if finished is None:
+            parts.append(self._in_flight_table(in_flight, width=width))
         if board is None:
             parts.append(Text("leaderboard: waiting for the first match to finish", style="dim"))
         else:
-            other = [g for g in self._ratings if g != game]
+            other = [g for g in self._ratings.games() if g != game]
             title = f"leaderboard · {game} · live, finish order"
             parts.append(Text(title + (f" (also: {', '.join(other)})" if other else ""),
                               style="bold", overflow="ellipsis", no_wrap=True))

@@ -8,9 +8,16 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import re
+import shutil
+import subprocess
 import sys
+import time
+from pathlib import Path
 
+import pexpect
+import pytest
 from rich.console import Console
 
 from arena.live import LiveObserver, PlainObserver
@@ -141,6 +148,16 @@ def test_finished_matches_leave_the_in_flight_table() -> None:
     assert "1/1" in "\n".join(lines)
 
 
+def test_last_frame_leaves_the_leaderboard_to_the_cli_unless_interrupted() -> None:
+    finished, interrupted = busy_observer(), busy_observer()
+    finished.run_finished(interrupted=False)
+    interrupted.run_finished(interrupted=True)
+    done = "\n".join(screen(finished, 80))
+    assert "5/10" in done and "mirror" not in done and "in flight" not in done
+    kept = "\n".join(screen(interrupted, 80))
+    assert "mirror" in kept and "in flight" not in kept
+
+
 def test_library_log_handlers_print_above_the_live_area() -> None:
     # Like transformers: a library logger with its own handler bound to the real stderr.
     handler = logging.StreamHandler(sys.stderr)
@@ -159,3 +176,96 @@ def test_library_log_handlers_print_above_the_live_area() -> None:
     assert handler.stream is sys.stderr  # put back after the run
     written = console.file.getvalue()
     assert "weights downloaded" in written and "a stray print" in written
+
+
+# -- the real CLI ------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+ANSI = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07]*\x07|[@-Z\\-_])")
+
+
+def cli_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "NO_COLOR")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env["TERM"] = "xterm-256color"
+    return env
+
+
+def arena_command() -> str:
+    return shutil.which("arena", path=str(Path(sys.executable).parent)) or "arena"
+
+
+def write_config(path: Path, *, agents: str, rounds: int, concurrency: int = 8) -> Path:
+    path.write_text(f"name: {path.stem}\nseed: 3\ngame: {{id: rps, rounds: {rounds}}}\n"
+                    f"format: {{type: round_robin, matches: 1}}\nconcurrency: {concurrency}\n"
+                    f"timeout: 120\nagents:\n{agents}")
+    return path
+
+
+BOTS = "  - {name: rocky, type: constant}\n  - {name: cycler, type: cycle}\n"
+
+
+def test_no_live_prints_one_line_per_match_and_a_final_leaderboard(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "plain.yaml", rounds=30,
+                          agents=BOTS + "  - {name: dice, type: uniform_random}\n")
+    done = subprocess.run([arena_command(), "run", str(config), "--out", str(tmp_path / "run"),
+                           "--no-live"], capture_output=True, text=True, env=cli_env(),
+                          cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "\x1b[" not in done.stdout  # not a terminal: no escape codes
+    lines = done.stdout.splitlines()
+    match_lines = [line for line in lines if re.match(r"\[\s*\d+/6\] ", line)]
+    assert len(match_lines) == 6
+    assert sorted(int(re.match(r"\[\s*(\d+)/", line)[1]) for line in match_lines) == [1, 2, 3, 4,
+                                                                                      5, 6]
+    for line in match_lines:
+        assert line.endswith("finished") and " vs " in line
+    tail = "\n".join(lines[lines.index(match_lines[-1]) + 1:])
+    for name in ("rocky", "cycler", "dice"):
+        assert name in tail  # the final leaderboard comes after the match lines
+
+
+
+def paced_state_shown(frame: str) -> bool:
+    """The newest frame shows the gated matches waiting and the two finished ones rated."""
+    board = frame[frame.find("leaderboard"):] if "leaderboard" in frame else ""
+    waiting = [line for line in frame.splitlines() if "gate" in line and "2/8" in line]
+    return len(waiting) == 4 and "2/6" in board and "rocky" in board and "cycler" in board
+
+
+@pytest.mark.slow
+def test_live_view_in_a_pseudo_terminal_while_the_run_is_in_progress(tmp_path: Path) -> None:
+    gate = tmp_path / "go"
+    gated = f'  - {{name: gate, type: "tests.arena.pacing_agents:WaitForFile", path: "{gate}"}}\n'
+    config = write_config(tmp_path / "paced.yaml", rounds=8, agents=BOTS + gated)
+    child = pexpect.spawn(arena_command(), ["run", str(config), "--out", str(tmp_path / "run")],
+                          cwd=str(tmp_path), env=cli_env(), dimensions=(40, 80),
+                          encoding="utf-8", codec_errors="replace", timeout=5)
+    raw, seen, frame = "", "", ""
+    try:
+        # rocky and cycler finish their two matches; the four matches with gate block on
+        # its third move until the file appears. Read frames until one shows all of it.
+        deadline = time.monotonic() + 90
+        while not paced_state_shown(frame):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the live view never showed the paced state:\n{seen[-3000:]}")
+            try:
+                raw += child.read_nonblocking(65536, timeout=1)
+            except pexpect.TIMEOUT:
+                pass
+            seen = ANSI.sub("", raw)
+            frame = seen[seen.rfind("matches in flight"):]
+        assert Path(f"{gate}.waiting").exists() and child.isalive()
+        in_flight = [line for line in frame.splitlines() if "gate" in line and " vs " in line]
+        assert len(in_flight) == 4  # and no other match in flight
+        assert all("rock/" in line or "/rock" in line for line in in_flight)
+        board = frame[frame.index("leaderboard"):]
+        assert "rocky" in board and "cycler" in board
+        assert max(len(line) for line in seen.splitlines()) <= 80
+        gate.touch()
+        child.expect(pexpect.EOF, timeout=60)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0, seen[-3000:]
+    seen = ANSI.sub("", raw + (child.before or ""))
+    assert re.search(r"6/6", seen)
