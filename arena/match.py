@@ -152,7 +152,7 @@ def _probs(p: Any) -> list[float]:
 class Seat:
     """One agent's call plan: which methods exist and how each is invoked."""
 
-    __slots__ = ("agent", "name", "policy", "act", "pmode", "amode", "check", "role")
+    __slots__ = ("agent", "name", "policy", "act", "pmode", "amode", "check", "role", "sync")
 
     def __init__(self, agent: Any, role: str, space: Any, offload: Offload | None) -> None:
         self.agent, self.name, self.role = agent, agent.name, role
@@ -161,6 +161,7 @@ class Seat:
         self.pmode = call_mode(self.policy, offload)
         self.amode = call_mode(self.act, offload)
         self.check = checker(space, agent.name)
+        self.sync = self.pmode == DIRECT and self.amode == DIRECT
 
 
 def _peek(current: list[Any], seat: int) -> Callable[[], Any]:
@@ -187,9 +188,25 @@ async def invoke(mode: int, fn: Callable[..., Any], offload: Offload | None, *ar
     return fn(*args, **kwargs)
 
 
+def decide_now(seat: Seat, obs: Any, space: Any, state: MatchState) -> tuple[Any, Any]:
+    """:func:`decide` for a seat whose calls are all direct: no coroutine per decision."""
+    state.current = seat.name
+    try:
+        probs = None if seat.policy is None else seat.policy(obs, space)
+        action = seat.act(obs, space)
+    except Forfeit:
+        raise
+    except Exception:  # noqa: BLE001 -- any agent error forfeits for that agent
+        raise Forfeit(seat.name, f"{seat.name}: {traceback.format_exc(limit=4).strip()}") from None
+    state.current = None
+    return seat.check(action), probs
+
+
 async def decide(seat: Seat, obs: Any, space: Any, state: MatchState,
-                  offload: Offload | None) -> tuple[Any, Any]:
+                 offload: Offload | None) -> tuple[Any, Any]:
     """One decision: policy (at most once), then act, then the space check."""
+    if seat.sync:
+        return decide_now(seat, obs, space, state)
     state.current = seat.name
     probs = None
     try:
@@ -291,8 +308,12 @@ async def _play_two(fixture: Fixture, game: GameConfig, specs: list[AgentConfig]
             return
         current[0] = current[1] = None
         for i in order:
-            actions[i], current[i] = await decide(seats[i], obs[roles[i]], spaces[i], state,
-                                                   offload)
+            seat = seats[i]
+            if seat.sync:
+                actions[i], current[i] = decide_now(seat, obs[roles[i]], spaces[i], state)
+            else:
+                actions[i], current[i] = await decide(seat, obs[roles[i]], spaces[i], state,
+                                                      offload)
         a0, a1 = actions
         try:
             obs, rewards, _, _, _ = env.step({r0: a0, r1: a1})

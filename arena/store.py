@@ -185,14 +185,25 @@ class Store:
 def _round_rows(r: MatchResult) -> Iterator[tuple[Any, ...]]:
     seats = list(enumerate(r.agents))
     dumps = json.dumps
+    # bots repeat a few policies over and over: encode each once
+    encoded: dict[tuple[float, ...], str] = {}
     for number, entry in enumerate(r.round_log, 1):
         actions, rewards = entry["actions"], entry["rewards"]
         probs = entry.get("probabilities") or {}
         episode, step = entry.get("episode"), entry.get("step")
         for seat, name in seats:
             p = probs.get(name)
-            yield (r.index, number, seat, name, actions.get(name),
-                   None if p is None else dumps(p), rewards.get(name), episode, step)
+            if p is None:
+                text = None
+            else:
+                key = tuple(p)
+                text = encoded.get(key)
+                if text is None:
+                    text = encoded[key] = dumps(p)
+                    if len(encoded) > 4096:  # a language model's policies rarely repeat
+                        encoded.clear()
+            yield (r.index, number, seat, name, actions.get(name), text, rewards.get(name),
+                   episode, step)
 
 
 def _record(row: tuple[Any, ...]) -> dict[str, Any]:
