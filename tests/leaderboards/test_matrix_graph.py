@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import math
+from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from leaderboards import cycles, dominance_graph, pairwise_matrix
+from leaderboards.graph import graph_text
 from tests.leaderboards import match
 
 
@@ -70,3 +74,37 @@ def test_transitive_results_have_no_cycles_and_cycles_are_bounded() -> None:
     assert len(cycles(graph)) == 3
     assert len(cycles(graph, limit=1)) == 1
     assert all(len(c) <= 3 for c in cycles(graph, max_length=3))
+
+
+def test_matrix_renders_ten_agents_in_80_columns_coloured_by_sign() -> None:
+    names = [f"agent_{i:02d}" for i in range(10)]
+    records = [match(i * 10 + j, a, b, i - j, rounds=10)
+               for i, a in enumerate(names) for j, b in enumerate(names) if i < j]
+    console = Console(width=80, record=True, file=io.StringIO(), color_system="truecolor")
+    console.print(pairwise_matrix(records, title="rps"))
+    text = console.export_text(clear=False)
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert all(name in text for name in names)
+    assert "-.30" in text and "+.30" in text and "+.90" in text
+    styled = console.export_text(styles=True)
+    assert "\x1b[32m+.30" in styled and "\x1b[31m-.30" in styled  # green and red cells
+
+
+def test_graph_text_lists_edges_by_margin_then_cycles() -> None:
+    graph = dominance_graph(rps_like())
+    text = graph_text(graph, cycles(graph), title="rps")
+    lines = text.splitlines()
+    assert lines[0].startswith("rps: who beats whom")
+    assert lines[1].split() == ["paper_bot", "->", "rock_bot", "+0.800"]
+    assert lines[-1] == "  paper_bot -> rock_bot -> scissors_bot -> paper_bot"
+    transitive = dominance_graph([match(0, "a", "b", 1)])
+    assert graph_text(transitive, [], title="x").endswith("the results are transitive\n")
+
+
+def test_picture_is_a_png(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    from leaderboards.plot import draw_graph
+
+    graph = dominance_graph(rps_like())
+    draw_graph(graph, tmp_path / "g.png", title="rps", cycles=cycles(graph))
+    assert (tmp_path / "g.png").read_bytes()[:4] == b"\x89PNG"
