@@ -31,7 +31,8 @@ from arena.errors import ArenaError
 LEADERBOARD_FORMATS = ("table", "md", "csv", "json")
 MATRIX_FORMATS = ("table", "json")
 
-DirArg = typer.Argument(..., help="Run directory (holds arena.db).", show_default=False)
+DirArg = typer.Argument(..., help="Run directory (holds arena.db).", show_default=False,
+                        metavar="DIR")
 GameOpt = typer.Option(None, "--game", help="Only this game (default: every game of the run).")
 
 
