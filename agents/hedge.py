@@ -3,7 +3,8 @@
 The experts are the candidates of :func:`agents._exploit.standard_bank` (frequency,
 Markov and history-match predictions on three histories, with their rotations and
 mirrors) plus the equilibrium. Each expert's virtual reward is accumulated with
-exponential forgetting, and the agent plays the mixture with weights
+exponential forgetting (the best response to the move counts starts with a small
+head start, so early noise is not chased), and the agent plays the mixture with weights
 proportional to ``exp(eta * score)``, so its ``distribution`` is exact.
 """
 
@@ -19,20 +20,23 @@ from arena.registry import register_agent
 class Hedge(Exploiter):
     """Multiplicative weights over frequency, Markov and history-match strategies (and equilibrium)."""
 
-    def __init__(self, *, name: str | None = None, eta: float = 1.0, decay: float = 0.98,
-                 match_lengths: tuple[int, ...] = (4, 12, 32), levels: int = 3) -> None:
+    def __init__(self, *, name: str | None = None, eta: float = 1.0, decay: float = 0.99,
+                 match_lengths: tuple[int, ...] = (4, 12, 32), levels: int = 3,
+                 prior: float = 5.0) -> None:
         super().__init__(name=name)
         if eta <= 0:
             raise ValueError("eta must be > 0")
         if not 0.0 < decay <= 1.0:
             raise ValueError("decay must be in (0, 1]")
         self.eta, self.decay = eta, decay
-        self.match_lengths, self.levels = tuple(match_lengths), levels
+        self.match_lengths, self.levels, self.prior = tuple(match_lengths), levels, prior
 
     def setup(self) -> None:
         self.bank = standard_bank(self.payoff, match_lengths=self.match_lengths,
                                   levels=self.levels)
         self.scores = np.zeros(self.bank.size + 1)  # last expert: the equilibrium
+        # head start for the best response to the counts, which decays away
+        self.scores[self.bank.baseline] = self.prior
         self.experts: np.ndarray | None = None
 
     def observe(self, own: int, opp: int) -> None:

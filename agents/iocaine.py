@@ -55,7 +55,7 @@ class Iocaine(Exploiter):
                  horizons: tuple[int, ...] = (100, 20, 10, 5, 2, 1),
                  match_lengths: tuple[int, ...] = (4, 12, 32), levels: int = 3,
                  meta_decay: float = 0.99, margin: float = 0.0, switch_margin: float = 0.0,
-                 prior: float = 0.0, fallback: bool = True) -> None:
+                 prior: float = 10.0, prior_rate: float = 0.0, fallback: bool = True) -> None:
         super().__init__(name=name)
         if any(h < 1 for h in horizons):
             raise ValueError("horizons must be >= 1")
@@ -65,16 +65,20 @@ class Iocaine(Exploiter):
             raise ValueError("meta_decay must be in (0, 1]")
         self.horizons, self.match_lengths = tuple(horizons), tuple(match_lengths)
         self.levels, self.meta_decay, self.margin = levels, meta_decay, margin
-        self.fallback, self.switch_margin, self.prior = fallback, switch_margin, prior
+        self.fallback, self.switch_margin = fallback, switch_margin
+        self.prior, self.prior_rate = prior, prior_rate
 
     def setup(self) -> None:
         self.bank: CandidateBank = standard_bank(self.payoff, match_lengths=self.match_lengths,
                                                  levels=self.levels)
         self.scores = MultiHorizonScores(self.bank.size, self.horizons)
-        # a small per-round bonus for the plainest hypothesis: best response to the counts
+        # a head start for the plainest hypothesis (best response to the counts) and for
+        # the whole-match horizon, so that early noise among many candidates is not chased
         self.bonus = np.zeros(self.bank.size)
-        self.bonus[self.bank.baseline] = self.prior
+        self.bonus[self.bank.baseline] = self.prior_rate
+        self.scores.sums[-1, self.bank.baseline] = self.prior
         self.meta = np.zeros(len(self.horizons) + 1)
+        self.meta[-1] = self.prior
         self.eq_meta = 0.0
         self.cands: np.ndarray | None = None
         self.nominees: np.ndarray | None = None
