@@ -23,6 +23,8 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from arena.config import AgentConfig, GameConfig
 from arena.records import FINISHED, FORFEIT, MatchResult
 from arena.registry import make_agent
@@ -121,11 +123,13 @@ def checker(space: Any, name: str) -> Callable[[Any], Any]:
         low, high = int(space.start), int(space.start) + int(space.n)
 
         def check_discrete(action: Any) -> int:
-            kind = type(action)
-            if (kind is int or (kind is not bool and hasattr(action, "__index__")
-                                and not isinstance(action, str | bytes))) \
-                    and low <= action < high:
-                return int(action)
+            # ints and numpy integers (0-d arrays too); never bools, floats or strings
+            if type(action) is int or isinstance(action, np.integer) or (
+                    isinstance(action, np.ndarray) and action.shape == ()
+                    and action.dtype.kind in "iu"):
+                value = int(action)
+                if low <= value < high:
+                    return value
             raise Forfeit(name, f"{name}: returned {action!r}, not an action in {space}")
 
         return check_discrete
@@ -154,14 +158,29 @@ class Seat:
 
     __slots__ = ("agent", "name", "policy", "act", "pmode", "amode", "check", "role", "sync")
 
-    def __init__(self, agent: Any, role: str, space: Any, offload: Offload | None) -> None:
-        self.agent, self.name, self.role = agent, agent.name, role
+    def __init__(self, agent: Any, name: str, role: str, space: Any,
+                 offload: Offload | None) -> None:
+        self.agent, self.name, self.role = agent, name, role
         self.policy = getattr(agent, "policy", None)
         self.act = agent.act
         self.pmode = call_mode(self.policy, offload)
         self.amode = call_mode(self.act, offload)
-        self.check = checker(space, agent.name)
+        self.check = checker(space, name)
         self.sync = self.pmode == DIRECT and self.amode == DIRECT
+
+
+async def reset_agent(agent: Any, name: str, offload: Offload | None, state: MatchState,
+                      **context: Any) -> None:
+    """``agent.reset(seed=..., **context)`` (optional for agents without state)."""
+    reset = getattr(agent, "reset", None)
+    if reset is None:
+        return
+    state.current = name
+    try:
+        await invoke(call_mode(reset, offload), reset, offload, **context)
+    except Exception as exc:  # noqa: BLE001 -- a failing reset forfeits for its agent
+        raise Forfeit(name, f"{name}: reset failed: {exc!r}") from None
+    state.current = None
 
 
 def _peek(current: list[Any], seat: int) -> Callable[[], Any]:
@@ -254,13 +273,13 @@ def result_from(fixture: Fixture, state: MatchState, *, status: str, error: str 
         finished_at=time.time())
 
 
-def collect_stats(agents: list[Any], state: MatchState) -> None:
+def collect_stats(agents: list[Any], names: list[str], state: MatchState) -> None:
     stats = {}
-    for agent in agents:
+    for agent, name in zip(agents, names, strict=True):
         fn = getattr(agent, "stats", None)
         if callable(fn):
             try:
-                stats[agent.name] = {k: float(v) for k, v in dict(fn()).items()}
+                stats[name] = {k: float(v) for k, v in dict(fn()).items()}
             except Exception:  # noqa: BLE001 -- counters are optional; never fail a match on them
                 continue
     state.stats = stats  # type: ignore[attr-defined]
@@ -280,18 +299,15 @@ async def _play_two(fixture: Fixture, game: GameConfig, specs: list[AgentConfig]
     rounds = int(getattr(raw, "rounds", 0) or env.observation_space(roles[0]).shape[0])
     agents = build_agents(specs)
     spaces = [env.action_space(r) for r in roles]
-    seats = [Seat(a, r, s, offload) for a, r, s in zip(agents, roles, spaces, strict=True)]
+    seats = [Seat(a, n, r, s, offload)
+             for a, n, r, s in zip(agents, names, roles, spaces, strict=True)]
     current: list[Any] = [None, None]
     for i, (agent, role) in enumerate(zip(agents, roles, strict=True)):
         context = {"game": game.id, "role": role, "rounds": rounds, **raw.context(role)}
         if getattr(agent, "white_box", False):
             context["opponent_policy"] = _peek(current, 1 - i)
-        state.current = agent.name
-        try:
-            await invoke(call_mode(agent.reset, offload), agent.reset, offload,
-                          **{"seed": derive_seed(fixture.seed, f"seat{i}"), **context})
-        except Exception as exc:  # noqa: BLE001
-            raise Forfeit(agent.name, f"{agent.name}: reset failed: {exc!r}") from None
+        await reset_agent(agent, names[i], offload, state,
+                          seed=derive_seed(fixture.seed, f"seat{i}"), **context)
     state.current = None
     observer.match_started(key=fixture.key, game=fixture.game, agents=names, rounds=rounds)
     names_of = raw.action_names
@@ -334,4 +350,4 @@ async def _play_two(fixture: Fixture, game: GameConfig, specs: list[AgentConfig]
         state.totals = {n0: totals[0], n1: totals[1]}
         round_played(key=key, round=state.rounds,
                      moves={n0: names_of[a0], n1: names_of[a1]}, scores=state.totals)
-    collect_stats(agents, state)
+    collect_stats(agents, names, state)

@@ -22,10 +22,9 @@ from arena.match import (
     Offload,
     Seat,
     build_agents,
-    call_mode,
     collect_stats,
     decide,
-    invoke,
+    reset_agent,
 )
 from arena.schedule import Fixture, derive_seed
 
@@ -59,16 +58,11 @@ async def play_series(fixture: Fixture, game: GameConfig, spec: AgentConfig, *,
             context = {"game": game.id, "episode": episode, "role": "solo", **env.context()}
         except Exception as exc:  # noqa: BLE001 -- a broken env voids the series
             raise Forfeit(None, f"env error: {exc!r}") from None
-        state.current = name
-        reset = agent.reset
-        try:
-            seed = derive_seed(fixture.seed, f"agent/episode{episode}")
-            await invoke(call_mode(reset, offload), reset, offload, seed=seed, **context)
-        except Exception as exc:  # noqa: BLE001
-            raise Forfeit(name, f"{name}: reset failed: {exc!r}") from None
+        await reset_agent(agent, name, offload, state,
+                          seed=derive_seed(fixture.seed, f"agent/episode{episode}"), **context)
         space = env.action_space
         if seat is None:
-            seat = Seat(agent, "solo", space, offload)
+            seat = Seat(agent, name, "solo", space, offload)
         step = 0
         done = False
         action = None
@@ -90,7 +84,7 @@ async def play_series(fixture: Fixture, game: GameConfig, spec: AgentConfig, *,
         observer.round_played(key=fixture.key, round=episode + 1,
                               moves={name: _shown(action)}, scores=state.totals)
     env.close()
-    collect_stats([agent], state)
+    collect_stats([agent], [name], state)
 
 
 def _list(probs: Any) -> list[float]:

@@ -228,3 +228,25 @@ def test_ctrl_c_keeps_finished_matches_and_says_how_to_resume(tmp_path):
     changed = arena("run", str(config), "--out", str(out), "--no-live", "--resume",
                     "--set", "seed=5")
     assert changed.returncode == 2 and "different config (at seed)" in changed.stderr
+
+
+def test_agent_class_from_outside_the_project(tmp_path):
+    (tmp_path / "mybots.py").write_text(
+        "import numpy as np\n\n"
+        "class Stubborn:\n"
+        "    '''No BaseAgent: the bare protocol (numpy ints are fine as actions).'''\n"
+        "    def __init__(self, *, name, move=1):\n"
+        "        self.name, self.move = name, move\n\n"
+        "    def reset(self, *, seed=None, **context):\n"
+        "        assert context['action_names'][0] == 'rock'\n\n"
+        "    def act(self, observation, action_space):\n"
+        "        return np.int64(self.move)\n")
+    config = write_config(tmp_path / "c.yaml", [
+        {"name": "mine", "type": "mybots:Stubborn", "move": 2}, BOTS[0]])
+    done = subprocess.run([ARENA, "run", str(config), "--out", str(tmp_path / "run"),
+                           "--no-live"], cwd=tmp_path, env=ENV, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    rows = exported(tmp_path / "run", "--rounds")
+    assert [r["status"] for r in rows] == ["finished", "finished"]
+    assert {e["actions"]["mine"] for r in rows for e in r["round_log"]} == {2}
