@@ -16,13 +16,6 @@ Two observers implement it:
 :class:`PlainObserver`
     For pipes, files and ``--no-live``: one line per finished match plus notices,
     flushed as they happen. The final leaderboard is printed by the CLI.
-
->>> import io
->>> out = io.StringIO()
->>> plain = PlainObserver(file=out)
->>> plain.run_started(name="demo", total=1, done=0)
->>> print(out.getvalue().strip())
-run demo: 1 matches scheduled
 """
 
 from __future__ import annotations
@@ -35,17 +28,10 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from rich import progress as bar
 from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.live import Live
 from rich.logging import RichHandler
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 from rich.text import Text
 
@@ -83,21 +69,12 @@ class _InFlight:
     moves: deque[str] = field(default_factory=lambda: deque(maxlen=_MOVES_KEPT))
 
 
-class _LiveView:
-    """The renderable handed to ``Live``; it builds the screen from current state."""
-
-    def __init__(self, observer: LiveObserver) -> None:
-        self._observer = observer
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield self._observer.render(width=options.max_width)
-
-
 class LiveObserver:
     """A live terminal view of a run (see the module docstring).
 
     ``draw_probability`` feeds the live TrueSkill ratings; ``max_rows`` caps the
-    matches-in-flight table so the view fits a 40-line terminal.
+    matches-in-flight table so the view fits a 40-line terminal. The observer is
+    itself the renderable handed to ``Live``: each refresh draws the current state.
     """
 
     def __init__(self, *, console: Console | None = None, draw_probability: float = 0.1,
@@ -112,25 +89,22 @@ class LiveObserver:
         self._latest_game: str | None = None
         self._finished: bool | None = None  # None while running, then `interrupted`
         self._forfeits = 0
-        self._name = ""
-        self._progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(bar_width=None),
-            MofNCompleteColumn(), TextColumn("elapsed"), TimeElapsedColumn(),
-            TextColumn("eta"), TimeRemainingColumn(), auto_refresh=False, expand=True,
-            console=self.console, speed_estimate_period=120.0,
-        )
+        self._progress = bar.Progress(
+            bar.TextColumn("[bold]{task.description}"), bar.BarColumn(bar_width=None),
+            bar.MofNCompleteColumn(), "elapsed", bar.TimeElapsedColumn(), "eta",
+            bar.TimeRemainingColumn(), auto_refresh=False, expand=True, console=self.console,
+            speed_estimate_period=120.0)
         self._task = self._progress.add_task("run", total=0, start=False)
         self._live: Live | None = None
         self._rerouted: list[tuple[logging.StreamHandler, Any]] = []
         self._handler: logging.Handler | None = None
-        self._captured_warnings = False
 
     # -- the observer protocol -------------------------------------------------
     def run_started(self, *, name: str, total: int, done: int) -> None:
-        self._name, self._finished = name, None
+        self._finished = None
         self._progress.update(self._task, description=name, total=total, completed=done)
         self._progress.start_task(self._task)
-        self._live = Live(_LiveView(self), console=self.console, auto_refresh=True,
+        self._live = Live(self, console=self.console, auto_refresh=True,
                           refresh_per_second=self._refresh, redirect_stdout=True,
                           redirect_stderr=True, transient=False)
         self._live.start()
@@ -154,7 +128,8 @@ class LiveObserver:
     def match_finished(self, result: MatchResult) -> None:
         with self._lock:
             self._in_flight.pop(result.key, None)
-            self._ratings.add(result.to_dict())
+            # A shallow mapping: to_dict() would deep-copy the whole round log.
+            self._ratings.add(dict(vars(result)))
             self._boards.pop(result.game, None)
             self._latest_game = result.game
             self._forfeits += result.status == FORFEIT
@@ -195,9 +170,7 @@ class LiveObserver:
         if not root.handlers:
             self._handler = RichHandler(console=self.console, show_path=False)
             root.addHandler(self._handler)
-        if self._handler is not None:
             logging.captureWarnings(True)
-            self._captured_warnings = True
 
     def _restore_logging(self) -> None:
         for handler, stream in self._rerouted:
@@ -205,12 +178,13 @@ class LiveObserver:
         self._rerouted.clear()
         if self._handler is not None:
             logging.getLogger().removeHandler(self._handler)
-            self._handler = None
-        if self._captured_warnings:
             logging.captureWarnings(False)
-            self._captured_warnings = False
+            self._handler = None
 
     # -- rendering ---------------------------------------------------------------
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.render(width=options.max_width)
+
     def render(self, *, width: int = 80) -> Group:
         """The whole view for a terminal ``width`` columns wide."""
         with self._lock:
@@ -286,10 +260,7 @@ class PlainObserver:
 
     def __init__(self, *, file: TextIO | None = None) -> None:
         self._file = file
-        self._total = 0
-        self._done = 0
-        self._played = 0
-        self._forfeits = 0
+        self._total = self._done = self._played = self._forfeits = 0
         self._started = time.monotonic()
 
     def _print(self, line: str) -> None:
