@@ -6,6 +6,7 @@ the repository root on ``PYTHONPATH``).
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,8 @@ class WaitForFile(BaseAgent):
     """Plays rock, and from round ``wait_at`` on blocks until ``path`` exists.
 
     Before blocking it touches ``path`` + ``.waiting`` so a test knows the run reached
-    the gate. The wait polls the filesystem; a test releases it by creating ``path``.
+    the gate, and logs a warning (which the live view must print above itself). The
+    wait polls the filesystem; a test releases it by creating ``path``.
     """
 
     def __init__(self, *, name: str | None = None, path: str, wait_at: int = 3,
@@ -31,6 +33,7 @@ class WaitForFile(BaseAgent):
         self.decisions_made += 1
         if self.decisions_made >= self.wait_at and not self.path.exists():
             Path(f"{self.path}.waiting").touch()
+            logging.getLogger(__name__).warning("%s waits for %s", self.name, self.path.name)
             while not self.path.exists():
                 time.sleep(self.poll_seconds)
         return int(getattr(action_space, "start", 0))

@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 import pexpect
-import pytest
 from rich.console import Console
 
 from arena.live import LiveObserver, PlainObserver
@@ -233,7 +232,6 @@ def paced_state_shown(frame: str) -> bool:
     return len(waiting) == 4 and "2/6" in board and "rocky" in board and "cycler" in board
 
 
-@pytest.mark.slow
 def test_live_view_in_a_pseudo_terminal_while_the_run_is_in_progress(tmp_path: Path) -> None:
     gate = tmp_path / "go"
     gated = f'  - {{name: gate, type: "tests.arena.pacing_agents:WaitForFile", path: "{gate}"}}\n'
@@ -262,6 +260,7 @@ def test_live_view_in_a_pseudo_terminal_while_the_run_is_in_progress(tmp_path: P
         board = frame[frame.index("leaderboard"):]
         assert "rocky" in board and "cycler" in board
         assert max(len(line) for line in seen.splitlines()) <= 80
+        assert "gate waits for go" in seen  # the agent's log record, through rich's handler
         gate.touch()
         child.expect(pexpect.EOF, timeout=60)
     finally:
