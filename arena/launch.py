@@ -17,7 +17,7 @@ from arena.errors import ArenaError, ConfigError
 from arena.registry import make_agent
 from arena.runner import Runner, RunOutcome, package_versions
 from arena.schedule import build_schedule
-from arena.store import DB_NAME, Store
+from arena.store import Store
 
 #: config keys that change how a run is played, never what it produces
 RUN_ONLY_KEYS = ("concurrency", "timeout")
@@ -53,8 +53,12 @@ def _differs(old: Any, new: Any, path: str = "") -> str | None:
 
 
 def open_store(config: Config, out: Path, *, resume: bool) -> Store:
-    """The run's store: a new one, or (with ``resume``) the existing one if configs agree."""
-    if resume:
+    """The run's store: a new one, or (with ``resume``) the existing one if configs agree.
+
+    Resuming a directory that holds no run yet (killed before its first commit, or never
+    started) simply starts it, so "run with --resume until done" loops just work.
+    """
+    if resume and Store.holds_run(out):
         store = Store.open(out)
         changed = _differs(store.run_info()["config"], config.snapshot())
         if changed:
@@ -62,10 +66,14 @@ def open_store(config: Config, out: Path, *, resume: bool) -> Store:
             raise ArenaError(f"{out} was run with a different config (at {changed}); resume "
                              "with the same config and --set options")
         return store
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        hint = " (it holds a run: add --resume to continue it)" if (out / DB_NAME).exists() else ""
+    if resume:
+        print(f"note: nothing to resume in {out}; starting a new run there", flush=True)
+    elif out.exists() and (not out.is_dir() or any(out.iterdir())):
+        hint = " (it holds a run: add --resume to continue it)" if Store.holds_run(out) else ""
         raise ArenaError(f"{out} already exists{hint}; choose another --out, nothing was "
                          "overwritten")
+    if out.exists() and not out.is_dir():
+        raise ArenaError(f"{out} is a file, not a run directory")
     return Store.create(out, config=config.snapshot(), versions=package_versions())
 
 

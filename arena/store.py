@@ -67,21 +67,41 @@ class Store:
                versions: dict[str, str] | None = None) -> Store:
         """A new run in ``directory`` (which must not hold a run already)."""
         directory = Path(directory)
-        if (directory / DB_NAME).exists():
+        path = directory / DB_NAME
+        if cls.holds_run(directory):
             raise StoreError(f"{directory} already holds a run; use --resume to continue it, "
                              "or choose another --out")
         directory.mkdir(parents=True, exist_ok=True)
-        conn = _connect(directory / DB_NAME)
-        conn.executescript(SCHEMA)
-        with conn:
-            conn.execute("BEGIN")
-            conn.execute("INSERT INTO run VALUES (1, ?, ?, ?, ?)",
-                         (config.get("name"), json.dumps(config), json.dumps(versions or {}),
-                          time.time()))
-            conn.executemany("INSERT INTO agents VALUES (?, ?, ?, ?)", [
-                (a["name"], a["type"], json.dumps(a.get("options", {})),
-                 json.dumps(a.get("games"))) for a in config.get("agents", [])])
+        for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            leftover.unlink(missing_ok=True)  # a run killed before its first commit
+        conn = _connect(path)
+        # schema and run row in one transaction: a kill here leaves no half-made run
+        conn.execute("BEGIN IMMEDIATE")
+        for statement in filter(str.strip, SCHEMA.split(";")):
+            conn.execute(statement)
+        conn.execute("INSERT INTO run VALUES (1, ?, ?, ?, ?)",
+                     (config.get("name"), json.dumps(config), json.dumps(versions or {}),
+                      time.time()))
+        conn.executemany("INSERT INTO agents VALUES (?, ?, ?, ?)", [
+            (a["name"], a["type"], json.dumps(a.get("options", {})),
+             json.dumps(a.get("games"))) for a in config.get("agents", [])])
+        conn.execute("COMMIT")
         return cls(directory, conn)
+
+    @staticmethod
+    def holds_run(directory: str | Path) -> bool:
+        """Whether ``directory`` holds a run that got past its first commit."""
+        path = Path(directory) / DB_NAME
+        if not path.is_file():
+            return False
+        try:
+            conn = sqlite3.connect(path, timeout=30.0)
+            try:
+                return conn.execute("SELECT COUNT(*) FROM run").fetchone()[0] == 1
+            finally:
+                conn.close()
+        except sqlite3.DatabaseError:
+            return False
 
     @classmethod
     def open(cls, directory: str | Path) -> Store:
@@ -91,12 +111,10 @@ class Store:
         if not path.is_file():
             what = "does not exist" if not directory.exists() else f"has no {DB_NAME}"
             raise StoreError(f"{directory} {what}: not a run directory")
-        try:
-            conn = _connect(path)
-            conn.execute("SELECT 1 FROM run").fetchone()
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{path}: not a readable arena database ({exc})") from None
-        return cls(directory, conn)
+        if not cls.holds_run(directory):
+            raise StoreError(f"{path}: not a run, or one stopped before it started; start it "
+                             "again")
+        return cls(directory, _connect(path))
 
     def close(self) -> None:
         self.conn.close()

@@ -78,3 +78,14 @@ def test_refuses_to_create_over_a_run_and_to_open_nothing(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(StoreError, match="has no arena.db"):
         Store.open(tmp_path / "empty")
+
+
+def test_a_run_killed_before_its_first_commit_counts_as_no_run(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    sqlite3.connect(run / "arena.db").close()  # the file exists, the schema never committed
+    assert not Store.holds_run(run)
+    with pytest.raises(StoreError, match="stopped before it started"):
+        Store.open(run)
+    with Store.create(run, config=CONFIG) as store:
+        assert Store.holds_run(run) and store.count() == 0
