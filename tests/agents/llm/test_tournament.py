@@ -1,0 +1,136 @@
+"""A full tournament with language-model agents through the ``arena`` CLI: run, export, resume.
+
+The stored round-1 distribution must equal an independent forward pass on the prompt that
+``arena prompt`` prints, and every sampled action must be the draw the agent's seeded RNG
+makes from the stored distribution (replayed here exactly).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from arena.schedule import derive_seed
+from tests.agents.llm import reference
+
+pytestmark = pytest.mark.slow
+NAMES = {"rps": ["rock", "paper", "scissors"], "random_number": [str(v) for v in range(11)]}
+
+
+def arena(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "arena.cli", *args], capture_output=True,
+                          text=True, timeout=600)
+
+
+def write_config(path: Path, model_dir: Path) -> Path:
+    path.write_text(f"""name: llm-tournament
+seed: 11
+games:
+  - {{id: rps, rounds: 4}}
+  - {{id: random_number, length: 3, format: {{type: solo, episodes: 2}}}}
+format: {{type: round_robin, matches: 1}}
+concurrency: 2
+timeout: 300
+agents:
+  - {{name: chat, type: hf, model: "{model_dir}", temperature: 1.5}}
+  - {{name: base, type: hf, model: "{model_dir}", prompt_format: completion, mode: sample,
+      max_new_tokens: 4, retries: 1}}
+  - {{name: dice, type: uniform_random}}
+""")
+    return path
+
+
+def export(run: Path) -> list[dict[str, Any]]:
+    done = arena("export", str(run), "--format", "jsonl", "--rounds")
+    assert done.returncode == 0, done.stderr
+    return [json.loads(line) for line in done.stdout.splitlines()]
+
+
+def replay_draws(row: dict[str, Any], name: str) -> None:
+    """Re-draw every action from the stored distribution with the agent's own seed."""
+    seat = row["agents"].index(name)
+    rng = None
+    for i, entry in enumerate(row["round_log"]):
+        if row["game"] == "random_number":
+            if entry["step"] == 0:
+                rng = np.random.default_rng(
+                    derive_seed(row["seed"], f"agent/episode{entry['episode']}"))
+        elif i == 0:
+            rng = np.random.default_rng(derive_seed(row["seed"], f"seat{seat}"))
+        probs = np.asarray(entry["probabilities"][name])
+        assert probs.sum() == pytest.approx(1.0)
+        assert entry["actions"][name] == int(rng.choice(len(probs), p=probs))
+
+
+@pytest.fixture(scope="module")
+def finished(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    base = tmp_path_factory.mktemp("tournament")
+    config = write_config(base / "llm.yaml", tiny_model_dir)
+    done = arena("run", str(config), "--out", str(base / "run"), "--no-live")
+    assert done.returncode == 0, done.stderr
+    return {"config": config, "base": base, "rows": export(base / "run")}
+
+
+def test_every_match_is_stored_with_probabilities(finished: dict[str, Any]) -> None:
+    rows = finished["rows"]
+    assert len(rows) == 6 + 3 and all(r["status"] == "finished" for r in rows)
+    for row in rows:
+        if "chat" in row["agents"]:
+            replay_draws(row, "chat")
+            assert row["stats"]["chat"]["decisions"] == len(row["round_log"])
+            assert 0 < row["stats"]["chat"]["off_mass"] <= len(row["round_log"])
+        if "base" in row["agents"]:
+            assert all("base" not in e["probabilities"] for e in row["round_log"])
+            assert 0 <= row["stats"]["base"]["invalid"] <= row["stats"]["base"]["decisions"]
+
+
+def test_round_one_matches_a_forward_pass_on_the_printed_prompt(
+        finished: dict[str, Any], tiny_model_dir: Path) -> None:
+    for game in ("rps", "random_number"):
+        row = next(r for r in finished["rows"] if r["game"] == game and r["agents"][0] == "chat")
+        done = arena("prompt", str(finished["config"]), "chat", "--game", game)
+        prompt = done.stdout.split("\n--- later round ---\n")[0]
+        want, _ = reference.distribution(tiny_model_dir, prompt, NAMES[game], chat=True,
+                                         temperature=1.5)
+        stored = row["round_log"][0]["probabilities"]["chat"]
+        np.testing.assert_allclose(stored, want, rtol=0, atol=1e-5)
+
+
+def _finished_matches(db: Path) -> int:
+    try:
+        with sqlite3.connect(db, timeout=5) as conn:
+            return conn.execute("SELECT count(*) FROM matches").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+def test_a_killed_run_resumes_to_the_same_results(finished: dict[str, Any]) -> None:
+    run = finished["base"] / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "arena.cli", "run", str(finished["config"]),
+                             "--out", str(run), "--no-live", "--concurrency", "1"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while _finished_matches(run / "arena.db") < 2 and proc.poll() is None:
+        assert time.time() < deadline
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert _finished_matches(run / "arena.db") < 9  # killed mid-run
+    done = arena("run", str(finished["config"]), "--out", str(run), "--resume", "--no-live")
+    assert done.returncode == 0, done.stderr
+    resumed = export(run)
+
+    def essence(rows: list[dict[str, Any]]) -> list[Any]:
+        return [(r["key"], r["scores"], r["stats"], r["round_log"]) for r in rows]
+
+    assert essence(resumed) == essence(finished["rows"])
