@@ -24,6 +24,7 @@ the key path (``agents[2].type``) and what is wrong.
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -82,6 +83,8 @@ class GameConfig(_Strict):
     @model_validator(mode="before")
     @classmethod
     def _collect_args(cls, data: Any) -> Any:
+        if isinstance(data, str):  # `game: rps` is short for `game: {id: rps}`
+            return {"id": data}
         return _split_extras(data, {"id", "format"}, "args")
 
 
@@ -145,7 +148,11 @@ def _describe(error: dict[str, Any]) -> tuple[str, str]:
     if kind == "missing":
         return path, "missing required key"
     if kind == "extra_forbidden":
-        return path, "unknown key"
+        hint = ""
+        if len(error["loc"]) == 1:
+            close = difflib.get_close_matches(str(error["loc"][0]), list(Config.model_fields), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+        return path, f"unknown key{hint}"
     if kind == "union_tag_invalid":
         return (f"{path}.type", f"unknown format type {error['input'].get('type')!r} "
                 f"(expected one of: {', '.join(FORMAT_TYPES)})")

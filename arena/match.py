@@ -51,6 +51,7 @@ class MatchState:
         self.totals: dict[str, float] = {}
         self.round_log: list[dict[str, Any]] = []
         self.roles: list[str] = []
+        self.stats: dict[str, dict[str, float]] = {}
         self.started_at = time.time()
 
 
@@ -269,7 +270,7 @@ def result_from(fixture: Fixture, state: MatchState, *, status: str, error: str 
         agents=list(fixture.agents), roles=list(state.roles), status=status,
         scores=dict(state.totals), rounds=state.rounds, error=error, forfeited_by=by,
         group=fixture.group, episodes=fixture.episodes, round_log=list(state.round_log),
-        stats=dict(getattr(state, "stats", {})), started_at=state.started_at,
+        stats=dict(state.stats), started_at=state.started_at,
         finished_at=time.time())
 
 
@@ -282,7 +283,7 @@ def collect_stats(agents: list[Any], names: list[str], state: MatchState) -> Non
                 stats[name] = {k: float(v) for k, v in dict(fn()).items()}
             except Exception:  # noqa: BLE001 -- counters are optional; never fail a match on them
                 continue
-    state.stats = stats  # type: ignore[attr-defined]
+    state.stats = stats
 
 
 async def _play_two(fixture: Fixture, game: GameConfig, specs: list[AgentConfig], *,

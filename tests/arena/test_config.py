@@ -46,6 +46,10 @@ def test_valid_config_normalises_game_into_games():
     assert parse_config(snap).snapshot() == snap  # the stored snapshot validates again
 
 
+def test_game_shorthand():
+    assert parse_config(base(game="rps")).games[0].id == "rps"
+
+
 def test_games_list_with_per_game_format():
     config = parse_config(base(game=None, games=[
         {"id": "rps", "rounds": 5},
@@ -73,6 +77,7 @@ def test_games_list_with_per_game_format():
     ({"format": {"type": "gauntlet", "opponents": ["zed"]}}, "format.opponents[0]", "zed"),
     ({"format": {"type": "solo"}}, "format.type", "needs format type"),
     ({"colour": 1}, "colour", "unknown key"),
+    ({"agent": []}, "agent", "did you mean 'agents'"),
     ({"rating": {"draw_probability": 2}}, "rating.draw_probability", "less than"),
 ])
 def test_each_problem_names_its_key_path(change, path, words):
