@@ -65,8 +65,8 @@ class _InFlight:
     agents: list[str]
     rounds: int
     round: int = 0
-    scores: list[float] = field(default_factory=list)
-    moves: deque[str] = field(default_factory=lambda: deque(maxlen=_MOVES_KEPT))
+    scores: dict[str, float] = field(default_factory=dict)
+    moves: deque[dict[str, str]] = field(default_factory=lambda: deque(maxlen=_MOVES_KEPT))
 
 
 class LiveObserver:
@@ -113,17 +113,17 @@ class LiveObserver:
     def match_started(self, *, key: str, game: str, agents: list[str], rounds: int) -> None:
         with self._lock:
             self._in_flight[key] = _InFlight(key, game, list(agents), rounds,
-                                             scores=[0.0] * len(agents))
+                                             scores=dict.fromkeys(agents, 0.0))
 
     def round_played(self, *, key: str, round: int, moves: dict[str, str],
                      scores: dict[str, float]) -> None:
+        # Called every round: keep the engine's dicts as they are and format at refresh.
         match = self._in_flight.get(key)
-        if match is None:
-            return
-        with self._lock:
-            match.round = round
-            match.scores = _ordered(scores, match.agents)
-            match.moves.append("/".join(_ordered(moves, match.agents)))
+        if match is not None:
+            with self._lock:
+                match.round = round
+                match.scores = scores
+                match.moves.append(moves)
 
     def match_finished(self, result: MatchResult) -> None:
         with self._lock:
@@ -188,7 +188,8 @@ class LiveObserver:
     def render(self, *, width: int = 80) -> Group:
         """The whole view for a terminal ``width`` columns wide."""
         with self._lock:
-            in_flight = list(self._in_flight.values())
+            in_flight = [(m.game, m.agents, m.round, m.rounds, m.scores, list(m.moves))
+                         for m in self._in_flight.values()]
             game = self._latest_game
             board = None
             if game is not None:
@@ -217,7 +218,7 @@ class LiveObserver:
         parts.append(self._progress)
         return Group(*parts)
 
-    def _in_flight_table(self, matches: list[_InFlight], *, width: int) -> Table:
+    def _in_flight_table(self, matches: list[tuple], *, width: int) -> Table:
         table = Table(title="matches in flight", title_justify="left", expand=True,
                       pad_edge=False, box=None, header_style="bold")
         table.add_column("game", no_wrap=True, overflow="ellipsis", max_width=14)
@@ -226,8 +227,10 @@ class LiveObserver:
         table.add_column("score", justify="right", no_wrap=True)
         table.add_column("last moves", no_wrap=True, overflow="ellipsis", ratio=3)
         shown = matches[: self._max_rows]
-        rows = [(m.game, " vs ".join(m.agents), f"{m.round}/{m.rounds}",
-                 ":".join(_fmt(s) for s in m.scores), list(m.moves)) for m in shown]
+        rows = [(game, " vs ".join(agents), f"{done}/{rounds}",
+                 ":".join(_fmt(s) for s in _ordered(scores, agents)),
+                 ["/".join(_ordered(m, agents)) for m in moves])
+                for game, agents, done, rounds, scores, moves in shown]
         # The moves column gets 3/5 of what the fixed columns and gaps leave (its ratio), so
         # the newest moves that fit are chosen here: wider terminals show more history.
         fixed = sum(max((len(r[i]) for r in rows), default=5) for i in (2, 3))
