@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
+from arena.calls import MatchState, Offload
 from arena.config import Config
-from arena.match import MatchState, Offload, play, result_from
+from arena.match import play, result_from
 from arena.records import FORFEIT, MatchResult
 from arena.registry import get_agent_class
 from arena.schedule import Fixture

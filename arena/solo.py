@@ -15,17 +15,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from arena.calls import Forfeit, MatchState, Offload, Seat, decide, reset_agent
 from arena.config import AgentConfig, GameConfig
-from arena.match import (
-    Forfeit,
-    MatchState,
-    Offload,
-    Seat,
-    build_agents,
-    collect_stats,
-    decide,
-    reset_agent,
-)
+from arena.match import build_agents, collect_stats
 from arena.schedule import Fixture, derive_seed
 
 _SHOWN_CHARS = 40
