@@ -123,6 +123,7 @@ def run_command(config_path: str, *, out: str | None = None, resume: bool = Fals
     probe_agents(config, config_path)
     directory = Path(out) if out is not None else default_out(config)
     store = open_store(config, directory, resume=resume)
+    print(f"Run directory: {directory}", flush=True)
     try:
         observer = make_observer(live=live, draw_probability=config.rating.draw_probability)
         runner = Runner(config, store, observer, fixtures=schedule.fixtures,
