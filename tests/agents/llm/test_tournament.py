@@ -7,7 +7,6 @@ makes from the stored distribution (replayed here exactly).
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sqlite3
@@ -20,16 +19,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from arena.schedule import derive_seed
 from tests.agents.llm import reference
+from tests.agents.llm.runs import arena, export, printed_prompt, replay_draws
 
 pytestmark = pytest.mark.slow
 NAMES = {"rps": ["rock", "paper", "scissors"], "random_number": [str(v) for v in range(11)]}
-
-
-def arena(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "arena.cli", *args], capture_output=True,
-                          text=True, timeout=600)
 
 
 def write_config(path: Path, model_dir: Path) -> Path:
@@ -48,28 +42,6 @@ agents:
   - {{name: dice, type: uniform_random}}
 """)
     return path
-
-
-def export(run: Path) -> list[dict[str, Any]]:
-    done = arena("export", str(run), "--format", "jsonl", "--rounds")
-    assert done.returncode == 0, done.stderr
-    return [json.loads(line) for line in done.stdout.splitlines()]
-
-
-def replay_draws(row: dict[str, Any], name: str) -> None:
-    """Re-draw every action from the stored distribution with the agent's own seed."""
-    seat = row["agents"].index(name)
-    rng = None
-    for i, entry in enumerate(row["round_log"]):
-        if row["game"] == "random_number":
-            if entry["step"] == 0:
-                rng = np.random.default_rng(
-                    derive_seed(row["seed"], f"agent/episode{entry['episode']}"))
-        elif i == 0:
-            rng = np.random.default_rng(derive_seed(row["seed"], f"seat{seat}"))
-        probs = np.asarray(entry["probabilities"][name])
-        assert probs.sum() == pytest.approx(1.0)
-        assert entry["actions"][name] == int(rng.choice(len(probs), p=probs))
 
 
 @pytest.fixture(scope="module")
@@ -98,8 +70,7 @@ def test_round_one_matches_a_forward_pass_on_the_printed_prompt(
         finished: dict[str, Any], tiny_model_dir: Path) -> None:
     for game in ("rps", "random_number"):
         row = next(r for r in finished["rows"] if r["game"] == game and r["agents"][0] == "chat")
-        done = arena("prompt", str(finished["config"]), "chat", "--game", game)
-        prompt = done.stdout.split("\n--- later round ---\n")[0]
+        prompt = printed_prompt(finished["config"], "chat", game)
         want, _ = reference.distribution(tiny_model_dir, prompt, NAMES[game], chat=True,
                                          temperature=1.5)
         stored = row["round_log"][0]["probabilities"]["chat"]
