@@ -176,7 +176,7 @@ def decide_now(seat: Seat, obs: Any, space: Any, state: MatchState) -> tuple[Any
         action = seat.act(obs, space)
     except Forfeit:
         raise
-    except Exception:  # noqa: BLE001 -- any agent error forfeits for that agent
+    except (Exception, SystemExit):  # noqa: BLE001 -- any agent error forfeits for it
         raise Forfeit(seat.name, f"{seat.name}: {traceback.format_exc(limit=4).strip()}") from None
     state.current = None
     return seat.check(action), probs
@@ -197,7 +197,7 @@ async def decide(seat: Seat, obs: Any, space: Any, state: MatchState,
                   else await invoke(seat.amode, seat.act, offload, obs, space))
     except (Forfeit, asyncio.CancelledError):
         raise
-    except Exception:  # noqa: BLE001 -- any agent error forfeits for that agent
+    except (Exception, SystemExit):  # noqa: BLE001 -- any agent error forfeits for it
         raise Forfeit(seat.name, f"{seat.name}: {traceback.format_exc(limit=4).strip()}") from None
     state.current = None
     return seat.check(action), probs

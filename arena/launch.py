@@ -19,6 +19,7 @@ from arena.runner import Runner, RunOutcome, package_versions
 from arena.schedule import build_schedule
 from arena.store import Store
 
+LOCK_NAME = "arena.lock"
 #: config keys that change how a run is played, never what it produces
 RUN_ONLY_KEYS = ("concurrency", "timeout")
 
@@ -52,6 +53,14 @@ def _differs(old: Any, new: Any, path: str = "") -> str | None:
     return None if old == new else (path or "(top level)")
 
 
+def refuse_existing(out: Path) -> None:
+    """A new run never goes into a directory that already holds anything."""
+    if out.exists() and (not out.is_dir() or any(p.name != LOCK_NAME for p in out.iterdir())):
+        hint = " (it holds a run: add --resume to continue it)" if Store.holds_run(out) else ""
+        raise ArenaError(f"{out} already exists{hint}; choose another --out, nothing was "
+                         "overwritten")
+
+
 def open_store(config: Config, out: Path, *, resume: bool) -> Store:
     """The run's store: a new one, or (with ``resume``) the existing one if configs agree.
 
@@ -68,12 +77,8 @@ def open_store(config: Config, out: Path, *, resume: bool) -> Store:
         return store
     if resume:
         print(f"note: nothing to resume in {out}; starting a new run there", flush=True)
-    elif out.exists() and (not out.is_dir() or any(out.iterdir())):
-        hint = " (it holds a run: add --resume to continue it)" if Store.holds_run(out) else ""
-        raise ArenaError(f"{out} already exists{hint}; choose another --out, nothing was "
-                         "overwritten")
-    if out.exists() and not out.is_dir():
-        raise ArenaError(f"{out} is a file, not a run directory")
+    else:
+        refuse_existing(out)
     return Store.create(out, config=config.snapshot(), versions=package_versions())
 
 
@@ -122,6 +127,23 @@ def run_command(config_path: str, *, out: str | None = None, resume: bool = Fals
     schedule = build_schedule(config)
     probe_agents(config, config_path)
     directory = Path(out) if out is not None else default_out(config)
+    if not resume:
+        refuse_existing(directory)  # before the lock file would make it non-empty
+    lock = _lock(directory)
+    try:
+        code = _play(config, config_path, directory, schedule, resume=resume, live=live,
+                     concurrency=concurrency, overrides=overrides, timeout=timeout)
+    finally:
+        lock.release()
+    if code:
+        return code
+    print(f"\nResults: {directory}\nLeaderboard: arena leaderboard {shlex.quote(str(directory))}"
+          f"\nExport: arena export {shlex.quote(str(directory))} --format jsonl", flush=True)
+    return 0
+
+
+def _play(config: Config, config_path: str, directory: Path, schedule: Any, *, resume: bool,
+          live: bool, concurrency: int | None, overrides: Any, timeout: float | None) -> int:
     store = open_store(config, directory, resume=resume)
     print(f"Run directory: {directory}", flush=True)
     try:
@@ -137,9 +159,22 @@ def run_command(config_path: str, *, out: str | None = None, resume: bool = Fals
         print_leaderboards(store, draw_probability=config.rating.draw_probability)
     finally:
         store.close()
-    print(f"\nResults: {directory}\nLeaderboard: arena leaderboard {shlex.quote(str(directory))}"
-          f"\nExport: arena export {shlex.quote(str(directory))} --format jsonl", flush=True)
     return 0
+
+
+def _lock(directory: Path) -> Any:
+    """Hold the run directory for this process (released by the OS if it is killed)."""
+    from filelock import FileLock, Timeout
+
+    if directory.exists() and not directory.is_dir():
+        raise ArenaError(f"{directory} is a file, not a run directory")
+    directory.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(directory / LOCK_NAME))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise ArenaError(f"{directory} is in use by another arena run") from None
+    return lock
 
 
 def _resume_command(config_path: str, directory: Path, overrides: Any) -> str:

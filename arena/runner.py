@@ -152,7 +152,7 @@ class Runner:
                 job = _in_thread(loop, play(fixture, game, specs, observer=self.observer,
                                             state=state))
             return await asyncio.wait_for(job, self.timeout)
-        except TimeoutError:
+        except (TimeoutError, asyncio.TimeoutError):  # distinct classes before Python 3.11
             state.cancelled = True
             who = state.current
             blame = f"{who} did not answer" if who else "the match did not finish"

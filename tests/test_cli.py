@@ -214,6 +214,8 @@ def test_ctrl_c_keeps_finished_matches_and_says_how_to_resume(tmp_path):
     out = tmp_path / "run"
     proc = spawn("run", str(config), "--out", str(out), "--no-live")
     wait_for(lambda: committed(out) == 4)
+    second = arena("run", str(config), "--out", str(out), "--no-live", "--resume")
+    assert second.returncode == 2 and "in use by another arena run" in second.stderr
     start = time.monotonic()
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=30)
