@@ -36,7 +36,7 @@ from rich.table import Table
 from rich.text import Text
 
 from arena.records import FORFEIT, MatchResult
-from leaderboards import LiveRatings
+from leaderboards import Leaderboard, LiveRatings
 
 _MOVES_KEPT = 12
 
@@ -183,10 +183,10 @@ class LiveObserver:
 
     # -- rendering ---------------------------------------------------------------
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield self.render(width=options.max_width)
+        yield self.render(width=options.max_width, height=options.size.height)
 
-    def render(self, *, width: int = 80) -> Group:
-        """The whole view for a terminal ``width`` columns wide."""
+    def render(self, *, width: int = 80, height: int | None = None) -> Group:
+        """The whole view for a terminal ``width`` columns wide and ``height`` lines tall."""
         with self._lock:
             in_flight = [(m.game, m.agents, m.round, m.rounds, m.scores, list(m.moves))
                          for m in self._in_flight.values()]
@@ -205,6 +205,15 @@ class LiveObserver:
         parts: list[Any] = []
         if finished is None:
             parts.append(self._in_flight_table(in_flight, width=width))
+        hidden = 0
+        if board is not None and height is not None:
+            # Live crops what overflows the screen from the bottom, progress bar first:
+            # keep the top of the leaderboard instead.
+            used = 6 + (min(len(in_flight), self._max_rows) + 3 if finished is None else 0)
+            keep = max(3, height - used - bool(self._forfeits))
+            if len(board.rows) > keep:
+                hidden = len(board.rows) - keep + 1
+                board = Leaderboard(board.rows[:keep - 1], columns=board.columns)
         if board is None:
             parts.append(Text("leaderboard: waiting for the first match to finish", style="dim"))
         else:
@@ -213,6 +222,8 @@ class LiveObserver:
             parts.append(Text(title + (f" (also: {', '.join(other)})" if other else ""),
                               style="bold", overflow="ellipsis", no_wrap=True))
             parts.append(board)
+            if hidden:
+                parts.append(Text(f"… and {hidden} more agents", style="dim"))
         if self._forfeits:
             parts.append(Text(f"forfeits so far: {self._forfeits}", style="red"))
         parts.append(self._progress)

@@ -147,6 +147,21 @@ def test_finished_matches_leave_the_in_flight_table() -> None:
     assert "1/1" in "\n".join(lines)
 
 
+def test_a_long_leaderboard_is_cut_to_keep_the_progress_bar_on_a_40_line_screen() -> None:
+    live = busy_observer()
+    for i in range(40):
+        live.match_finished(result(10 + i, f"bot{i:02d}", "mirror", 1, -1))
+    try:
+        tall = Console(file=io.StringIO(), width=80, height=40, color_system=None, record=True)
+        tall.print(live)  # rendered as Live does, with the console's height
+        lines = tall.export_text().splitlines()
+    finally:
+        live.run_finished(interrupted=False)
+    assert len(lines) <= 40
+    assert "more agents" in "\n".join(lines) and "45/10" in lines[-1]
+    assert "random vs cycle" in "\n".join(lines)
+
+
 def test_last_frame_leaves_the_leaderboard_to_the_cli_unless_interrupted() -> None:
     finished, interrupted = busy_observer(), busy_observer()
     finished.run_finished(interrupted=False)
