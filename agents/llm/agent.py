@@ -47,7 +47,25 @@ class InvalidAnswer(RuntimeError):
 
 @register_agent("hf")
 class HFAgent:
-    """A language model (transformers; base or chat) playing from its exact move distribution."""
+    """A language model (transformers; base or chat) playing from its exact move distribution.
+
+    Options (all keyword-only):
+
+    ``model``               hub id or local path (required)
+    ``revision``            hub revision (branch, tag or commit)
+    ``dtype``               ``auto``, ``float32``, ``bfloat16``, ``float16``
+    ``device_map``          passed to accelerate, e.g. ``auto`` to spread over every GPU
+    ``gguf_file``           load from this GGUF file inside ``model``
+    ``trust_remote_code``   allow the model's own code from the hub (default false)
+    ``prompt_format``       ``chat`` (the tokenizer's chat template) or ``completion``
+    ``mode``                ``distribution`` (exact scoring) or ``sample`` (generate, parse)
+    ``temperature``         applied to the legal log-probs, or to sampling; 0 = argmax
+    ``history``             how many past rounds the prompt shows; null = all
+    ``max_new_tokens``      generation budget (default 16 for a move, 200 for writing)
+    ``retries``             extra tries after an unreadable answer (sample mode)
+    ``fallback``            after the last try: ``uniform`` move or ``forfeit``
+    ``templates``           per-game template overrides: ``{game: {key: text}}``
+    """
 
     games = tuple(available_templates())
     white_box = False

@@ -46,6 +46,7 @@ class HFBackend:
         self._cache_arg = "past_key_values"
         self._lock = threading.RLock()
         self._eot: str | None = None
+        self._prefix: str | None = None
 
     # -- loading ----------------------------------------------------------------------
     @property
@@ -73,7 +74,8 @@ class HFBackend:
 
     def encode(self, text: str) -> list[int]:
         """Token ids of raw text; special tokens written in the text are honoured, none added."""
-        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+        with self._lock:  # fast tokenizers are not safe to share between threads
+            return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
     def _pad_id(self) -> int:
         tok = self.tokenizer
@@ -181,21 +183,27 @@ class HFBackend:
         if not self.tokenizer.chat_template:
             raise ValueError(f"model {self.model_id!r} has no chat template; "
                              "use prompt_format: completion")
-        return self.tokenizer.apply_chat_template([dict(m) for m in messages], tokenize=False,
-                                                  add_generation_prompt=True)
+        with self._lock:
+            return self.tokenizer.apply_chat_template([dict(m) for m in messages],
+                                                      tokenize=False, add_generation_prompt=True)
 
     def completion_prefix(self) -> str:
-        with_special = list(self.tokenizer("x")["input_ids"])
-        plain = self.encode("x")
-        added = len(with_special) - len(plain)
-        if added <= 0 or with_special[added:] != plain:
-            return ""
-        return self.tokenizer.decode(with_special[:added], skip_special_tokens=False)
+        """What the tokenizer adds before plain text (a BOS), written out as text."""
+        if self._prefix is None:
+            with self._lock:
+                with_special = list(self.tokenizer("x")["input_ids"])
+                plain = self.encode("x")
+                added = len(with_special) - len(plain)
+                self._prefix = ("" if added <= 0 or with_special[added:] != plain else
+                                self.tokenizer.decode(with_special[:added],
+                                                      skip_special_tokens=False))
+        return self._prefix
 
     def end_of_turn(self) -> str:
         """The special token that closes an assistant turn, read off the chat template."""
         if self._eot is None:
-            self._eot = self._find_end_of_turn()
+            with self._lock:
+                self._eot = self._find_end_of_turn()
         return self._eot
 
     def _find_end_of_turn(self) -> str:
