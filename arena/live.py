@@ -60,7 +60,6 @@ def _ordered(values: dict[str, Any], agents: list[str]) -> list[Any]:
 
 @dataclass
 class _InFlight:
-    key: str
     game: str
     agents: list[str]
     rounds: int
@@ -112,7 +111,7 @@ class LiveObserver:
 
     def match_started(self, *, key: str, game: str, agents: list[str], rounds: int) -> None:
         with self._lock:
-            self._in_flight[key] = _InFlight(key, game, list(agents), rounds,
+            self._in_flight[key] = _InFlight(game, list(agents), rounds,
                                              scores=dict.fromkeys(agents, 0.0))
 
     def round_played(self, *, key: str, round: int, moves: dict[str, str],
@@ -153,9 +152,8 @@ class LiveObserver:
     def _route_logging(self) -> None:
         """Send log records and warnings above the live area for the duration of the run.
 
-        Handlers that libraries set up earlier (transformers keeps its own) hold the real
-        stdout/stderr, which would write straight through the live area; they are pointed
-        at Live's redirected streams until the run ends.
+        Handlers set up earlier (transformers keeps its own) hold the real stdout/stderr
+        and would write through the live area: point them at Live's redirected streams.
         """
         outs = {sys.__stdout__, getattr(self._live, "_restore_stdout", None)} - {None}
         errs = {sys.__stderr__, getattr(self._live, "_restore_stderr", None)} - {None}
@@ -258,15 +256,12 @@ class LiveObserver:
 
 
 def _fit_newest(moves: list[str], room: int) -> str:
-    """The newest moves that fit in ``room`` columns, oldest first."""
-    kept: list[str] = []
-    used = 0
-    for move in reversed(moves):
-        if kept and used + len(move) + 1 > room:
-            break
-        kept.append(move)
-        used += len(move) + 1
-    return " ".join(reversed(kept))
+    """The newest moves that fit in ``room`` columns (at least one), oldest first."""
+    kept, used = 1, len(moves[-1]) if moves else 0
+    while kept < len(moves) and used + 1 + len(moves[-kept - 1]) <= room:
+        used += 1 + len(moves[-kept - 1])
+        kept += 1
+    return " ".join(moves[-kept:]) if moves else ""
 
 
 class PlainObserver:
@@ -286,12 +281,10 @@ class PlainObserver:
         resumed = f", {done} already done" if done else ""
         self._print(f"run {name}: {total} matches scheduled{resumed}")
 
-    def match_started(self, *, key: str, game: str, agents: list[str], rounds: int) -> None:
-        pass
+    def match_started(self, **event: Any) -> None:
+        """Nothing to print until the match ends (also serves ``round_played``)."""
 
-    def round_played(self, *, key: str, round: int, moves: dict[str, str],
-                     scores: dict[str, float]) -> None:
-        pass
+    round_played = match_started
 
     def match_finished(self, result: MatchResult) -> None:
         self._done += 1
