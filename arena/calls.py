@@ -168,6 +168,14 @@ async def invoke(mode: int, fn: Callable[..., Any], offload: Offload | None, *ar
     return fn(*args, **kwargs)
 
 
+def as_probabilities(probs: Any, name: str) -> list[float]:
+    """A policy as the list of floats that is logged; a malformed one forfeits."""
+    try:
+        return probs.tolist() if hasattr(probs, "tolist") else [float(p) for p in probs]
+    except (TypeError, ValueError):
+        raise Forfeit(name, f"{name}: policy returned {probs!r:.80}, not probabilities") from None
+
+
 def decide_now(seat: Seat, obs: Any, space: Any, state: MatchState) -> tuple[Any, Any]:
     """:func:`decide` for a seat whose calls are all direct: no coroutine per decision."""
     state.current = seat.name

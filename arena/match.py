@@ -19,7 +19,16 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from arena.calls import Forfeit, MatchState, Offload, Seat, decide, decide_now, reset_agent
+from arena.calls import (
+    Forfeit,
+    MatchState,
+    Offload,
+    Seat,
+    as_probabilities,
+    decide,
+    decide_now,
+    reset_agent,
+)
 from arena.config import AgentConfig, GameConfig
 from arena.records import FINISHED, FORFEIT, MatchResult
 from arena.registry import make_agent
@@ -46,10 +55,6 @@ def _peek(current: list[Any], seat: int) -> Callable[[], Any]:
     return opponent_policy
 
 
-def _probs(p: Any) -> list[float]:
-    return p.tolist() if hasattr(p, "tolist") else [float(x) for x in p]
-
-
 async def play(fixture: Fixture, game: GameConfig, specs: list[AgentConfig], *,
                observer: Any, state: MatchState, offload: Offload | None = None) -> MatchResult:
     """Play one scheduled match (or solo series) and return its record; never raises Forfeit."""
@@ -70,7 +75,7 @@ async def play(fixture: Fixture, game: GameConfig, specs: list[AgentConfig], *,
 
 
 def result_from(fixture: Fixture, state: MatchState, *, status: str, error: str | None = None,
-                by: str | None = None, stats: dict | None = None) -> MatchResult:
+                by: str | None = None) -> MatchResult:
     """The record of a match as far as ``state`` got."""
     return MatchResult(
         key=fixture.key, game=fixture.game, index=fixture.index, seed=fixture.seed,
@@ -149,9 +154,9 @@ async def _play_two(fixture: Fixture, game: GameConfig, specs: list[AgentConfig]
         probs = {}
         p0, p1 = current
         if p0 is not None:
-            probs[n0] = _probs(p0)
+            probs[n0] = as_probabilities(p0, n0)
         if p1 is not None:
-            probs[n1] = _probs(p1)
+            probs[n1] = as_probabilities(p1, n1)
         log.append({"actions": {n0: a0, n1: a1}, "probabilities": probs,
                     "rewards": {n0: w0, n1: w1}})
         state.rounds += 1

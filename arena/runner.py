@@ -22,6 +22,7 @@ import signal
 import threading
 import traceback
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
@@ -59,14 +60,15 @@ class RunOutcome:
 
 
 def _has_async(cls: type) -> bool:
-    return any(inspect.iscoroutinefunction(getattr(cls, m, None)) for m in ("act", "policy", "reset"))
+    return any(inspect.iscoroutinefunction(getattr(cls, method, None))
+               for method in ("act", "policy", "reset"))
 
 
 class Runner:
     """Plays ``fixtures`` not yet in ``store`` and saves each as it finishes."""
 
     def __init__(self, config: Config, store: Store, observer: Any, *,
-                 fixtures: list[Fixture], notices: list[str] = (),  # type: ignore[assignment]
+                 fixtures: list[Fixture], notices: Sequence[str] = (),
                  concurrency: int | None = None, timeout: float | None = None) -> None:
         self.config = config
         self.store = store

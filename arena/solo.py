@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from arena.calls import Forfeit, MatchState, Offload, Seat, decide, reset_agent
+from arena.calls import Forfeit, MatchState, Offload, Seat, as_probabilities, decide, reset_agent
 from arena.config import AgentConfig, GameConfig
 from arena.match import build_agents, collect_stats
 from arena.schedule import Fixture, derive_seed
@@ -67,7 +67,7 @@ async def play_series(fixture: Fixture, game: GameConfig, spec: AgentConfig, *,
             reward = float(reward)
             total += reward
             log.append({"episode": episode, "step": step, "actions": {name: action},
-                        "probabilities": {} if probs is None else {name: _list(probs)},
+                        "probabilities": {} if probs is None else {name: as_probabilities(probs, name)},
                         "rewards": {name: reward}})
             step += 1
             state.rounds += 1
@@ -77,7 +77,3 @@ async def play_series(fixture: Fixture, game: GameConfig, spec: AgentConfig, *,
                               moves={name: _shown(action)}, scores=state.totals)
     env.close()
     collect_stats([agent], [name], state)
-
-
-def _list(probs: Any) -> list[float]:
-    return probs.tolist() if hasattr(probs, "tolist") else [float(p) for p in probs]

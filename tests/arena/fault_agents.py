@@ -64,6 +64,18 @@ class Garbage(_AtRound):
         return self.value
 
 
+class BadPolicy(_AtRound):
+    """From round ``at`` its ``policy`` returns text instead of probabilities."""
+
+    def policy(self, observation: Any, action_space: Any) -> Any:
+        if self.decisions + 1 >= self.at:
+            return "not a policy"
+        return super().policy(observation, action_space)
+
+    def misbehave(self, action_space: Any) -> Any:
+        return 0
+
+
 class Hang(_AtRound):
     """Never returns from ``act`` at round ``at``: a busy loop, as ``while True`` would be.
 
