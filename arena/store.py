@@ -2,7 +2,7 @@
 
 Tables (JSON in TEXT columns where a value is a list or mapping):
 
-``run``      one row: name, config snapshot (the validated config), package versions,
+``runs``     one row: name, config snapshot (the validated config), package versions,
              creation time
 ``agents``   name, type, options, games
 ``matches``  idx (schedule position), key, game, seed, agents and roles (seat order),
@@ -30,7 +30,7 @@ from arena.records import MatchResult
 
 DB_NAME = "arena.db"
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS run (
+CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY CHECK (id = 1), name TEXT, config TEXT, versions TEXT, created REAL);
 CREATE TABLE IF NOT EXISTS agents (
     name TEXT PRIMARY KEY, type TEXT, options TEXT, games TEXT);
@@ -79,7 +79,7 @@ class Store:
         conn.execute("BEGIN IMMEDIATE")
         for statement in filter(str.strip, SCHEMA.split(";")):
             conn.execute(statement)
-        conn.execute("INSERT INTO run VALUES (1, ?, ?, ?, ?)",
+        conn.execute("INSERT INTO runs VALUES (1, ?, ?, ?, ?)",
                      (config.get("name"), json.dumps(config), json.dumps(versions or {}),
                       time.time()))
         conn.executemany("INSERT INTO agents VALUES (?, ?, ?, ?)", [
@@ -97,7 +97,7 @@ class Store:
         try:
             conn = sqlite3.connect(path, timeout=30.0)
             try:
-                return conn.execute("SELECT COUNT(*) FROM run").fetchone()[0] == 1
+                return conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 1
             finally:
                 conn.close()
         except sqlite3.DatabaseError:
@@ -150,7 +150,7 @@ class Store:
 
     def run_info(self) -> dict[str, Any]:
         name, config, versions, created = self.conn.execute(
-            "SELECT name, config, versions, created FROM run").fetchone()
+            "SELECT name, config, versions, created FROM runs").fetchone()
         return {"name": name, "config": json.loads(config), "versions": json.loads(versions),
                 "created": created, "directory": str(self.directory)}
 
