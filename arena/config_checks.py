@@ -12,7 +12,7 @@ import importlib
 import inspect
 from typing import Any
 
-from arena.config import Config, GameConfig, Solo
+from arena.config import Config, GameConfig, RoundRobin, Solo
 from arena.errors import ConfigError
 from arena.registry import RegistryError, accepted_options, get_agent_class
 
@@ -53,14 +53,21 @@ def _check_game(config: Config, game: GameConfig, where: str, err: Any) -> None:
         spec = get_game(game.id)
     except ValueError as exc:
         raise err(f"{where}.id", str(exc)) from None
-    if game.format is None:
-        raise err(f"{where}.format" if where != "game" else "format",
-                  "missing required key (no format here and no top-level format)")
-    fmt_path = "format" if game.format is config.format else f"{where}.format"
-    if (spec.kind == "solo") != isinstance(game.format, Solo):
-        want = "solo" if spec.kind == "solo" else "round_robin or gauntlet"
-        raise err(f"{fmt_path}.type", f"game {game.id!r} needs format type {want}, "
+    solo = spec.kind == "solo"
+    want = "solo" if solo else "round_robin or gauntlet"
+    if game.format is not None and solo != isinstance(game.format, Solo):
+        raise err(f"{where}.format.type", f"game {game.id!r} needs format type {want}, "
                   f"not {game.format.type!r}")
+    if game.format is None:
+        top = config.format
+        if top is not None and solo == isinstance(top, Solo):
+            game.format = top
+        elif top is not None and len(config.games) == 1:
+            raise err("format.type", f"game {game.id!r} needs format type {want}, "
+                      f"not {top.type!r}")
+        else:  # a game of the other kind in a `games:` list, or no format at all
+            game.format = Solo(type="solo") if solo else RoundRobin(type="round_robin")
+    fmt_path = "format" if game.format is config.format else f"{where}.format"
     entry = spec.load()
     accepted = game_parameters(entry)
     if accepted is not None:
@@ -132,6 +139,4 @@ def check_config(config: Config, raw: dict[str, Any], *, source: str) -> None:
             raise err(f"games[{i}].id", f"game {game_id!r} is listed twice")
     _check_agents(config, err)
     for i, game in enumerate(config.games):
-        if game.format is None:
-            game.format = config.format
         _check_game(config, game, "game" if single else f"games[{i}]", err)

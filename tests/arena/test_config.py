@@ -46,6 +46,17 @@ def test_valid_config_normalises_game_into_games():
     assert parse_config(snap).snapshot() == snap  # the stored snapshot validates again
 
 
+def test_formats_default_by_game_kind():
+    config = parse_config(base(format=None))
+    assert isinstance(config.games[0].format, RoundRobin) and config.games[0].format.matches == 1
+    mixed = parse_config(base(game=None, format={"type": "round_robin", "matches": 3}, games=[
+        {"id": "rps"}, {"id": "random_number"}]))
+    assert mixed.games[0].format.matches == 3
+    assert isinstance(mixed.games[1].format, Solo)
+    err = error_of(base(game=None, games=[{"id": "rps", "format": {"type": "solo"}}]))
+    assert err.path == "games[0].format.type"
+
+
 def test_game_shorthand():
     assert parse_config(base(game="rps")).games[0].id == "rps"
 
