@@ -1,6 +1,6 @@
 """How fast the arena plays: rounds per second, against a bare PettingZoo loop.
 
-    python benchmarks/speed.py [--rounds 2000] [--matches 3] [--repeats 3]
+    python benchmarks/speed.py [--rounds 5000] [--matches 3] [--repeats 3]
 
 Two simple bots (``uniform_random`` and ``cycle``) play a round robin (``matches``
 per seat order, ``rounds`` each):
@@ -219,7 +219,7 @@ def machine() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=2000, help="rounds per match")
+    parser.add_argument("--rounds", type=int, default=5000, help="rounds per match")
     parser.add_argument("--matches", type=int, default=3, help="matches per seat order")
     parser.add_argument("--repeats", type=int, default=3, help="best of this many runs")
     args = parser.parse_args()
