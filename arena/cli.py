@@ -113,8 +113,13 @@ def fail(message: str) -> None:
     raise SystemExit(2)
 
 
+def _kinds(exc: BaseException) -> set[str]:
+    """Class names in ``exc``'s hierarchy: Typer may vendor click, so match click's by name."""
+    return {cls.__name__ for cls in type(exc).__mro__}
+
+
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: every user error is one line and exit status 2."""
     from arena.registry import RegistryError
 
     # like `python -m`, let configs name agent classes in the working directory
@@ -122,12 +127,30 @@ def main() -> None:
     if os.getcwd() not in sys.path:
         sys.path.append(os.getcwd())
     try:
-        app()
+        code = app(standalone_mode=False)
     except (ArenaError, RegistryError) as exc:
         fail(" ".join(str(exc).split()))
     except KeyboardInterrupt:
         print("arena: interrupted", file=sys.stderr)
-        raise SystemExit(130) from None
+        code = 130
+    except BrokenPipeError:  # `arena export DIR | head`: the reader left, which is fine
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 0
+    except Exception as exc:
+        kinds = _kinds(exc)
+        ctx = getattr(exc, "ctx", None)
+        if "NoArgsIsHelpError" in kinds:  # a bare `arena`: show the commands
+            print(ctx.get_help() if ctx else "usage: arena --help")
+            code = 0
+        elif "Abort" in kinds:
+            print("arena: interrupted", file=sys.stderr)
+            code = 130
+        elif "ClickException" in kinds:
+            hint = f" (see '{ctx.command_path} --help')" if "UsageError" in kinds and ctx else ""
+            fail(" ".join(exc.format_message().split()) + hint)  # type: ignore[attr-defined]
+        else:
+            raise
+    raise SystemExit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -252,3 +252,11 @@ def test_agent_class_from_outside_the_project(tmp_path):
     rows = exported(tmp_path / "run", "--rounds")
     assert [r["status"] for r in rows] == ["finished", "finished"]
     assert {e["actions"]["mine"] for r in rows for e in r["round_log"]} == {2}
+
+
+def test_usage_errors_are_one_line_too():
+    for args in (["run"], ["bogus"], ["run", "x.yaml", "--concurrency", "0"]):
+        done = arena(*args)
+        lines = done.stderr.strip().splitlines()
+        assert done.returncode == 2 and len(lines) == 1, (args, done.stderr)
+        assert lines[0].startswith("arena: error: ") and "--help" in lines[0]
