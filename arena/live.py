@@ -68,6 +68,23 @@ class _InFlight:
     moves: deque[dict[str, str]] = field(default_factory=lambda: deque(maxlen=_MOVES_KEPT))
 
 
+class _LogHandler(RichHandler):
+    """Rich's log handler, made to finish each record before the live view may stop.
+
+    A record from an agent's thread is laid out against the live area when printing
+    starts; had the view stopped meanwhile, its cursor moves would erase what the CLI
+    printed after the run (such as how to resume).
+    """
+
+    def __init__(self, *, console: Console, lock: threading.RLock) -> None:
+        super().__init__(console=console, show_path=False)
+        self._stop_lock = lock
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with self._stop_lock:
+            super().emit(record)
+
+
 class LiveObserver:
     """A live terminal view of a run (see the module docstring).
 
@@ -97,6 +114,7 @@ class LiveObserver:
         self._live: Live | None = None
         self._rerouted: list[tuple[logging.StreamHandler, Any]] = []
         self._handler: logging.Handler | None = None
+        self._stopping = threading.RLock()  # held by log records being printed, and by stop
 
     # -- the observer protocol -------------------------------------------------
     def run_started(self, *, name: str, total: int, done: int) -> None:
@@ -140,13 +158,14 @@ class LiveObserver:
     def run_finished(self, *, interrupted: bool) -> None:
         if self._live is None:
             return
-        self._restore_logging()
-        self._progress.stop_task(self._task)
-        with self._lock:
-            self._in_flight.clear()
-            self._finished = interrupted
-        self._live.stop()
-        self._live = None
+        with self._stopping:
+            self._restore_logging()
+            self._progress.stop_task(self._task)
+            with self._lock:
+                self._in_flight.clear()
+                self._finished = interrupted
+            self._live.stop()
+            self._live = None
 
     # -- logging above the live area -------------------------------------------
     def _route_logging(self) -> None:
@@ -166,7 +185,7 @@ class LiveObserver:
                     self._rerouted.append((handler, handler.setStream(target)))
         root = logging.getLogger()
         if not root.handlers:
-            self._handler = RichHandler(console=self.console, show_path=False)
+            self._handler = _LogHandler(console=self.console, lock=self._stopping)
             root.addHandler(self._handler)
             logging.captureWarnings(True)
 

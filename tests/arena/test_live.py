@@ -247,39 +247,80 @@ def paced_state_shown(frame: str) -> bool:
     return len(waiting) == 4 and "2/6" in board and "rocky" in board and "cycler" in board
 
 
-def test_live_view_in_a_pseudo_terminal_while_the_run_is_in_progress(tmp_path: Path) -> None:
-    gate = tmp_path / "go"
-    gated = f'  - {{name: gate, type: "tests.arena.pacing_agents:WaitForFile", path: "{gate}"}}\n'
-    config = write_config(tmp_path / "paced.yaml", rounds=8, agents=BOTS + gated)
-    child = pexpect.spawn(arena_command(), ["run", str(config), "--out", str(tmp_path / "run")],
-                          cwd=str(tmp_path), env=cli_env(), dimensions=(40, 80),
-                          encoding="utf-8", codec_errors="replace", timeout=5)
-    raw, seen, frame = "", "", ""
-    try:
-        # rocky and cycler finish their two matches; the four matches with gate block on
-        # its third move until the file appears. Read frames until one shows all of it.
-        deadline = time.monotonic() + 90
+class PacedRun:
+    """`arena run` in an 80x40 pseudo-terminal, held by the file-waiting agent ``gate``.
+
+    rocky and cycler finish their two matches; the four matches with gate block on its
+    third move until the file ``go`` appears.
+    """
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.gate = tmp_path / "go"
+        gated = f'  - {{name: gate, type: "tests.arena.pacing_agents:WaitForFile", ' \
+                f'path: "{self.gate}"}}\n'
+        config = write_config(tmp_path / "paced.yaml", rounds=8, agents=BOTS + gated)
+        self.child = pexpect.spawn(
+            arena_command(), ["run", str(config), "--out", str(tmp_path / "run")],
+            cwd=str(tmp_path), env=cli_env(), dimensions=(40, 80), encoding="utf-8",
+            codec_errors="replace", timeout=5)
+        self.raw = ""
+
+    @property
+    def seen(self) -> str:
+        return ANSI.sub("", self.raw)
+
+    def wait_for_paced_frame(self) -> str:
+        """Read frames until the newest one shows the paced state; return that frame."""
+        deadline, frame = time.monotonic() + 90, ""
         while not paced_state_shown(frame):
             if time.monotonic() > deadline:
-                raise AssertionError(f"the live view never showed the paced state:\n{seen[-3000:]}")
+                raise AssertionError(f"the live view never showed the paced state:\n"
+                                     f"{self.seen[-3000:]}")
             try:
-                raw += child.read_nonblocking(65536, timeout=1)
+                self.raw += self.child.read_nonblocking(65536, timeout=1)
             except pexpect.TIMEOUT:
                 pass
-            seen = ANSI.sub("", raw)
+            seen = self.seen
             frame = seen[seen.rfind("matches in flight"):]
-        assert Path(f"{gate}.waiting").exists() and child.isalive()
+        return frame
+
+    def finish(self) -> int:
+        self.child.expect(pexpect.EOF, timeout=60)
+        self.raw += self.child.before or ""
+        self.child.close()
+        return self.child.exitstatus
+
+
+def test_live_view_in_a_pseudo_terminal_while_the_run_is_in_progress(tmp_path: Path) -> None:
+    run = PacedRun(tmp_path)
+    try:
+        frame = run.wait_for_paced_frame()
+        assert Path(f"{run.gate}.waiting").exists() and run.child.isalive()
         in_flight = [line for line in frame.splitlines() if "gate" in line and " vs " in line]
         assert len(in_flight) == 4  # and no other match in flight
         assert all("rock/" in line or "/rock" in line for line in in_flight)
         board = frame[frame.index("leaderboard"):]
         assert "rocky" in board and "cycler" in board
-        assert max(len(line) for line in seen.splitlines()) <= 80
-        assert "gate waits for go" in seen  # the agent's log record, through rich's handler
-        gate.touch()
-        child.expect(pexpect.EOF, timeout=60)
+        assert max(len(line) for line in run.seen.splitlines()) <= 80
+        assert "gate waits for go" in run.seen  # the agent's log record, via rich's handler
+        run.gate.touch()
+        assert run.finish() == 0, run.seen[-3000:]
     finally:
-        child.close(force=True)
-    assert child.exitstatus == 0, seen[-3000:]
-    seen = ANSI.sub("", raw + (child.before or ""))
-    assert re.search(r"6/6", seen)
+        run.child.close(force=True)
+    assert "6/6" in run.seen and "Leaderboard: rps" in run.seen
+
+
+def test_ctrl_c_stops_the_live_view_cleanly_and_keeps_its_leaderboard(tmp_path: Path) -> None:
+    run = PacedRun(tmp_path)
+    try:
+        run.wait_for_paced_frame()
+        run.child.sendintr()
+        assert run.finish() == 130, run.seen[-3000:]
+    finally:
+        run.child.close(force=True)
+    stopped = run.raw.rfind("\x1b[?25h")  # the live view's stop shows the cursor again
+    assert stopped > 0
+    after, last_frame = run.raw[stopped:], ANSI.sub("", run.raw[:stopped].rsplit("\x1b[1A", 1)[1])
+    assert "\x1b[1A" not in after  # nothing redraws over what the CLI prints afterwards
+    assert "--resume" in ANSI.sub("", after)
+    assert "rocky" in last_frame and "2/6" in last_frame and "gate vs" not in last_frame
