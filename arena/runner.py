@@ -19,6 +19,7 @@ import asyncio
 import inspect
 import os
 import signal
+import sys
 import threading
 import traceback
 from collections import deque
@@ -64,6 +65,47 @@ def _has_async(cls: type) -> bool:
                for method in ("act", "policy", "reset"))
 
 
+class GuardedObserver:
+    """Forwards to the run's observer; a display error is reported once, never fatal.
+
+    A bug in the live view must not forfeit matches or stop a run: results come first.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.failed = False
+
+    def _call(self, method: str, *args: Any, **kwargs: Any) -> None:
+        if self.failed:
+            return
+        try:
+            getattr(self.inner, method)(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 -- reported below, then the view is dropped
+            self.failed = True
+            print(f"arena: the progress display failed and is turned off: {exc!r}",
+                  file=sys.stderr, flush=True)
+
+    def run_started(self, **kwargs: Any) -> None:
+        self._call("run_started", **kwargs)
+
+    def match_started(self, **kwargs: Any) -> None:
+        self._call("match_started", **kwargs)
+
+    def round_played(self, **kwargs: Any) -> None:
+        self._call("round_played", **kwargs)
+
+    def match_finished(self, result: MatchResult) -> None:
+        self._call("match_finished", result)
+
+    def notice(self, message: str) -> None:
+        self._call("notice", message)
+
+    def run_finished(self, **kwargs: Any) -> None:
+        if self.failed:  # still give a live display the chance to restore the terminal
+            self.failed = False
+        self._call("run_finished", **kwargs)
+
+
 class Runner:
     """Plays ``fixtures`` not yet in ``store`` and saves each as it finishes."""
 
@@ -72,7 +114,7 @@ class Runner:
                  concurrency: int | None = None, timeout: float | None = None) -> None:
         self.config = config
         self.store = store
-        self.observer = observer
+        self.observer = GuardedObserver(observer)
         self.fixtures = fixtures
         self.notices = list(notices)
         self.concurrency = max(1, concurrency or config.concurrency)

@@ -201,3 +201,14 @@ def test_creative_writing_series_store_the_text(tmp_path):
     texts = [e["actions"]["fixed"] for e in record["round_log"]]
     assert len(texts) == 3 and all(isinstance(t, str) and t for t in texts)
     assert 0.0 <= record["scores"]["fixed"] <= 1.0
+
+
+class BrokenDisplay(Recorder):
+    def round_played(self, *, key, round, moves, scores):
+        raise ValueError("display bug")
+
+
+def test_a_failing_display_never_costs_a_match(tmp_path, capsys):
+    records, _, _ = play(tmp_path, cfg(MIXED[:3]), observer=BrokenDisplay())
+    assert len(records) == 6 and all(r["status"] == FINISHED for r in records)
+    assert capsys.readouterr().err.count("display failed") == 1
