@@ -49,7 +49,16 @@ class MultiHorizonScores:
 
 @register_agent("iocaine")
 class Iocaine(Exploiter):
-    """Iocaine Powder-style meta strategy: predictors x rotations x mirrors, best horizon wins."""
+    """Iocaine Powder-style meta strategy: predictors x rotations x mirrors, best horizon wins.
+
+    Options: ``horizons`` (score windows, besides the whole match), ``match_lengths``
+    (history-match depths), ``levels`` (rotations per prediction), ``meta_decay``
+    (memory of the nominees' scores), ``margin`` (how far the best nominee must beat
+    the equilibrium to be played), ``switch_margin`` (hysteresis between horizons),
+    ``prior`` (head start, in points, of the best response to the counts and of the
+    whole-match horizon), ``prior_rate`` (that response's bonus per round) and
+    ``fallback`` (play the equilibrium when losing).
+    """
 
     def __init__(self, *, name: str | None = None,
                  horizons: tuple[int, ...] = (100, 20, 10, 5, 2, 1),
