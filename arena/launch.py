@@ -83,12 +83,20 @@ def open_store(config: Config, out: Path, *, resume: bool) -> Store:
 
 
 def probe_agents(config: Config, source: str) -> None:
-    """Build each agent once so a bad option value fails now, not as a forfeit per match."""
+    """Build each agent once so a bad option fails now, not as a forfeit in every match.
+
+    Bad values (``ValueError``, ``TypeError``), a missing file or module are config
+    problems; any other failure is the agent's own and forfeits its matches as it would
+    mid-run.
+    """
     for i, spec in enumerate(config.agents):
         try:
             make_agent(spec.type, name=spec.name, **spec.options)
-        except Exception as exc:  # noqa: BLE001 -- any constructor failure is a config problem
-            raise ConfigError(str(exc), file=source, path=f"agents[{i}]") from None
+        except (ValueError, TypeError, OSError, ImportError) as exc:
+            raise ConfigError(" ".join(str(exc).split()), file=source,
+                              path=f"agents[{i}]") from None
+        except Exception:  # noqa: BLE001, S112 -- recorded per match as a forfeit instead
+            continue
 
 
 def make_observer(*, live: bool, draw_probability: float) -> Any:

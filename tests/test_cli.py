@@ -99,6 +99,8 @@ def _bad_configs(tmp: Path) -> list[tuple[str, Path, str]]:
         ("missing key", write_config(tmp / "missing.yaml", [
             {"name": "a", "type": "cycle"}, {"type": "cycle"}]), "agents[1].name"),
         ("wrong type", write_config(tmp / "wrong.yaml", BOTS, seed="many"), "seed"),
+        ("bad option value", write_config(tmp / "value.yaml", BOTS[:1] + [
+            {"name": "b", "type": "biased", "weights": [-1, 2]}]), "agents[1]"),
         ("unknown game argument", write_config(tmp / "arg.yaml", BOTS,
                                                game={"id": "rps", "roundz": 5}), "game.roundz"),
     ]

@@ -76,6 +76,13 @@ class BadPolicy(_AtRound):
         return 0
 
 
+class BrokenInit(Uniform):
+    """Its constructor fails (not over an option value): every match forfeits."""
+
+    def __init__(self, *, name: str | None = None, at: int = 1) -> None:
+        raise RuntimeError("cannot start")
+
+
 class Hang(_AtRound):
     """Never returns from ``act`` at round ``at``: a busy loop, as ``while True`` would be.
 

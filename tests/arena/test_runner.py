@@ -134,6 +134,7 @@ def test_white_box_reads_the_policy_already_computed(tmp_path):
     ({"type": FAULTS + "Garbage", "value": 1.0}, "returned 1.0"),
     ({"type": FAULTS + "Garbage", "value": True}, "returned True"),
     ({"type": FAULTS + "BadPolicy", "at": 5}, "not probabilities"),
+    ({"type": FAULTS + "BrokenInit", "at": 1}, "cannot build agent"),
 ])
 def test_a_faulty_agent_forfeits_and_the_run_goes_on(tmp_path, agent, words):
     config = cfg([{"name": "bad", **agent}, {"name": "rnd", "type": "uniform_random"},
