@@ -11,7 +11,7 @@ Two observers implement it:
     leaderboard in finish order, and a progress bar with elapsed time and ETA.
     Events only update small pieces of state, so a round costs a few dict writes.
     Log records, warnings and anything printed to stdout/stderr appear above the
-    live area instead of through it.
+    live area instead of through it (see :mod:`arena.live_logging`).
 
 :class:`PlainObserver`
     For pipes, files and ``--no-live``: one line per finished match plus notices,
@@ -20,7 +20,6 @@ Two observers implement it:
 
 from __future__ import annotations
 
-import logging
 import sys
 import threading
 import time
@@ -31,10 +30,10 @@ from typing import Any, TextIO
 from rich import progress as bar
 from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.live import Live
-from rich.logging import RichHandler
 from rich.table import Table
 from rich.text import Text
 
+from arena.live_logging import LogRouting
 from arena.records import FORFEIT, MatchResult
 from leaderboards import Leaderboard, LiveRatings
 
@@ -68,23 +67,6 @@ class _InFlight:
     moves: deque[dict[str, str]] = field(default_factory=lambda: deque(maxlen=_MOVES_KEPT))
 
 
-class _LogHandler(RichHandler):
-    """Rich's log handler, made to finish each record before the live view may stop.
-
-    A record from an agent's thread is laid out against the live area when printing
-    starts; had the view stopped meanwhile, its cursor moves would erase what the CLI
-    printed after the run (such as how to resume).
-    """
-
-    def __init__(self, *, console: Console, lock: threading.RLock) -> None:
-        super().__init__(console=console, show_path=False)
-        self._stop_lock = lock
-
-    def emit(self, record: logging.LogRecord) -> None:
-        with self._stop_lock:
-            super().emit(record)
-
-
 class LiveObserver:
     """A live terminal view of a run (see the module docstring).
 
@@ -112,9 +94,7 @@ class LiveObserver:
             speed_estimate_period=120.0)
         self._task = self._progress.add_task("run", total=0, start=False)
         self._live: Live | None = None
-        self._rerouted: list[tuple[logging.StreamHandler, Any]] = []
-        self._handler: logging.Handler | None = None
-        self._stopping = threading.RLock()  # held by log records being printed, and by stop
+        self._logs: LogRouting | None = None
 
     # -- the observer protocol -------------------------------------------------
     def run_started(self, *, name: str, total: int, done: int) -> None:
@@ -125,7 +105,7 @@ class LiveObserver:
                           refresh_per_second=self._refresh, redirect_stdout=True,
                           redirect_stderr=True, transient=False)
         self._live.start()
-        self._route_logging()
+        self._logs = LogRouting(self._live)
 
     def match_started(self, *, key: str, game: str, agents: list[str], rounds: int) -> None:
         with self._lock:
@@ -156,47 +136,16 @@ class LiveObserver:
         self.console.print(Text(f"note: {message}", style="yellow"))
 
     def run_finished(self, *, interrupted: bool) -> None:
-        if self._live is None:
+        if self._live is None or self._logs is None:
             return
-        with self._stopping:
-            self._restore_logging()
+        with self._logs.stopping:
+            self._logs.restore()
             self._progress.stop_task(self._task)
             with self._lock:
                 self._in_flight.clear()
                 self._finished = interrupted
             self._live.stop()
             self._live = None
-
-    # -- logging above the live area -------------------------------------------
-    def _route_logging(self) -> None:
-        """Send log records and warnings above the live area for the duration of the run.
-
-        Handlers set up earlier (transformers keeps its own) hold the real stdout/stderr
-        and would write through the live area: point them at Live's redirected streams.
-        """
-        outs = {sys.__stdout__, getattr(self._live, "_restore_stdout", None)} - {None}
-        errs = {sys.__stderr__, getattr(self._live, "_restore_stderr", None)} - {None}
-        loggers = [logging.getLogger()] + [
-            lg for lg in logging.Logger.manager.loggerDict.values() if isinstance(lg, logging.Logger)]
-        for lg in loggers:
-            for handler in lg.handlers:
-                if type(handler) is logging.StreamHandler and handler.stream in outs | errs:
-                    target = sys.stdout if handler.stream in outs else sys.stderr
-                    self._rerouted.append((handler, handler.setStream(target)))
-        root = logging.getLogger()
-        if not root.handlers:
-            self._handler = _LogHandler(console=self.console, lock=self._stopping)
-            root.addHandler(self._handler)
-            logging.captureWarnings(True)
-
-    def _restore_logging(self) -> None:
-        for handler, stream in self._rerouted:
-            handler.setStream(stream)
-        self._rerouted.clear()
-        if self._handler is not None:
-            logging.getLogger().removeHandler(self._handler)
-            logging.captureWarnings(False)
-            self._handler = None
 
     # -- rendering ---------------------------------------------------------------
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
