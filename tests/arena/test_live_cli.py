@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pexpect
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 ANSI = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07]*\x07|[@-Z\\-_])")
@@ -39,11 +40,13 @@ def write_config(path: Path, *, agents: str, rounds: int, concurrency: int = 8) 
 BOTS = "  - {name: rocky, type: constant}\n  - {name: cycler, type: cycle}\n"
 
 
-def test_no_live_prints_one_line_per_match_and_a_final_leaderboard(tmp_path: Path) -> None:
+@pytest.mark.parametrize("flags", [["--no-live"], []], ids=["no-live", "piped"])
+def test_plain_output_is_one_line_per_match_and_a_final_leaderboard(
+        tmp_path: Path, flags: list[str]) -> None:
     config = write_config(tmp_path / "plain.yaml", rounds=30,
                           agents=BOTS + "  - {name: dice, type: uniform_random}\n")
     done = subprocess.run([arena_command(), "run", str(config), "--out", str(tmp_path / "run"),
-                           "--no-live"], capture_output=True, text=True, env=cli_env(),
+                           *flags], capture_output=True, text=True, env=cli_env(),
                           cwd=tmp_path, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "\x1b[" not in done.stdout  # not a terminal: no escape codes
