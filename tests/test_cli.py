@@ -111,6 +111,7 @@ def _bad_configs(tmp: Path) -> list[tuple[str, Path, str]]:
     return cases
 
 
+@pytest.mark.slow
 def test_each_bad_config_is_one_clear_line_and_exit_2(tmp_path):
     for what, path, words in _bad_configs(tmp_path):
         done = arena("run", str(path), "--out", str(tmp_path / "out"), "--no-live")
