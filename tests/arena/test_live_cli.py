@@ -124,7 +124,8 @@ def test_live_view_in_a_pseudo_terminal_while_the_run_is_in_progress(tmp_path: P
         assert all("rock/" in line or "/rock" in line for line in in_flight)
         board = frame[frame.index("leaderboard"):]
         assert "rocky" in board and "cycler" in board
-        assert max(len(line) for line in run.seen.splitlines()) <= 80
+        # The frame itself fits (plain prints such as a long run path may not, and wrap).
+        assert max(len(line) for line in frame.splitlines()) <= 80
         assert "gate waits for go" in run.seen  # the agent's log record, via rich's handler
         run.gate.touch()
         assert run.finish() == 0, run.seen[-3000:]
