@@ -16,7 +16,7 @@ def play(a: Any, b: Any, *, game: str = "rps", rounds: int = 1000, seed: int = 0
     observations, _ = env.reset(seed=seed)
     ids = list(env.possible_agents)
     seeds = np.random.SeedSequence(seed).spawn(2)
-    agents = dict(zip(ids, (a, b)))
+    agents = dict(zip(ids, (a, b), strict=True))
     for i, agent_id in enumerate(ids):
         context = {"game": game, "role": agent_id, "rounds": rounds,
                    **env.unwrapped.context(agent_id)}
