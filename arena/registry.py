@@ -166,6 +166,6 @@ def registered() -> dict[str, type]:
 
 
 def describe(cls: type) -> str:
-    """First line of the class docstring."""
-    doc = inspect.getdoc(cls) or ""
-    return doc.strip().splitlines()[0] if doc.strip() else ""
+    """First line of the class docstring, with reST literal markup dropped for the terminal."""
+    doc = (inspect.getdoc(cls) or "").strip()
+    return doc.splitlines()[0].replace("``", "") if doc else ""
