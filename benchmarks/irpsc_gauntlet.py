@@ -1,0 +1,154 @@
+"""Gauntlet: our exploiters against the 43 programs of the International RoShamBo contests.
+
+The real competition programs come from OpenSpiel's compiled RoShamBo bots, which are
+not a project dependency; install them next to the project first::
+
+    pip install --no-deps open_spiel
+    python benchmarks/irpsc_gauntlet.py [agent ...] [--seeds 3] [--procs 2] [--bots a,b]
+
+Each of our agents (default: every exploiter) plays a 1000-throw RPS match against each
+of the 43 bots per seed, built with ``arena.registry.make_agent`` and driven as the
+engine drives it: reset with the engine's context, then ``policy`` and ``act`` every
+round over our ``envs.rps`` env. The bots' C ``random()`` is seeded with ``srandom``
+per match, so a run is reproducible. The reference row is OpenSpiel's ``greenberg``
+(the 2000 winner) against the same 43 bots with the same seeds (its self-match
+included, as in the published figures). Printed: per bot, each agent's mean net per
+round over the seeds and its worst seed; then each agent's overall mean and worst
+match, with the difference to greenberg.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import sys
+import time
+from multiprocessing import Pool
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+ROUNDS = 1000
+DEFAULT = ["frequency", "markov", "history_match", "iocaine", "hedge"]
+REFERENCE = "greenberg"
+GAME = f"repeated_game(stage_game=matrix_rps(),num_repetitions={ROUNDS})"
+
+
+def _pyspiel():
+    try:
+        import pyspiel
+    except ImportError:
+        sys.exit("irpsc_gauntlet: needs OpenSpiel's RoShamBo bots: pip install --no-deps open_spiel")
+    return pyspiel
+
+
+def play_ours(agent_type: str, bot_name: str, seed: int, options: dict) -> float:
+    """Net per round of our agent (seat 0) against one compiled bot, one seeded match."""
+    from arena.registry import make_agent
+    from envs import make_game
+
+    pyspiel = _pyspiel()
+    ctypes.CDLL(None).srandom(seed)
+    state = pyspiel.load_game(GAME).new_initial_state()
+    bot = pyspiel.make_roshambo_bot(1, bot_name, ROUNDS)
+    env = make_game("rps", rounds=ROUNDS)
+    obs, _ = env.reset(seed=seed)
+    me_id, bot_id = env.possible_agents
+    me = make_agent(agent_type, name="me", **options)
+    me.reset(seed=seed, game="rps", role=me_id, rounds=ROUNDS, **env.unwrapped.context(me_id))
+    total = 0.0
+    while env.agents:
+        space = env.action_space(me_id)
+        me.policy(obs[me_id], space)
+        a = int(me.act(obs[me_id], space))
+        b = int(bot.step(state))
+        state.apply_actions([a, b])
+        obs, rewards, *_ = env.step({me_id: a, bot_id: b})
+        total += rewards[me_id]
+    return total / ROUNDS
+
+
+def play_reference(bot_name: str, seed: int) -> float:
+    """Net per round of OpenSpiel's greenberg (seat 0) against one bot, one seeded match."""
+    pyspiel = _pyspiel()
+    ctypes.CDLL(None).srandom(seed)
+    state = pyspiel.load_game(GAME).new_initial_state()
+    bots = [pyspiel.make_roshambo_bot(0, REFERENCE, ROUNDS),
+            pyspiel.make_roshambo_bot(1, bot_name, ROUNDS)]
+    while not state.is_terminal():
+        state.apply_actions([int(b.step(state)) for b in bots])
+    return state.returns()[0] / ROUNDS
+
+
+def _job(job: tuple) -> tuple[str, str, int, float]:
+    agent, bot, seed, options = job
+    net = play_reference(bot, seed) if agent == REFERENCE else play_ours(agent, bot, seed, options)
+    return agent, bot, seed, net
+
+
+def parse_options(pairs: list[str]) -> dict:
+    """``key=value`` options for our agents; values are read as Python literals if possible."""
+    import ast
+
+    out = {}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        try:
+            out[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            out[key] = value
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("agents", nargs="*", default=DEFAULT)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--procs", type=int, default=2, help="worker processes (at most 2)")
+    parser.add_argument("--bots", default="", help="comma-separated subset of the 43 bots")
+    parser.add_argument("--option", action="append", default=[],
+                        help="key=value option passed to every agent of ours")
+    parser.add_argument("--quiet", action="store_true", help="print only the summary")
+    args = parser.parse_args()
+    pyspiel = _pyspiel()
+    bots = list(pyspiel.roshambo_bot_names())
+    if args.bots:
+        wanted = args.bots.split(",")
+        if unknown := [b for b in wanted if b not in bots]:
+            sys.exit(f"irpsc_gauntlet: unknown bots: {', '.join(unknown)}")
+        bots = wanted
+    options = parse_options(args.option)
+    agents = [REFERENCE] + [a for a in args.agents if a != REFERENCE]
+    jobs = [(a, b, 1 + s, options) for a in agents for b in bots for s in range(args.seeds)]
+    start = time.perf_counter()
+    with Pool(max(1, min(args.procs, 2))) as pool:
+        results = pool.map(_job, jobs, chunksize=4)
+    nets = {a: {b: [] for b in bots} for a in agents}
+    for a, b, _, net in results:
+        nets[a][b].append(net)
+    mean = {a: {b: float(np.mean(nets[a][b])) for b in bots} for a in agents}
+    worst = {a: {b: float(np.min(nets[a][b])) for b in bots} for a in agents}
+    print(f"# {len(bots)} bots x {args.seeds} seeds x {ROUNDS} throws, "
+          f"{time.perf_counter() - start:.0f} s; cells: mean net per round (worst seed)")
+    if not args.quiet:
+        print("| bot | " + " | ".join(agents) + " |")
+        print("|---|" + "---:|" * len(agents))
+        for b in bots:
+            print(f"| {b} | " + " | ".join(f"{mean[a][b]:+.3f} ({worst[a][b]:+.3f})"
+                                           for a in agents) + " |")
+    ref_mean = np.mean(list(mean[REFERENCE].values()))
+    ref_worst = min(worst[REFERENCE].values())
+    print("| agent | mean | worst match | worst bot (mean) | mean - greenberg |")
+    print("|---|---:|---:|---:|---:|")
+    for a in agents:
+        m, w = np.mean(list(mean[a].values())), min(worst[a].values())
+        low = min(mean[a], key=mean[a].get)
+        print(f"| {a} | {m:+.3f} | {w:+.3f} | {low} {mean[a][low]:+.3f} | {m - ref_mean:+.3f} |")
+    print(f"# bar: mean >= +0.22, worst >= -0.08; greenberg here: mean {ref_mean:+.3f}, "
+          f"worst {ref_worst:+.3f}")
+
+
+if __name__ == "__main__":
+    main()
