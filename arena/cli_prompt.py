@@ -42,7 +42,7 @@ def render_prompts(config_path: str, agent_name: str, *, game_id: str | None = N
     from arena.config import load_config
     from arena.config_checks import agent_plays
     from arena.errors import ArenaError
-    from arena.registry import make_agent
+    from arena.registry import RegistryError, make_agent
 
     config = load_config(config_path)
     names = [a.name for a in config.agents]
@@ -61,15 +61,17 @@ def render_prompts(config_path: str, agent_name: str, *, game_id: str | None = N
     if not agent_plays(config, agent_name, game_id):
         raise ArenaError(f"agent {agent_name!r} does not play {game_id!r}")
     game = next(g for g in config.games if g.id == game_id)
-    player = make_agent(spec.type, name=spec.name, **spec.options)
-    if not callable(getattr(player, "prompt_text", None)):
-        raise ArenaError(f"agent {agent_name!r} ({spec.type}) is not a language-model agent; "
-                         "it has no prompt")
     context = _context(config, game, role)
     try:
+        player = make_agent(spec.type, name=spec.name, **spec.options)
+        if not callable(getattr(player, "prompt_text", None)):
+            raise ArenaError(f"agent {agent_name!r} ({spec.type}) is not a language-model "
+                             "agent; it has no prompt")
         player.reset(seed=0, **context)
         return player.prompt_text([]), player.prompt_text(_made_up_history(context))
-    except (OSError, ValueError, RuntimeError) as exc:
+    except (ArenaError, RegistryError):
+        raise
+    except (OSError, ImportError, ValueError, RuntimeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ArenaError(f"agent {agent_name!r}: cannot render its prompt: {first}") from None
 

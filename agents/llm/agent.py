@@ -119,13 +119,15 @@ class HFAgent:
         self._step = 0
         self._open = False
         self._pending: np.ndarray | None = None
+        # the tokenizer now (shared, cheap after the first agent), the weights on first use:
+        # a wrong model id or path is reported when the config is checked, not mid-run
+        self._backend = get_backend(self.engine, **self.load_options)
 
     # -- lifecycle --------------------------------------------------------------------
     @property
     def backend(self) -> Backend:
-        """The shared backend for this agent's model (loaded on first use)."""
-        if self._backend is None:
-            self._backend = get_backend(self.engine, **self.load_options)
+        """The shared backend for this agent's model."""
+        assert self._backend is not None
         return self._backend
 
     def reset(self, *, seed: int | None = None, **context: Any) -> None:

@@ -161,13 +161,17 @@ class ScriptedBackend:
         return "<eot>"
 
 
-def scripted(answers: list[str], **options: Any) -> HFAgent:
-    lm = HFAgent(name="lm", model="scripted", mode="sample", **options)
-    lm._backend = ScriptedBackend(answers)  # type: ignore[assignment]
-    return lm
+@pytest.fixture
+def scripted(monkeypatch: pytest.MonkeyPatch) -> Any:
+    def build(answers: list[str], **options: Any) -> HFAgent:
+        backend = ScriptedBackend(answers)
+        monkeypatch.setattr("agents.llm.agent.get_backend", lambda *a, **k: backend)
+        return HFAgent(name="lm", model="scripted", mode="sample", **options)
+
+    return build
 
 
-def test_junk_is_retried_then_counted_and_played_uniformly() -> None:
+def test_junk_is_retried_then_counted_and_played_uniformly(scripted: Any) -> None:
     lm = scripted(["banana", "I like rocks", "Paper!", "???", "nope", "zzz"], retries=2)
     lm.reset(seed=0, **rps_context())
     assert lm.act(fresh(), None) == 1  # the third try parses
@@ -178,14 +182,15 @@ def test_junk_is_retried_then_counted_and_played_uniformly() -> None:
     assert lm.invalid_answers == [{"decision": 2, "texts": ["???", "nope", "zzz"]}]
 
 
-def test_forfeit_fallback_raises_with_the_raw_text() -> None:
+def test_forfeit_fallback_raises_with_the_raw_text(scripted: Any) -> None:
     lm = scripted(["no idea", "still no idea"], retries=1, fallback="forfeit")
     lm.reset(seed=0, **rps_context())
     with pytest.raises(InvalidAnswer, match="still no idea"):
         lm.act(fresh(), None)
 
 
-def test_creative_writing_always_samples_within_the_limit(tiny_model_dir: Path) -> None:
+def test_creative_writing_always_samples_within_the_limit(tiny_model_dir: Path,
+                                                          scripted: Any) -> None:
     ctx = {"game": "creative_writing", "episode": 0, "role": "solo",
            "prompt": "A poem about rock.", "max_chars": 20}
     lm = agent(tiny_model_dir, prompt_format="completion", max_new_tokens=12)

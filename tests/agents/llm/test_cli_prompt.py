@@ -88,3 +88,7 @@ def test_a_missing_model_is_one_line(tmp_path: Path) -> None:
     done = arena("prompt", str(path), "lm")
     assert done.returncode == 2 and done.stderr.startswith("arena: error: agent 'lm'")
     assert len(done.stderr.strip().splitlines()) == 1
+    # the tokenizer loads when the agent is built, so a run refuses before it starts
+    run = arena("run", str(path), "--out", str(tmp_path / "run"), "--no-live")
+    assert run.returncode == 2 and "agents[0]" in run.stderr
+    assert not (tmp_path / "run" / "arena.db").exists()

@@ -36,7 +36,7 @@ agents:
     done = arena("run", str(config), "--out", str(tmp_path / "run"), "--no-live")
     assert done.returncode == 0, done.stderr
     rows = export(tmp_path / "run")
-    assert all(r["status"] == "finished" for r in rows)
+    assert all(r["status"] == "finished" for r in rows), [r["error"] for r in rows]
     for game in ("rps", "random_number"):
         row = next(r for r in rows if r["game"] == game and r["agents"][0] == "smol")
         prompt = printed_prompt(config, "smol", game)

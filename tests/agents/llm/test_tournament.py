@@ -55,7 +55,8 @@ def finished(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 
 def test_every_match_is_stored_with_probabilities(finished: dict[str, Any]) -> None:
     rows = finished["rows"]
-    assert len(rows) == 6 + 3 and all(r["status"] == "finished" for r in rows)
+    assert len(rows) == 6 + 3
+    assert all(r["status"] == "finished" for r in rows), [r["error"] for r in rows]
     for row in rows:
         if "chat" in row["agents"]:
             replay_draws(row, "chat")
