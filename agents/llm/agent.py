@@ -111,7 +111,6 @@ class HFAgent:
         self.context: dict[str, Any] = {}
         self.invalid_answers: list[dict[str, Any]] = []
         self.off_mass: list[float] = []
-        self._backend: Backend | None = None
         self._decisions = 0
         self._invalid = 0
         self._prompter: Prompter | None = None
@@ -121,13 +120,12 @@ class HFAgent:
         self._pending: np.ndarray | None = None
         # the tokenizer now (shared, cheap after the first agent), the weights on first use:
         # a wrong model id or path is reported when the config is checked, not mid-run
-        self._backend = get_backend(self.engine, **self.load_options)
+        self._backend: Backend = get_backend(self.engine, **self.load_options)
 
     # -- lifecycle --------------------------------------------------------------------
     @property
     def backend(self) -> Backend:
         """The shared backend for this agent's model."""
-        assert self._backend is not None
         return self._backend
 
     def reset(self, *, seed: int | None = None, **context: Any) -> None:
@@ -184,7 +182,10 @@ class HFAgent:
         else:
             index = self._sample_choice()
         # random numbers use Discrete(start=low): the action is the number itself
-        return int(getattr(action_space, "start", 0) or 0) + index
+        start = getattr(action_space, "start", None)
+        if start is None:
+            start = self.context.get("low", 0) if self.prompter.kind == "numbers" else 0
+        return int(start) + index
 
     def _begin(self, observation: Any) -> None:
         """Start a decision once, whichever of policy/act the engine calls first."""

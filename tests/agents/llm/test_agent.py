@@ -214,3 +214,14 @@ def test_creative_writing_always_samples_within_the_limit(tiny_model_dir: Path,
 def test_bad_options_are_clear_errors(options: dict[str, Any], message: str) -> None:
     with pytest.raises(RegistryError, match=message):
         make_agent("hf", name="lm", **{"model": "m", **options})
+
+
+def test_hide_and_seek_in_both_roles_and_modes(tiny_model_dir: Path) -> None:
+    exact = agent(tiny_model_dir)
+    sampler = agent(tiny_model_dir, prompt_format="completion", mode="sample", retries=0,
+                    max_new_tokens=4)
+    play(exact, sampler, game="hide_and_seek", rounds=3, seed=1, search_radius=1)
+    assert exact.context["role"] == "hider_0" and sampler.context["role"] == "seeker_0"
+    assert "You are the hider" in exact.prompt_text()
+    assert "I am the seeker." in sampler.prompt_text()
+    assert exact.stats()["decisions"] == sampler.stats()["decisions"] == 3
