@@ -34,7 +34,7 @@ import numpy as np
 
 from agents.llm.backend import Backend, get_backend
 from agents.llm.parse import parse_choice
-from agents.llm.prompts import Prompter, available_templates
+from agents.llm.prompts import Prompter, available_templates, load_template
 from arena.registry import register_agent
 
 _CHOICE_TOKENS = 16
@@ -107,6 +107,8 @@ class HFAgent:
         self.retries = retries
         self.fallback = fallback
         self.templates = dict(templates or {})
+        for game, override in self.templates.items():
+            load_template(game, override)  # a bad override is a config error, not a forfeit
         self.rng = np.random.default_rng()
         self.context: dict[str, Any] = {}
         self.invalid_answers: list[dict[str, Any]] = []

@@ -43,7 +43,11 @@ def load_template(game: str, override: Mapping[str, Any] | str | None = None) ->
                          f"(templates: {', '.join(available_templates())})")
     data = dict(yaml.safe_load(path.read_text(encoding="utf-8")))
     if isinstance(override, str):
-        override = yaml.safe_load(Path(override).read_text(encoding="utf-8"))
+        try:
+            override = yaml.safe_load(Path(override).read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise ValueError(f"template override for {game!r}: cannot read {override}: "
+                             f"{exc}") from None
     if override:
         if not isinstance(override, Mapping):
             raise ValueError(f"template override for {game!r} must be a mapping or a YAML path")

@@ -225,3 +225,10 @@ def test_hide_and_seek_in_both_roles_and_modes(tiny_model_dir: Path) -> None:
     assert "You are the hider" in exact.prompt_text()
     assert "I am the seeker." in sampler.prompt_text()
     assert exact.stats()["decisions"] == sampler.stats()["decisions"] == 3
+
+
+def test_bad_template_overrides_fail_when_the_agent_is_built(tiny_model_dir: Path) -> None:
+    with pytest.raises(RegistryError, match="no prompt template for game 'chess'"):
+        agent(tiny_model_dir, templates={"chess": {"user": "x"}})
+    with pytest.raises(RegistryError, match="cannot read"):
+        agent(tiny_model_dir, templates={"rps": "/nonexistent/template.yaml"})
