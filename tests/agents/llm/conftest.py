@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -82,8 +83,17 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, torch_threads: None
 
 
 def _cache_root() -> Path:
+    """``$ARENA_TEST_CACHE``, else ``~/.cache/arena-tests``, else the system temp dir."""
     root = os.environ.get("ARENA_TEST_CACHE")
-    return Path(root) if root else Path.home() / ".cache" / "arena-tests"
+    candidates = [Path(root)] if root else [Path.home() / ".cache" / "arena-tests",
+                                             Path(tempfile.gettempdir()) / "arena-tests"]
+    for path in candidates:
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            return path
+        except OSError:
+            continue
+    raise RuntimeError(f"no writable cache directory among {candidates}")
 
 
 def convert_smollm2(target: Path) -> Path:
@@ -120,7 +130,6 @@ def smollm2_dir(torch_threads: None) -> Path:
     from filelock import FileLock
 
     root = _cache_root()
-    root.mkdir(parents=True, exist_ok=True)
     target = root / "smollm2-135m-instruct"
     with FileLock(str(root / "smollm2.lock")):
         if not (target / "config.json").exists():
