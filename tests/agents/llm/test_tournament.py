@@ -26,7 +26,9 @@ pytestmark = pytest.mark.slow
 NAMES = {"rps": ["rock", "paper", "scissors"], "random_number": [str(v) for v in range(11)]}
 
 
-def write_config(path: Path, model_dir: Path) -> Path:
+def write_config(path: Path, model_dir: Path, gate: Path) -> Path:
+    # `gate` plays rps only and blocks in its first match until the file `gate` exists,
+    # so the kill-and-resume test can stop the run at a known point, not after a sleep
     path.write_text(f"""name: llm-tournament
 seed: 11
 games:
@@ -40,6 +42,8 @@ agents:
   - {{name: base, type: hf, model: "{model_dir}", prompt_format: completion, mode: sample,
       max_new_tokens: 4, retries: 1}}
   - {{name: dice, type: uniform_random}}
+  - {{name: gate, type: "tests.arena.pacing_agents:WaitForFile", path: "{gate}", wait_at: 1,
+      games: [rps]}}
 """)
     return path
 
@@ -47,15 +51,17 @@ agents:
 @pytest.fixture(scope="module")
 def finished(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     base = tmp_path_factory.mktemp("tournament")
-    config = write_config(base / "llm.yaml", tiny_model_dir)
+    gate = base / "gate"
+    gate.touch()
+    config = write_config(base / "llm.yaml", tiny_model_dir, gate)
     done = arena("run", str(config), "--out", str(base / "run"), "--no-live")
     assert done.returncode == 0, done.stderr
-    return {"config": config, "base": base, "rows": export(base / "run")}
+    return {"config": config, "base": base, "gate": gate, "rows": export(base / "run")}
 
 
 def test_every_match_is_stored_with_probabilities(finished: dict[str, Any]) -> None:
     rows = finished["rows"]
-    assert len(rows) == 6 + 3
+    assert len(rows) == 12 + 3  # rps round robin of 4, solo series of 3
     assert all(r["status"] == "finished" for r in rows), [r["error"] for r in rows]
     for row in rows:
         if "chat" in row["agents"]:
@@ -88,16 +94,21 @@ def _finished_matches(db: Path) -> int:
 
 def test_a_killed_run_resumes_to_the_same_results(finished: dict[str, Any]) -> None:
     run = finished["base"] / "killed"
+    gate = finished["gate"]
+    gate.unlink()
     proc = subprocess.Popen([sys.executable, "-m", "arena.cli", "run", str(finished["config"]),
                              "--out", str(run), "--no-live", "--concurrency", "1"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
-    while _finished_matches(run / "arena.db") < 2 and proc.poll() is None:
-        assert time.time() < deadline
+    waiting = Path(f"{gate}.waiting")
+    while not waiting.exists():  # the run reached the gate's first match and holds there
+        assert proc.poll() is None and time.time() < deadline
         time.sleep(0.02)
+    committed = _finished_matches(run / "arena.db")
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert _finished_matches(run / "arena.db") < 9  # killed mid-run
+    gate.touch()
+    assert 0 < committed < 15  # killed mid-run, with matches to keep and matches to play
     done = arena("run", str(finished["config"]), "--out", str(run), "--resume", "--no-live")
     assert done.returncode == 0, done.stderr
     resumed = export(run)
