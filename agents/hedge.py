@@ -22,7 +22,7 @@ class Hedge(Exploiter):
 
     def __init__(self, *, name: str | None = None, eta: float = 1.0, decay: float = 0.99,
                  match_lengths: tuple[int, ...] = (4, 12, 32), levels: int = 3,
-                 prior: float = 5.0) -> None:
+                 prior: float = 10.0) -> None:
         super().__init__(name=name)
         if eta <= 0:
             raise ValueError("eta must be > 0")

@@ -3,8 +3,11 @@
 Layers, bottom up:
 
 1. Predictors of the joint next move (history matches at several depths, back-off
-   Markov, frequency) on the opponent's, our own and the joint history
-   (:class:`agents._exploit.CandidateBank`).
+   Markov, fast-forgetting Markov, frequency) on the opponent's, our own and the joint
+   history; frequencies and history matches of each move's shift from the previous
+   moves (drifting and "beat the last move" players); and "anti" predictors that expect
+   the move a decayed model finds least likely (players that balance their counts or
+   walk a De Bruijn sequence) (:class:`agents._exploit.CandidateBank`).
 2. Each prediction becomes candidates: best response to it and its second- and
    third-guessing rotations, plus the same for the mirror prediction of our own
    move "from the opponent's seat".
@@ -52,7 +55,10 @@ class Iocaine(Exploiter):
     """Iocaine Powder-style meta strategy: predictors x rotations x mirrors, best horizon wins.
 
     Options: ``horizons`` (score windows, besides the whole match), ``match_lengths``
-    (history-match depths), ``levels`` (rotations per prediction), ``meta_decay``
+    (history-match depths), ``levels`` (rotations per prediction), ``decays``,
+    ``frame_decays``, ``frame_lengths``, ``anti_decays``, ``anti_orders`` and
+    ``markov_decays`` (the extra predictors, see :func:`agents._exploit.standard_bank`;
+    an empty tuple drops a kind), ``meta_decay``
     (memory of the nominees' scores), ``margin`` (how far the best nominee must beat
     the equilibrium to be played), ``switch_margin`` (hysteresis between horizons),
     ``prior`` (head start, in points, of the best response to the counts and of the
@@ -63,6 +69,9 @@ class Iocaine(Exploiter):
     def __init__(self, *, name: str | None = None,
                  horizons: tuple[int, ...] = (100, 20, 10, 5, 2, 1),
                  match_lengths: tuple[int, ...] = (4, 12, 32), levels: int = 3,
+                 decays: tuple[float, ...] = (0.9,), frame_decays: tuple[float, ...] = (0.9, 0.97),
+                 frame_lengths: tuple[int, ...] = (8,), anti_decays: tuple[float, ...] = (0.8,),
+                 anti_orders: tuple[int, ...] = (3,), markov_decays: tuple[float, ...] = (0.9, 0.97),
                  meta_decay: float = 0.99, margin: float = 0.0, switch_margin: float = 0.0,
                  prior: float = 10.0, prior_rate: float = 0.0, fallback: bool = True) -> None:
         super().__init__(name=name)
@@ -76,10 +85,17 @@ class Iocaine(Exploiter):
         self.levels, self.meta_decay, self.margin = levels, meta_decay, margin
         self.fallback, self.switch_margin = fallback, switch_margin
         self.prior, self.prior_rate = prior, prior_rate
+        self.decays, self.frame_decays = tuple(decays), tuple(frame_decays)
+        self.frame_lengths = tuple(frame_lengths)
+        self.anti_decays, self.anti_orders = tuple(anti_decays), tuple(anti_orders)
+        self.markov_decays = tuple(markov_decays)
 
     def setup(self) -> None:
-        self.bank: CandidateBank = standard_bank(self.payoff, match_lengths=self.match_lengths,
-                                                 levels=self.levels)
+        self.bank: CandidateBank = standard_bank(
+            self.payoff, match_lengths=self.match_lengths, levels=self.levels,
+            decays=self.decays, frame_decays=self.frame_decays, frame_lengths=self.frame_lengths,
+            anti_decays=self.anti_decays, anti_orders=self.anti_orders,
+            markov_decays=self.markov_decays)
         self.scores = MultiHorizonScores(self.bank.size, self.horizons)
         # a head start for the plainest hypothesis (best response to the counts) and for
         # the whole-match horizon, so that early noise among many candidates is not chased
