@@ -9,6 +9,10 @@ An agent needs a ``name``, ``reset`` and ``act``. Everything else is optional:
     stores it with the round; ``act`` must then reuse it rather than recompute it.
 ``games``
     The game ids the agent can play; ``None`` means all.
+``match_timeout``
+    Seconds a match with this agent may take before it is forfeited, when the config
+    leaves ``timeout: auto`` (the default): 60 when absent; ``None`` for no limit
+    (language models on a CPU).
 ``white_box``
     When true the engine passes ``opponent_policy`` in the reset context: a
     zero-argument function returning the opponent's distribution for the current
@@ -58,6 +62,7 @@ class BaseAgent:
 
     games: ClassVar[tuple[str, ...] | None] = None
     white_box: ClassVar[bool] = False
+    match_timeout: ClassVar[float | None] = 60.0
 
     def __init__(self, *, name: str | None = None) -> None:
         self.name = name or type(self).__name__

@@ -11,7 +11,7 @@ A config names the games, the format, the agents and a seed::
       - {name: freq, type: frequency, window: 20}
     rating: {draw_probability: 0.1}
     concurrency: 8
-    timeout: 60                           # seconds per match; null for none
+    timeout: 60                           # seconds per match; null for none; default auto
 
 In a game block every key but ``id`` and ``format`` is an argument of the env
 constructor; in an agent entry every key but ``name``, ``type`` and ``games`` is an
@@ -118,7 +118,14 @@ class Config(_Strict):
     agents: list[AgentConfig] = Field(min_length=1)
     rating: Rating = Field(default_factory=Rating)
     concurrency: int = Field(default=4, ge=1)
-    timeout: float | None = Field(default=60.0, gt=0)
+    # "auto": each agent class's `match_timeout` (60 s for bots, none for language models)
+    timeout: float | Literal["auto"] | None = Field(default="auto")
+
+    @model_validator(mode="after")
+    def _positive_timeout(self) -> Config:
+        if isinstance(self.timeout, float) and self.timeout <= 0:
+            raise ValueError("timeout: must be a number of seconds > 0, 'auto' or null")
+        return self
 
     def agent(self, name: str) -> AgentConfig:
         return next(a for a in self.agents if a.name == name)

@@ -119,6 +119,8 @@ class Runner:
         self.notices = list(notices)
         self.concurrency = max(1, concurrency or config.concurrency)
         self.timeout = timeout if timeout is not None else config.timeout
+        self.agent_timeouts = {a.name: getattr(get_agent_class(a.type), "match_timeout", 60.0)
+                               for a in config.agents}
         self.games = {g.id: g for g in config.games}
         self.async_agents = {a.name for a in config.agents if _has_async(get_agent_class(a.type))}
         self.in_flight: dict[str, MatchState] = {}
@@ -179,6 +181,14 @@ class Runner:
             played[0] += 1
             self.observer.match_finished(result)
 
+    def match_timeout(self, fixture: Fixture) -> float | None:
+        """The config's timeout, or with ``auto`` the most any seated agent asks for
+        (a language model on a CPU may need minutes per match; ``None`` = no limit)."""
+        if self.timeout != "auto":
+            return self.timeout
+        limits = [self.agent_timeouts[name] for name in fixture.agents]
+        return None if None in limits else max(limits)
+
     async def play_one(self, fixture: Fixture) -> MatchResult:
         """Play one fixture under the timeout; every failure becomes a forfeit record."""
         specs = [self.config.agent(n) for n in fixture.agents]
@@ -195,13 +205,14 @@ class Runner:
             else:
                 job = _in_thread(loop, play(fixture, game, specs, observer=self.observer,
                                             state=state))
-            return await asyncio.wait_for(job, self.timeout)
+            limit = self.match_timeout(fixture)
+            return await asyncio.wait_for(job, limit)
         except (TimeoutError, asyncio.TimeoutError):  # distinct classes before Python 3.11
             state.cancelled = True
             who = state.current
             blame = f"{who} did not answer" if who else "the match did not finish"
             return result_from(fixture, state, status=FORFEIT, by=who,
-                               error=f"timed out after {self.timeout:g} s: {blame}")
+                               error=f"timed out after {limit:g} s: {blame}")
         except asyncio.CancelledError:
             state.cancelled = True
             raise

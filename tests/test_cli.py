@@ -173,6 +173,41 @@ def test_a_hanging_agent_cannot_hold_the_run(tmp_path):
     assert rows["rps/hang-vs-rnd/0"]["error"].startswith("timed out after 1 s")
 
 
+def test_auto_timeout_is_what_the_seated_agents_ask_for(tmp_path):
+    config = write_config(tmp_path / "c.yaml", [
+        {"name": "hang", "type": FAULTS + "QuickHang", "at": 3},
+        {"name": "calm", "type": FAULTS + "QuickHang", "at": 1000}])  # no `timeout`: auto
+    start = time.monotonic()
+    done = arena("run", str(config), "--out", str(tmp_path / "run"), "--no-live", timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert time.monotonic() - start < 15
+    rows = exported(tmp_path / "run")
+    assert [r["status"] for r in rows] == ["forfeit", "forfeit"]
+    assert all(r["error"].startswith("timed out after 1 s") for r in rows)
+
+
+def test_auto_timeout_units():
+    from arena.config import Config
+    from arena.runner import Runner
+    from arena.schedule import Fixture
+
+    config = Config.model_validate({
+        "name": "t", "game": {"id": "rps", "rounds": 5},
+        "agents": [{"name": "a", "type": "uniform_random"},
+                   {"name": "p", "type": FAULTS + "Patient"},
+                   {"name": "q", "type": FAULTS + "QuickHang"}]})
+    runner = Runner.__new__(Runner)
+    runner.timeout = config.timeout
+    runner.agent_timeouts = {"a": 60.0, "p": None, "q": 1.0}
+    fixture = Fixture.__new__(Fixture)
+    object.__setattr__(fixture, "agents", ["a", "q"])
+    assert config.timeout == "auto" and runner.match_timeout(fixture) == 60.0
+    object.__setattr__(fixture, "agents", ["a", "p"])
+    assert runner.match_timeout(fixture) is None
+    runner.timeout = 5.0
+    assert runner.match_timeout(fixture) == 5.0
+
+
 def _gated(tmp_path: Path) -> tuple[Path, Path]:
     gate = tmp_path / "open"
     config = write_config(tmp_path / "g.yaml", BOTS + [

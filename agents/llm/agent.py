@@ -70,6 +70,7 @@ class HFAgent:
     games = tuple(available_templates())
     white_box = False
     engine = "hf"
+    match_timeout = None  # minutes per match on a CPU is normal: no default limit
 
     def __init__(self, *, name: str | None = None, model: str | None = None,
                  revision: str | None = None, dtype: str = "auto",

@@ -169,3 +169,15 @@ class AsyncUniform(Uniform):
     async def act(self, observation: Any, action_space: Any) -> Any:
         await asyncio.sleep(0)
         return Uniform.act(self, observation, action_space)
+
+
+class QuickHang(Hang):
+    """A hanging agent whose class asks for a 1 s match budget under ``timeout: auto``."""
+
+    match_timeout = 1.0
+
+
+class Patient(Uniform):
+    """An agent that declares no match time limit (as language models do)."""
+
+    match_timeout = None
