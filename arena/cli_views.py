@@ -65,7 +65,9 @@ class RunView:
             self.store.close()
             raise ArenaError(f"run {directory} has no game {game!r} (games: {known})")
         self.games = [game] if game is not None else self.all_games
-        self.keyed = game is None and len(self.all_games) > 1
+        # `games:` in the config (even with one game) keys the JSON by game id
+        self.keyed = game is None and (len(self.all_games) > 1
+                                       or bool(self.config.get("games_list")))
         rating = self.config.get("rating") or {}
         self.draw_probability = float(rating.get("draw_probability", 0.1))
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from arena.errors import ConfigError
 
@@ -130,9 +130,12 @@ class Config(_Strict):
     def agent(self, name: str) -> AgentConfig:
         return next(a for a in self.agents if a.name == name)
 
+    # whether the YAML said `games:` (a list), which keys the leaderboard JSON by game id
+    _games_list: bool = PrivateAttr(default=False)
+
     def snapshot(self) -> dict[str, Any]:
         """The validated config as plain data (what the store keeps)."""
-        return self.model_dump(mode="json")
+        return {**self.model_dump(mode="json"), "games_list": self._games_list}
 
 
 def _key_path(loc: tuple[Any, ...]) -> str:
@@ -244,6 +247,10 @@ def load_config(path: str | Path, *, overrides: list[str] | tuple[str, ...] = ()
 
 def parse_config(data: dict[str, Any], *, source: str = "<config>") -> Config:
     """Validate raw config data; ``source`` names it in errors."""
+    games_list = None
+    if isinstance(data, dict) and "games_list" in data:  # a stored snapshot, read back
+        data = dict(data)
+        games_list = bool(data.pop("games_list"))
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
@@ -254,6 +261,8 @@ def parse_config(data: dict[str, Any], *, source: str = "<config>") -> Config:
     from arena.config_checks import check_config  # needs the registry and the envs
 
     check_config(config, data, source=source)
+    if games_list is not None:
+        config._games_list = games_list
     return config
 
 

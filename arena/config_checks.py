@@ -133,6 +133,7 @@ def check_config(config: Config, raw: dict[str, Any], *, source: str) -> None:
     if single:
         config.games = [config.game]
         config.game = None
+    config._games_list = not single
     ids = [g.id for g in config.games]
     for i, game_id in enumerate(ids):
         if game_id in ids[:i]:

@@ -170,3 +170,17 @@ def test_user_errors_are_one_line_and_exit_2(args: list[str], message: str, run_
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("arena: error: ") and message in lines[0]
+
+
+@pytest.mark.parametrize(("block", "keyed"), [("games: [{id: rps, rounds: 5}]", True),
+                                              ("game: {id: rps, rounds: 5}", False)])
+def test_json_is_keyed_whenever_the_config_says_games(block: str, keyed: bool,
+                                                      tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text(f"name: one\n{block}\nagents:\n  - {{name: a, type: uniform_random}}\n"
+                      "  - {name: b, type: constant}\n")
+    assert arena("run", config, "--out", tmp_path / "run", "--no-live").returncode == 0
+    boards = json.loads(arena("leaderboard", tmp_path / "run", "--format", "json").stdout)
+    assert isinstance(boards, dict) == keyed
+    rows = boards["rps"] if keyed else boards
+    assert sorted(row["agent"] for row in rows) == ["a", "b"]
