@@ -69,7 +69,7 @@ class Offload:
                 value, error = fn(*args, **kwargs), None
             except BaseException as exc:  # noqa: BLE001 -- delivered to the awaiting match
                 value, error = None, exc
-            self.loop.call_soon_threadsafe(_settle, fut, value, error)
+            self.loop.call_soon_threadsafe(settle, fut, value, error)
 
     async def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         fut = self.loop.create_future()
@@ -80,7 +80,8 @@ class Offload:
         self.jobs.put(None)
 
 
-def _settle(fut: asyncio.Future, value: Any, error: BaseException | None) -> None:
+def settle(fut: asyncio.Future, value: Any, error: BaseException | None) -> None:
+    """Resolve ``fut`` from a worker thread's outcome, unless it was already cancelled."""
     if fut.done():
         return
     if error is not None:

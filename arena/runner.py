@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
-from arena.calls import MatchState, Offload
+from arena.calls import MatchState, Offload, settle
 from arena.config import Config
 from arena.match import play, result_from
 from arena.records import FORFEIT, MatchResult
@@ -242,18 +242,10 @@ def _in_thread(loop: asyncio.AbstractEventLoop, coro: Any) -> asyncio.Future:
             coro.close()
             error = RuntimeError("a synchronous match tried to suspend")
         try:
-            loop.call_soon_threadsafe(_deliver, fut, value, error)
+            loop.call_soon_threadsafe(settle, fut, value, error)
         except RuntimeError:
             pass  # the loop is gone: the run ended while this match was abandoned
 
     threading.Thread(target=target, daemon=True, name="arena-match").start()
     return fut
 
-
-def _deliver(fut: asyncio.Future, value: Any, error: BaseException | None) -> None:
-    if fut.done():
-        return
-    if error is not None:
-        fut.set_exception(error)
-    else:
-        fut.set_result(value)
