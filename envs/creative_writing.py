@@ -70,7 +70,6 @@ against).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import unicodedata
 from pathlib import Path
@@ -78,7 +77,6 @@ from typing import Any
 
 import gymnasium as gym
 from gymnasium import spaces
-from gymnasium.envs.registration import EnvSpec
 
 from envs.text_scoring import OriginalityScorer
 
@@ -150,19 +148,9 @@ class CreativeWritingEnv(gym.Env[str, str]):
         self._prompt: str | None = None
         self._done = True
         self._last: dict[str, Any] | None = None
-        self.spec = EnvSpec(id="arena/CreativeWriting-v0",
-                            entry_point="envs.creative_writing:CreativeWritingEnv",
-                            kwargs={"prompts": prompts, "max_chars": max_chars,
-                                    "semantic": semantic})
-
-    # The archive makes a step's reward depend on earlier episodes, not only on the seed.
-    @property
-    def spec(self) -> EnvSpec | None:
-        return self._spec
-
-    @spec.setter
-    def spec(self, value: EnvSpec | None) -> None:
-        self._spec = None if value is None else dataclasses.replace(value, nondeterministic=True)
+        # the registered spec says nondeterministic: the archive, not only the seed, sets a
+        # reward (gymnasium.make replaces this with the same spec plus its kwargs)
+        self.spec = gym.spec("arena/CreativeWriting-v0")
 
     def reset(self, *, seed: int | None = None,
               options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:

@@ -73,13 +73,11 @@ Each step: ``distribution`` (``P`` over ``low..high``, shape ``(K,)``), ``probab
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
-from gymnasium.envs.registration import EnvSpec
 
 from envs.predictors import Frequency
 
@@ -181,18 +179,9 @@ class RandomNumberEnv(gym.Env[np.ndarray, int]):
         self._prefix: list[int] = []
         self._done = True
         self._last_reward: float | None = None
-        self.spec = EnvSpec(id="arena/RandomNumber-v0",
-                            entry_point="envs.random_number:RandomNumberEnv",
-                            kwargs={"low": self.low, "high": self.high, "length": self.length})
-
-    # Learning across episodes makes a step's reward depend on more than the seed.
-    @property
-    def spec(self) -> EnvSpec | None:
-        return self._spec
-
-    @spec.setter
-    def spec(self, value: EnvSpec | None) -> None:
-        self._spec = None if value is None else dataclasses.replace(value, nondeterministic=True)
+        # the registered spec says nondeterministic: learning across episodes, not only the
+        # seed, sets a reward (gymnasium.make replaces this with the same spec plus kwargs)
+        self.spec = gym.spec("arena/RandomNumber-v0")
 
     def _obs(self) -> np.ndarray:
         obs = np.full(self.length, self.low - 1, dtype=np.int64)
