@@ -75,6 +75,13 @@ def ngrams(tokens: Sequence[str], n: int) -> list[tuple[str, ...]]:
     return [tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1)]
 
 
+@lru_cache(maxsize=8192)
+def ngram_set(text: str, n: int) -> frozenset[tuple[str, ...]]:
+    """The distinct word n-grams of ``text``, cached: archived answers are scored against
+    again and again, and tokenizing the whole archive at every step would grow without bound."""
+    return frozenset(ngrams(tokenize(text), n))
+
+
 @lru_cache(maxsize=4)
 def load_words(path: Path = WORDS_PATH) -> frozenset[str]:
     """The word list: one word a line, ``#`` lines are the header."""
@@ -134,16 +141,12 @@ class LexicalNovelty:
     def score(self, ctx: ScoringContext) -> float | None:
         if not ctx.archive:
             return 1.0
-        seen: dict[int, set[tuple[str, ...]]] = {n: set() for n in self.ns}
-        for earlier in ctx.archive:
-            toks = tokenize(earlier)
-            for n in self.ns:
-                seen[n].update(ngrams(toks, n))
         shares = []
         for n in self.ns:
             grams = set(ngrams(ctx.tokens, n))
             if grams:
-                shares.append(len(grams & seen[n]) / len(grams))
+                seen = set().union(*(grams & ngram_set(earlier, n) for earlier in ctx.archive))
+                shares.append(len(seen) / len(grams))
         if not shares:  # too short to have n-grams: nothing new was said
             return 0.0
         return _clip(1.0 - float(np.mean(shares)))
