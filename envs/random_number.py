@@ -39,8 +39,11 @@ step        Laplace counts of the step ``(x - previous) mod K``; catches countin
 markov      Laplace counts of ``x`` after each previous number (Markov-1)
 ==========  ======================================================================
 
-Experts that need a previous number use ``frequency`` for the first number of an episode.
-Every expert learns across episodes (counts are built with :mod:`envs.predictors`
+For the first number of an episode, ``step`` and ``markov`` condition on the last number of
+the previous episode, with counts kept apart from the within-episode ones (a fresh prompt
+need not continue the last one, but a source that counts up or follows a Markov chain from
+one episode to the next, even in the single-number task, is caught); before any number has
+been said they use ``frequency``. Every expert learns across episodes (counts are built with :mod:`envs.predictors`
 ``Frequency``); within an episode they condition on the numbers said so far.
 
 Mixture weights: ``w_i ∝ exp(L_i)`` with ``L_i <- 0.98 * L_i + ln P_i(x)`` after every number,
@@ -97,6 +100,10 @@ class SurprisalPredictor:
         self.position = [Frequency(k, prior=float(k)) for _ in range(length)]
         self.steps = Frequency(k, prior=float(k))
         self.markov = [Frequency(k, prior=float(k)) for _ in range(k)]
+        # from the last number of one episode to the first of the next
+        self.boundary_steps = Frequency(k, prior=float(k))
+        self.boundary_markov = [Frequency(k, prior=float(k)) for _ in range(k)]
+        self.last: int | None = None
         self.repeats = np.zeros(k + 1)  # repeats seen when k distinct numbers were said
         self.trials = np.zeros(k + 1)
         self.log_w = np.zeros(len(self.names))
@@ -125,6 +132,9 @@ class SurprisalPredictor:
             prev = prefix[-1]
             step = np.roll(self.steps.predict(), prev)  # P(x) = P_step((x - prev) mod K)
             markov = self.markov[prev].predict()
+        elif self.last is not None:
+            step = np.roll(self.boundary_steps.predict(), self.last)
+            markov = self.boundary_markov[self.last].predict()
         else:
             step = markov = base
         return np.stack([np.full(self.k, 1.0 / self.k), base,
@@ -148,6 +158,10 @@ class SurprisalPredictor:
         if prefix:
             self.steps.update((value - prefix[-1]) % self.k)
             self.markov[prefix[-1]].update(value)
+        elif self.last is not None:
+            self.boundary_steps.update((value - self.last) % self.k)
+            self.boundary_markov[self.last].update(value)
+        self.last = value
         self.frequency.update(value)
         self.position[len(prefix)].update(value)
 

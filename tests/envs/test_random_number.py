@@ -80,6 +80,25 @@ def test_counting_up_is_learned() -> None:
     assert rewards[-200:].mean() < 0.25
 
 
+def test_single_number_task_catches_patterns_across_episodes() -> None:
+    """With length 1 every number opens an episode: a counter or a sticky Markov chain running
+    from one episode to the next is predictable and must not score like a uniform source."""
+    state = {"count": -1, "last": 0}
+
+    def count_up(rng: np.random.Generator, said: list[int]) -> int:
+        state["count"] = (state["count"] + 1) % 11
+        return state["count"]
+
+    def sticky(rng: np.random.Generator, said: list[int]) -> int:
+        if rng.random() >= 0.6:  # otherwise say the previous episode's number again
+            state["last"] = int(rng.integers(0, 11))
+        return state["last"]
+
+    assert play(RandomNumberEnv(length=1), count_up, 300)[-100:].mean() < 0.2
+    assert play(RandomNumberEnv(length=1), sticky, 1000).mean() < 0.7
+    assert play(RandomNumberEnv(length=1), uniform_source, 1000).mean() >= 0.95
+
+
 def test_state_persists_across_reset_and_forget_clears_it() -> None:
     env = RandomNumberEnv(length=5)
     play(env, lambda rng, said: 7, 50)
