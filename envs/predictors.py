@@ -25,7 +25,8 @@ Cost: every update and prediction does work bounded by the options (window,
 order, ``max_length``, ``n``), never by the length of the history. History
 matching keeps an incremental index of every context up to ``max_length``
 symbols, so finding the longest earlier occurrence of the current suffix is a
-handful of dictionary lookups.
+handful of dictionary lookups; ``HistoryMatch.shorter(k)`` gives a view that
+predicts as a matcher capped at ``k`` symbols would, from the same index.
 
 This module is at the lowest layer: it imports nothing from the project, so the
 agents and the random-number task share it.
@@ -38,7 +39,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["Frequency", "HistoryMatch", "Markov", "Mixture", "uniform"]
+__all__ = ["Frequency", "HistoryMatch", "Markov", "Mixture", "ShorterMatch", "uniform"]
 
 
 def uniform(n: int) -> np.ndarray:
@@ -210,11 +211,43 @@ class HistoryMatch:
             self.match_length, self.match_step = 0, -1
 
     def predict(self) -> np.ndarray:
-        if self.match_step < 0:
+        return self._predict_step(self.match_step)
+
+    def _predict_step(self, step: int) -> np.ndarray:
+        if step < 0:
             return uniform(self.n)
         p = np.full(self.n, self.smoothing / self.n)
-        p[self.symbols[self.match_step]] += 1.0 - self.smoothing
+        p[self.symbols[step]] += 1.0 - self.smoothing
         return p
+
+    def shorter(self, max_length: int) -> ShorterMatch:
+        """A view predicting as ``HistoryMatch(max_length=...)`` would, from this index."""
+        return ShorterMatch(self, max_length)
+
+
+class ShorterMatch:
+    """History matching capped at a shorter length, sharing a longer matcher's index.
+
+    Its predictions equal those of a separate ``HistoryMatch`` with the smaller
+    ``max_length`` fed the same stream (every suffix of a matched context occurred
+    too, so the capped match is the shorter of the two lengths), for the cost of one
+    lookup. ``update`` does nothing: feed the parent matcher instead.
+    """
+
+    def __init__(self, parent: HistoryMatch, max_length: int) -> None:
+        if not parent.min_length <= max_length <= parent.max_length:
+            raise ValueError("need parent.min_length <= max_length <= parent.max_length")
+        self.parent, self.max_length, self.n = parent, max_length, parent.n
+
+    def update(self, symbol: int, context: int | None = None) -> None:
+        """No-op: the parent matcher is fed by its owner."""
+
+    def predict(self) -> np.ndarray:
+        par = self.parent
+        length = min(par.match_length, self.max_length)
+        if length < par.min_length or par.match_step < 0:
+            return uniform(self.n)
+        return par._predict_step(par._follow[length - 1][par._keys.keys[length - 1]])
 
 
 class Mixture:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from envs.predictors import Frequency, HistoryMatch, Markov, Mixture, uniform
+from envs.predictors import Frequency, HistoryMatch, Markov, Mixture, ShorterMatch, uniform
 
 ALL = [
     lambda n: Frequency(n),
@@ -122,6 +122,27 @@ def test_history_match_context_stream_reports_the_step():
         h.update((own[t - 1] + 1) % 3, context=own[t])
     assert int(np.argmax(h.predict())) == (own[-1] + 1) % 3
     assert 0 <= h.match_step < len(h.symbols)
+
+
+@pytest.mark.parametrize("short", [1, 3, 5])
+def test_shorter_view_predicts_as_a_capped_matcher(short):
+    # a low-entropy stream so that long and short matches disagree often
+    rng = np.random.default_rng(short)
+    stream = [int(x) for x in rng.choice(3, 600, p=[0.6, 0.3, 0.1])]
+    ctx = [int(x) for x in rng.integers(0, 2, 600)]
+    long, alone = HistoryMatch(3, max_length=12, n_context=2), HistoryMatch(3, max_length=short,
+                                                                             n_context=2)
+    view = long.shorter(short)
+    assert isinstance(view, ShorterMatch)
+    disagreements = 0
+    for s, c in zip(stream, ctx, strict=True):
+        for p in (long, alone, view):
+            p.update(s, c)
+        np.testing.assert_array_equal(view.predict(), alone.predict())
+        disagreements += not np.array_equal(view.predict(), long.predict())
+    assert disagreements > 10
+    with pytest.raises(ValueError):
+        long.shorter(13)
 
 
 def test_mixture_moves_weight_to_the_right_expert():
