@@ -91,9 +91,12 @@ def payoff_matrix(n_actions: int) -> np.ndarray:
     return wins.astype(float) - wins.T.astype(float)
 
 
-def _check_n_actions(n_actions: int) -> None:
-    if isinstance(n_actions, bool) or n_actions not in VALID_N_ACTIONS:
+def _check_n_actions(n_actions: int) -> int:
+    # 3.0 == 3, but a float would break slicing the names later: integers only
+    if (isinstance(n_actions, bool) or not isinstance(n_actions, (int, np.integer))
+            or n_actions not in VALID_N_ACTIONS):
         raise ValueError(f"n_actions must be 3 or 5, got {n_actions!r}")
+    return int(n_actions)
 
 
 def env(**kwargs: Any) -> Any:
@@ -112,8 +115,7 @@ class raw_env(RepeatedZeroSumGame):  # noqa: N801 (PettingZoo's module conventio
 
     def __init__(self, *, rounds: int = 100, n_actions: int = 3,
                  render_mode: str | None = None) -> None:
-        _check_n_actions(n_actions)
-        self.n_actions = int(n_actions)
+        self.n_actions = n_actions = _check_n_actions(n_actions)
         super().__init__(agents=("player_0", "player_1"),
                          action_names=ACTION_NAMES[:n_actions],
                          payoff=payoff_matrix(n_actions),

@@ -116,6 +116,7 @@ def test_render_modes(capsys: pytest.CaptureFixture[str]) -> None:
     ("kwargs", "argument"),
     [({"rounds": 0}, "rounds"), ({"rounds": -3}, "rounds"), ({"rounds": 2.5}, "rounds"),
      ({"n_actions": 4}, "n_actions"), ({"n_actions": 7}, "n_actions"),
+     ({"n_actions": 3.0}, "n_actions"), ({"n_actions": "3"}, "n_actions"),
      ({"render_mode": "rgb_array"}, "render_mode")],
 )
 def test_bad_arguments_name_the_argument(kwargs: dict, argument: str) -> None:
