@@ -35,14 +35,22 @@ from arena.registry import make_agent
 from arena.schedule import Fixture, derive_seed
 
 
-def build_agents(specs: list[AgentConfig]) -> list[Any]:
-    """Fresh agent instances for one match, in seat order."""
+def build_agents(specs: list[AgentConfig], state: MatchState | None = None) -> list[Any]:
+    """Fresh agent instances for one match, in seat order.
+
+    ``state.current`` names the agent being built, so a constructor that never returns
+    is blamed for the timeout like any other stuck call.
+    """
     agents = []
     for spec in specs:
+        if state is not None:
+            state.current = spec.name
         try:
             agents.append(make_agent(spec.type, name=spec.name, **spec.options))
         except Exception as exc:  # noqa: BLE001 -- a broken constructor forfeits for its agent
             raise Forfeit(spec.name, f"{spec.name}: cannot build agent: {exc}") from None
+    if state is not None:
+        state.current = None
     return agents
 
 
@@ -91,10 +99,12 @@ def collect_stats(agents: list[Any], names: list[str], state: MatchState) -> Non
     for agent, name in zip(agents, names, strict=True):
         fn = getattr(agent, "stats", None)
         if callable(fn):
+            state.current = name  # a stats() that never returns is this agent's timeout
             try:
                 stats[name] = {k: float(v) for k, v in dict(fn()).items()}
             except Exception:  # noqa: BLE001 -- counters are optional; never fail a match on them
                 continue
+    state.current = None
     state.stats = stats
 
 
@@ -110,7 +120,7 @@ async def _play_two(fixture: Fixture, game: GameConfig, specs: list[AgentConfig]
     state.totals = dict.fromkeys(names, 0.0)
     obs, _ = env.reset(seed=fixture.seed)
     rounds = int(getattr(raw, "rounds", 0) or env.observation_space(roles[0]).shape[0])
-    agents = build_agents(specs)
+    agents = build_agents(specs, state)
     spaces = [env.action_space(r) for r in roles]
     seats = [Seat(a, n, r, s, offload)
              for a, n, r, s in zip(agents, names, roles, spaces, strict=True)]

@@ -101,9 +101,13 @@ class GuardedObserver:
         self._call("notice", message)
 
     def run_finished(self, **kwargs: Any) -> None:
-        if self.failed:  # still give a live display the chance to restore the terminal
-            self.failed = False
-        self._call("run_finished", **kwargs)
+        if not self.failed:
+            self._call("run_finished", **kwargs)
+            return
+        try:  # still give a live display the chance to restore the terminal
+            self.inner.run_finished(**kwargs)
+        except Exception:  # noqa: BLE001, S110 -- already reported once; say nothing more
+            pass
 
 
 class Runner:

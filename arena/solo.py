@@ -36,7 +36,7 @@ async def play_series(fixture: Fixture, game: GameConfig, spec: AgentConfig, *,
     name = spec.name
     state.roles = ["solo"]
     state.totals = {name: 0.0}
-    (agent,) = build_agents([spec])
+    (agent,) = build_agents([spec], state)
     episodes = int(fixture.episodes or 1)
     observer.match_started(key=fixture.key, game=fixture.game, agents=[name], rounds=episodes)
     seat: Seat | None = None

@@ -181,3 +181,37 @@ class Patient(Uniform):
     """An agent that declares no match time limit (as language models do)."""
 
     match_timeout = None
+
+
+def _spin(release: threading.Event) -> None:
+    x = 0
+    while not release.is_set():
+        x += 1
+
+
+class HangInInit(Uniform):
+    """Its constructor never returns (until :attr:`release`): the timeout must blame it."""
+
+    release = threading.Event()
+
+    def __init__(self, *, name: str | None = None) -> None:
+        super().__init__(name=name)
+        _spin(self.release)
+
+
+class HangInStats(Uniform):
+    """Plays a whole match, then never returns from ``stats()`` (until :attr:`release`)."""
+
+    release = threading.Event()
+
+    def stats(self) -> dict[str, float]:
+        _spin(self.release)
+        return {}
+
+
+class NumpyActions(Uniform):
+    """Legal actions as numpy integers: ``np.int64`` and 0-d arrays, alternately."""
+
+    def act(self, observation: Any, action_space: Any) -> Any:
+        action = super().act(observation, action_space)
+        return np.int64(action) if self.decisions_made % 2 else np.array(action)

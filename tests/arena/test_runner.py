@@ -13,7 +13,7 @@ from arena.records import FINISHED, FORFEIT
 from arena.runner import Runner
 from arena.schedule import build_schedule
 from arena.store import Store
-from tests.arena.fault_agents import Hang
+from tests.arena.fault_agents import Hang, HangInInit, HangInStats
 
 FAULTS = "tests.arena.fault_agents:"
 
@@ -164,6 +164,27 @@ def test_a_hanging_agent_times_out_and_the_run_still_ends(tmp_path):
     assert all(r["rounds"] == 1 for r in records)
 
 
+@pytest.mark.parametrize("cls", [HangInInit, HangInStats])
+def test_a_hang_outside_act_is_blamed_on_its_agent(tmp_path, cls):
+    config = cfg([{"name": "stuck", "type": FAULTS + cls.__name__},
+                  {"name": "rnd", "type": "uniform_random"}], concurrency=2)
+    try:
+        records, _, _ = play(tmp_path, config, timeout=1.0)
+    finally:
+        cls.release.set()
+    assert [r["status"] for r in records] == [FORFEIT, FORFEIT]
+    assert all(r["forfeited_by"] == "stuck" and "stuck did not answer" in r["error"]
+               for r in records)
+
+
+def test_numpy_integer_actions_are_legal(tmp_path):
+    config = cfg([{"name": "np", "type": FAULTS + "NumpyActions"},
+                  {"name": "rnd", "type": "uniform_random"}])
+    records, _, _ = play(tmp_path, config)
+    assert [r["status"] for r in records] == [FINISHED, FINISHED]
+    assert all(isinstance(e["actions"]["np"], int) for r in records for e in r["round_log"])
+
+
 def test_hide_and_seek_pairs_share_a_seed_and_a_group(tmp_path):
     config = cfg([{"name": "rnd", "type": "uniform_random"}, {"name": "freq", "type": "frequency"}],
                  game={"id": "hide_and_seek", "graph": "house", "search_radius": 1, "rounds": 8})
@@ -209,7 +230,15 @@ class BrokenDisplay(Recorder):
         raise ValueError("display bug")
 
 
-def test_a_failing_display_never_costs_a_match(tmp_path, capsys):
-    records, _, _ = play(tmp_path, cfg(MIXED[:3]), observer=BrokenDisplay())
+class BrokenPipeDisplay(Recorder):
+    """Fails on every event, as printing to a closed pipe (`arena run | head`) does."""
+
+    def _add(self, *event) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+@pytest.mark.parametrize("display", [BrokenDisplay, BrokenPipeDisplay])
+def test_a_failing_display_never_costs_a_match(tmp_path, capsys, display):
+    records, _, _ = play(tmp_path, cfg(MIXED[:3]), observer=display())
     assert len(records) == 6 and all(r["status"] == FINISHED for r in records)
     assert capsys.readouterr().err.count("display failed") == 1
