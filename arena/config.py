@@ -29,7 +29,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from arena.errors import ConfigError
 
@@ -121,11 +129,15 @@ class Config(_Strict):
     # "auto": each agent class's `match_timeout` (60 s for bots, none for language models)
     timeout: float | Literal["auto"] | None = Field(default="auto")
 
-    @model_validator(mode="after")
-    def _positive_timeout(self) -> Config:
-        if isinstance(self.timeout, float) and self.timeout <= 0:
-            raise ValueError("timeout: must be a number of seconds > 0, 'auto' or null")
-        return self
+    @field_validator("timeout", mode="before")
+    @classmethod
+    def _check_timeout(cls, value: Any) -> Any:
+        # checked here, not by the union: its errors name a member ("timeout.float")
+        if value is None or value == "auto":
+            return value
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+            raise ValueError(f"must be a number of seconds > 0, 'auto' or null, not {value!r}")
+        return float(value)
 
     def agent(self, name: str) -> AgentConfig:
         return next(a for a in self.agents if a.name == name)
@@ -168,6 +180,8 @@ def _describe(error: dict[str, Any]) -> tuple[str, str]:
                 f"(expected one of: {', '.join(FORMAT_TYPES)})")
     if kind == "union_tag_not_found":
         return f"{path}.type", "missing required key"
+    if kind == "value_error":  # our own validators: the message says it all
+        return path, str(error["msg"]).removeprefix("Value error, ")
     return path, f"{error['msg']} (got {error['input']!r})"
 
 
@@ -213,6 +227,22 @@ def apply_override(data: dict[str, Any], override: str) -> None:
             node = node[part]
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML keeps the last of two equal keys without a word; a config must not."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: list[Any] = []
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # `<<: *base` then overriding a key is what merges are for
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.append(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def read_yaml(path: str | Path) -> dict[str, Any]:
     """The raw mapping in a YAML file, or a one-line ConfigError."""
     source = str(path)
@@ -223,7 +253,7 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read: {exc}", file=source) from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 -- a SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -82,16 +82,30 @@ def _check_game(config: Config, game: GameConfig, where: str, err: Any) -> None:
     close = getattr(env, "close", None)
     if callable(close):
         close()
-    if hasattr(game.format, "opponents"):
-        names = {a.name for a in config.agents}
-        for i, opp in enumerate(game.format.opponents):
-            if opp not in names:
-                raise err(f"{fmt_path}.opponents[{i}]", f"no agent named {opp!r}")
     players = [a.name for a in config.agents if agent_plays(config, a.name, game.id)]
     needed = 1 if spec.kind == "solo" else 2
     if len(players) < needed:
         raise err(where, f"game {game.id!r} needs at least {needed} agents that can play it, "
                   f"found {len(players)}")
+    if hasattr(game.format, "opponents"):
+        _check_opponents(config, game, players, f"{fmt_path}.opponents", err)
+
+
+def _check_opponents(config: Config, game: GameConfig, players: list[str], path: str,
+                     err: Any) -> None:
+    """A gauntlet needs real, distinct opponents and someone left to challenge them."""
+    opponents = game.format.opponents  # type: ignore[union-attr]
+    names = {a.name for a in config.agents}
+    for i, opp in enumerate(opponents):
+        if opp not in names:
+            raise err(f"{path}[{i}]", f"no agent named {opp!r}")
+        if opp in opponents[:i]:
+            raise err(f"{path}[{i}]", f"{opp!r} is listed twice")
+    if not any(p in opponents for p in players):
+        raise err(path, f"none of the opponents plays {game.id!r}: the gauntlet has no matches")
+    if all(p in opponents for p in players):
+        raise err(path, f"every agent that plays {game.id!r} is an opponent: nobody is left "
+                  "to challenge them")
 
 
 def _check_agents(config: Config, err: Any) -> None:
@@ -127,6 +141,10 @@ def check_config(config: Config, raw: dict[str, Any], *, source: str) -> None:
     def err(path: str, problem: str) -> ConfigError:
         return ConfigError(problem, file=source, path=path)
 
+    # the name becomes the run directory runs/<name>-<time>: one plain path component
+    if any(c in config.name for c in "/\\\0") or config.name != config.name.strip():
+        raise err("name", f"{config.name!r}: a run name may not contain '/' or '\\' or "
+                  "start or end with spaces")
     if (config.game is None) == (not config.games):
         raise err("game", "give exactly one of 'game' (one game) or 'games' (a list)")
     single = config.game is not None

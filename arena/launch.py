@@ -50,7 +50,10 @@ def _differs(old: Any, new: Any, path: str = "") -> str | None:
             if found:
                 return found
         return None
-    return None if old == new else (path or "(top level)")
+    # the snapshot files game arguments and agent options under "args"/"options";
+    # the user wrote them at the block's top level
+    shown = path.replace(".args.", ".").replace(".options.", ".")
+    return None if old == new else (shown or "(top level)")
 
 
 def refuse_existing(out: Path) -> None:
@@ -132,7 +135,10 @@ def run_command(config_path: str, *, out: str | None = None, resume: bool = Fals
     config = load_config(config_path, overrides=overrides)
     if out is None and resume:
         raise ArenaError("--resume needs --out DIR: the run directory to continue")
-    schedule = build_schedule(config)
+    try:
+        schedule = build_schedule(config)
+    except ConfigError as exc:  # e.g. two matches with one key: name the file it came from
+        raise ConfigError(exc.problem, file=config_path, path=exc.path) from None
     probe_agents(config, config_path)
     directory = Path(out) if out is not None else default_out(config)
     if not resume:

@@ -90,11 +90,23 @@ def test_games_list_with_per_game_format():
     ({"colour": 1}, "colour", "unknown key"),
     ({"agent": []}, "agent", "did you mean 'agents'"),
     ({"rating": {"draw_probability": 2}}, "rating.draw_probability", "less than"),
+    ({"timeout": -1}, "timeout", "must be a number of seconds > 0"),
+    ({"timeout": "soon"}, "timeout", "must be a number of seconds > 0"),
+    ({"name": "../../etc"}, "name", "may not contain '/'"),
+    ({"name": "/tmp/x"}, "name", "may not contain '/'"),
+    ({"format": {"type": "gauntlet", "opponents": ["b", "b"]}}, "format.opponents[1]",
+     "listed twice"),
+    ({"format": {"type": "gauntlet", "opponents": ["a", "b"]}}, "format.opponents",
+     "nobody is left"),
+    ({"format": {"type": "gauntlet", "opponents": ["w"]},
+      "agents": [{"name": "a", "type": "uniform_random"}, {"name": "b", "type": "constant"},
+                 {"name": "w", "type": "fixed_text"}]}, "format.opponents", "none of the opponents"),
 ])
 def test_each_problem_names_its_key_path(change, path, words):
     err = error_of(base(**change))
     assert err.path == path
     assert words in str(err)
+    assert "Value error" not in str(err) and "{" not in str(err)  # no pydantic internals
 
 
 def test_agent_class_path_is_checked_too():
@@ -136,6 +148,17 @@ def test_load_config_file_errors(tmp_path):
         load_config(bad)
     with pytest.raises(ConfigError, match="expected a mapping"):
         load_config(write(tmp_path, "- just\n- a list\n"))
+    twice = "name: x\nseed: 1\ngame: rps\nseed: 2\nagents: []\n"
+    with pytest.raises(ConfigError, match=r"line 4, column 1: duplicate key 'seed'"):
+        load_config(write(tmp_path, twice))
+
+
+def test_yaml_merge_keys_may_be_overridden(tmp_path):
+    text = ("name: x\ngame: {id: rps, rounds: 5}\nagents:\n"
+            "  - &bot {name: a, type: frequency, window: 3}\n"
+            "  - {<<: *bot, name: b, window: 9}\n")
+    config = load_config(write(tmp_path, text))
+    assert [(a.name, a.options["window"]) for a in config.agents] == [("a", 3), ("b", 9)]
 
 
 def test_overrides_parse_yaml_values_and_reach_into_lists(tmp_path):

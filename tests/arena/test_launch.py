@@ -1,0 +1,44 @@
+"""``arena run`` in-process: errors that must name the config file and the key the user wrote."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from arena.errors import ArenaError, ConfigError
+from arena.launch import run_command
+
+
+def write(path: Path, **changes) -> Path:
+    data = {"name": "t", "seed": 2, "games": [{"id": "rps", "rounds": 4}],
+            "agents": [{"name": "a", "type": "uniform_random"},
+                       {"name": "b", "type": "cycle"}]}
+    data.update(changes)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def test_clashing_match_keys_name_the_config_file(tmp_path):
+    # ("x", "y-vs-z") and ("x-vs-y", "z") both give the key rps/x-vs-y-vs-z/0
+    clash = [{"name": n, "type": "uniform_random"} for n in ("x", "y-vs-z", "x-vs-y", "z")]
+    config = write(tmp_path / "clash.yaml", agents=clash)
+    with pytest.raises(ConfigError) as info:
+        run_command(str(config), out=str(tmp_path / "run"), live=False)
+    assert str(info.value).startswith(f"{config}: agents: two matches get the key")
+    assert not (tmp_path / "run").exists()
+
+
+def test_resume_names_the_changed_key_as_written(tmp_path, capsys):
+    config = write(tmp_path / "c.yaml")
+    out = str(tmp_path / "run")
+    assert run_command(str(config), out=out, live=False) == 0
+    with pytest.raises(ArenaError, match=r"different config \(at games\[0\]\.rounds\)"):
+        run_command(str(config), out=out, resume=True, live=False,
+                    overrides=["games[0].rounds=5"])
+    with pytest.raises(ArenaError, match=r"different config \(at agents\[1\]\.step\)"):
+        run_command(str(write(tmp_path / "c.yaml", agents=[
+            {"name": "a", "type": "uniform_random"},
+            {"name": "b", "type": "cycle", "step": 2}])), out=out, resume=True, live=False)
+    assert "Results:" in capsys.readouterr().out
