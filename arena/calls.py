@@ -44,6 +44,7 @@ class MatchState:
         self.round_log: list[dict[str, Any]] = []
         self.roles: list[str] = []
         self.stats: dict[str, dict[str, float]] = {}
+        self.agents: dict[str, Any] = {}  # built so far, by name: stats() after a forfeit
         self.started_at = time.time()
 
 

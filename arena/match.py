@@ -49,6 +49,8 @@ def build_agents(specs: list[AgentConfig], state: MatchState | None = None) -> l
             agents.append(make_agent(spec.type, name=spec.name, **spec.options))
         except Exception as exc:  # noqa: BLE001 -- a broken constructor forfeits for its agent
             raise Forfeit(spec.name, f"{spec.name}: cannot build agent: {exc}") from None
+        if state is not None:
+            state.agents[spec.name] = agents[-1]
     if state is not None:
         state.current = None
     return agents
@@ -78,6 +80,10 @@ async def play(fixture: Fixture, game: GameConfig, specs: list[AgentConfig], *,
             await _play_two(fixture, game, specs, observer=observer, state=state,
                             offload=offload)
     except Forfeit as exc:
+        # counters up to the forfeit still count (an LLM that forfeits on an invalid
+        # answer must show it in its invalid rate); a timeout never gets here
+        if state.agents and not state.stats:
+            collect_stats(list(state.agents.values()), list(state.agents), state)
         return result_from(fixture, state, status=FORFEIT, error=str(exc), by=exc.agent)
     return result_from(fixture, state, status=FINISHED)
 

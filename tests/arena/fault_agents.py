@@ -53,6 +53,13 @@ class Raiser(_AtRound):
         raise RuntimeError("deliberate failure")
 
 
+class InvalidRaiser(Raiser):
+    """Raises at round ``at`` like an LLM out of retries, and counts that as invalid."""
+
+    def stats(self) -> dict[str, float]:
+        return {"decisions": float(self.decisions), "invalid": 1.0}
+
+
 class Garbage(_AtRound):
     """Returns something outside the action space at round ``at``."""
 

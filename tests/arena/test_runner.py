@@ -150,6 +150,22 @@ def test_a_faulty_agent_forfeits_and_the_run_goes_on(tmp_path, agent, words):
             assert record["status"] == FINISHED
 
 
+@pytest.mark.parametrize("game", [{"id": "rps", "rounds": 12},
+                                  {"id": "random_number", "length": 5}])
+def test_a_forfeit_keeps_the_counters_reported_so_far(tmp_path, game):
+    """An agent forfeiting on an invalid answer shows it in the leaderboard's invalid rate."""
+    fmt = {"type": "solo", "episodes": 2} if game["id"] == "random_number" else None
+    config = cfg([{"name": "bad", "type": FAULTS + "InvalidRaiser", "at": 4},
+                  {"name": "count", "type": FAULTS + "Counted"}], game=game, fmt=fmt)
+    records, _, _ = play(tmp_path, config)
+    forfeits = [r for r in records if r["status"] == FORFEIT]
+    assert forfeits and all(r["forfeited_by"] == "bad" for r in forfeits)
+    for record in forfeits:
+        assert record["stats"]["bad"] == {"decisions": 4.0, "invalid": 1.0}
+        if "count" in record["agents"]:  # the opponent's counters up to the forfeit too
+            assert record["stats"]["count"]["policy_calls"] >= 3.0
+
+
 def test_a_hanging_agent_times_out_and_the_run_still_ends(tmp_path):
     config = cfg([{"name": "hang", "type": FAULTS + "Hang", "at": 2},
                   {"name": "rnd", "type": "uniform_random"}], concurrency=2)
