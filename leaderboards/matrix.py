@@ -81,9 +81,13 @@ class PairwiseMatrix:
 
 
 def _short(value: float) -> str:
-    """``+.25`` rather than ``+0.25``: four characters let ten agents fit 80 columns."""
-    text = f"{value:+.2f}"
-    return text.replace("0.", ".", 1) if abs(value) < 0.995 else text
+    """Four characters, so that ten agents fit 80 columns: ``+.25``, ``-1.0``, ``+2.5``.
+
+    A wider cell (``+1.00``) would make Rich shrink a column and cut digits off.
+    """
+    if abs(value) < 0.995:
+        return f"{value:+.2f}".replace("0.", ".", 1)
+    return f"{value:+.1f}" if abs(value) < 9.95 else f"{value:+.0f}"
 
 
 def pairwise_matrix(records: Iterable[Record], *, title: str | None = None) -> PairwiseMatrix:

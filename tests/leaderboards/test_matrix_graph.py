@@ -90,6 +90,21 @@ def test_matrix_renders_ten_agents_in_80_columns_coloured_by_sign() -> None:
     assert "\x1b[32m+.30" in styled and "\x1b[31m-.30" in styled  # green and red cells
 
 
+def test_matrix_cells_stay_whole_at_plus_minus_one_in_80_columns() -> None:
+    # hide-and-seek against a constant: +-1 per round, the widest values a game gives
+    names = ["biased", "cycle", "freq", "hedge", "history", "humanlike", "iocaine",
+             "markov", "random", "rock"]
+    records = [match(i * 10 + j, a, b, 10 if b == "rock" else 7 if i < j else -2, rounds=10)
+               for i, a in enumerate(names) for j, b in enumerate(names) if a != "rock" and a != b]
+    console = Console(width=80, record=True, file=io.StringIO())
+    console.print(pairwise_matrix(records, title="hide_and_seek"))
+    text = console.export_text()
+    assert "…" not in text and "mean" in text  # no column was shrunk
+    assert max(len(line) for line in text.splitlines()) <= 80
+    rock = next(line for line in text.splitlines() if " rock " in line).split()
+    assert rock[2:] == ["-1.0"] * 9 + ["·", "-1.0"]
+
+
 def test_graph_text_lists_edges_by_margin_then_cycles() -> None:
     graph = dominance_graph(rps_like())
     text = graph_text(graph, cycles(graph), title="rps")
