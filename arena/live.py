@@ -30,7 +30,7 @@ from typing import Any, TextIO
 from rich import progress as bar
 from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.live import Live
-from rich.table import Table
+from rich.table import Column, Table
 from rich.text import Text
 
 from arena.live_logging import LogRouting
@@ -88,7 +88,10 @@ class LiveObserver:
         self._finished: bool | None = None  # None while running, then `interrupted`
         self._forfeits = 0
         self._progress = bar.Progress(
-            bar.TextColumn("[bold]{task.description}"), bar.BarColumn(bar_width=None),
+            # a long run name is cut, never the counts and times after it
+            bar.TextColumn("[bold]{task.description}", table_column=Column(
+                no_wrap=True, overflow="ellipsis", max_width=24)),
+            bar.BarColumn(bar_width=None),
             bar.MofNCompleteColumn(), "elapsed", bar.TimeElapsedColumn(), "eta",
             bar.TimeRemainingColumn(), auto_refresh=False, expand=True, console=self.console,
             speed_estimate_period=120.0)

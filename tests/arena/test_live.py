@@ -113,6 +113,18 @@ def test_live_view_shows_matches_leaderboard_and_progress_within_80_columns() ->
     assert "5/10" in text  # resumed at 3 done, two more finished
 
 
+def test_a_long_run_name_never_hides_the_progress_counts() -> None:
+    live = LiveObserver(console=terminal())
+    live.run_started(name="a-rather-long-tournament-name-that-goes-on-and-on", total=1234,
+                     done=17)
+    try:
+        last = screen(live, 80)[-1]
+    finally:
+        live.run_finished(interrupted=False)
+    assert last.startswith("a-rather-long") and "…" in last
+    assert "17/1234" in last and "elapsed 0:00:0" in last and "eta " in last
+
+
 def test_live_view_grows_on_a_wider_terminal() -> None:
     live = busy_observer()
     try:
