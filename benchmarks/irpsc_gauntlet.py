@@ -9,7 +9,7 @@ not a project dependency; install them next to the project first::
 Each of our agents (default: every exploiter) plays a 1000-throw RPS match against each
 of the 43 bots per seed, built with ``arena.registry.make_agent`` and driven as the
 engine drives it: reset with the engine's context, then ``policy`` and ``act`` every
-round over our ``envs.rps`` env. The bots' C ``random()`` is seeded with ``srandom``
+round over our ``envs.rps`` env, in seat 0 unless ``--seat 1``. The bots' C ``random()`` is seeded with ``srandom``
 per match, so a run is reproducible. The reference row is OpenSpiel's ``greenberg``
 (the 2000 winner) against the same 43 bots with the same seeds (its self-match
 included, as in the published figures). Printed: per bot, each agent's mean net per
@@ -44,18 +44,18 @@ def _pyspiel():
     return pyspiel
 
 
-def play_ours(agent_type: str, bot_name: str, seed: int, options: dict) -> float:
-    """Net per round of our agent (seat 0) against one compiled bot, one seeded match."""
+def play_ours(agent_type: str, bot_name: str, seed: int, options: dict, seat: int = 0) -> float:
+    """Net per round of our agent (``seat`` 0 or 1) against one compiled bot, one seeded match."""
     from arena.registry import make_agent
     from envs import make_game
 
     pyspiel = _pyspiel()
     ctypes.CDLL(None).srandom(seed)
     state = pyspiel.load_game(GAME).new_initial_state()
-    bot = pyspiel.make_roshambo_bot(1, bot_name, ROUNDS)
+    bot = pyspiel.make_roshambo_bot(1 - seat, bot_name, ROUNDS)
     env = make_game("rps", rounds=ROUNDS)
     obs, _ = env.reset(seed=seed)
-    me_id, bot_id = env.possible_agents
+    me_id, bot_id = env.possible_agents[seat], env.possible_agents[1 - seat]
     me = make_agent(agent_type, name="me", **options)
     me.reset(seed=seed, game="rps", role=me_id, rounds=ROUNDS, **env.unwrapped.context(me_id))
     total = 0.0
@@ -64,7 +64,7 @@ def play_ours(agent_type: str, bot_name: str, seed: int, options: dict) -> float
         me.policy(obs[me_id], space)
         a = int(me.act(obs[me_id], space))
         b = int(bot.step(state))
-        state.apply_actions([a, b])
+        state.apply_actions([a, b] if seat == 0 else [b, a])
         obs, rewards, *_ = env.step({me_id: a, bot_id: b})
         total += rewards[me_id]
     return total / ROUNDS
@@ -83,8 +83,9 @@ def play_reference(bot_name: str, seed: int) -> float:
 
 
 def _job(job: tuple) -> tuple[str, str, int, float]:
-    agent, bot, seed, options = job
-    net = play_reference(bot, seed) if agent == REFERENCE else play_ours(agent, bot, seed, options)
+    agent, bot, seed, options, seat = job
+    net = (play_reference(bot, seed) if agent == REFERENCE
+           else play_ours(agent, bot, seed, options, seat))
     return agent, bot, seed, net
 
 
@@ -110,6 +111,8 @@ def main() -> None:
     parser.add_argument("--bots", default="", help="comma-separated subset of the 43 bots")
     parser.add_argument("--option", action="append", default=[],
                         help="key=value option passed to every agent of ours")
+    parser.add_argument("--seat", type=int, choices=(0, 1), default=0,
+                        help="our agent's seat (the bot takes the other)")
     parser.add_argument("--quiet", action="store_true", help="print only the summary")
     args = parser.parse_args()
     pyspiel = _pyspiel()
@@ -121,7 +124,7 @@ def main() -> None:
         bots = wanted
     options = parse_options(args.option)
     agents = [REFERENCE] + [a for a in args.agents if a != REFERENCE]
-    jobs = [(a, b, 1 + s, options) for a in agents for b in bots for s in range(args.seeds)]
+    jobs = [(a, b, 1 + s, options, args.seat) for a in agents for b in bots for s in range(args.seeds)]
     start = time.perf_counter()
     with Pool(max(1, min(args.procs, 2))) as pool:
         results = pool.map(_job, jobs, chunksize=4)
