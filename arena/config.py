@@ -131,8 +131,7 @@ class Config(_Strict):
 
     @field_validator("timeout", mode="before")
     @classmethod
-    def _check_timeout(cls, value: Any) -> Any:
-        # checked here, not by the union: its errors name a member ("timeout.float")
+    def _check_timeout(cls, value: Any) -> Any:  # the union's errors say "timeout.float"
         if value is None or value == "auto":
             return value
         if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
@@ -203,6 +202,10 @@ def apply_override(data: dict[str, Any], override: str) -> None:
         parts = _parse_path(key.strip())
     except ValueError as exc:
         raise ConfigError(f"--set {override!r}: {exc}") from None
+    other = {"game": "games", "games": "game"}.get(str(parts[0]))
+    if other and data.get(parts[0]) is None and data.get(other) is not None:
+        hint = f" (write games[0]{key.strip()[4:]})" if other == "games" else ""
+        raise ConfigError(f"--set {override!r}: this config has '{other}:', not '{parts[0]}:'{hint}")
     try:
         value = yaml.safe_load(raw) if raw.strip() else raw
     except yaml.YAMLError:
@@ -227,19 +230,16 @@ def apply_override(data: dict[str, Any], override: str) -> None:
             node = node[part]
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """YAML keeps the last of two equal keys without a word; a config must not."""
-
+class _UniqueKeyLoader(yaml.SafeLoader):  # YAML would keep the last of two equal keys
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: list[Any] = []
-        for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                continue  # `<<: *base` then overriding a key is what merges are for
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark)
-            seen.append(key)
+        for key_node, _ in node.value:  # `<<: *base` merges may be overridden: not counted
+            if key_node.tag != "tag:yaml.org,2002:merge":
+                key = self.construct_object(key_node, deep=deep)
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {key!r}", key_node.start_mark)
+                seen.append(key)
         return super().construct_mapping(node, deep=deep)
 
 
@@ -250,7 +250,7 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError("no such file", file=source) from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
+    except (OSError, UnicodeDecodeError) as exc:  # a directory, no permission, not text
         raise ConfigError(f"cannot read: {exc}", file=source) from None
     try:
         data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 -- a SafeLoader

@@ -148,6 +148,22 @@ def test_load_config_file_errors(tmp_path):
         load_config(bad)
     with pytest.raises(ConfigError, match="expected a mapping"):
         load_config(write(tmp_path, "- just\n- a list\n"))
+    with pytest.raises(ConfigError, match=r"cannot read: .*Is a directory"):
+        load_config(tmp_path)
+
+
+def test_an_unreadable_file_is_one_line(tmp_path, monkeypatch):
+    path = write(tmp_path, "name: x\n")
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(Path, "read_text", refuse)
+    with pytest.raises(ConfigError, match=r"c\.yaml: cannot read: .*Permission denied"):
+        load_config(path)
+
+
+def test_duplicate_keys_are_errors(tmp_path):
     twice = "name: x\nseed: 1\ngame: rps\nseed: 2\nagents: []\n"
     with pytest.raises(ConfigError, match=r"line 4, column 1: duplicate key 'seed'"):
         load_config(write(tmp_path, twice))
@@ -175,6 +191,12 @@ def test_overrides_parse_yaml_values_and_reach_into_lists(tmp_path):
         load_config(path, overrides=["seed"])
     with pytest.raises(ConfigError, match=r"c\.yaml: seed: .*valid integer"):
         load_config(path, overrides=["seed=abc"])
+    with pytest.raises(ConfigError, match=r"has 'game:', not 'games:'"):
+        load_config(path, overrides=["games[0].rounds=5"])
+    listed = write(tmp_path, yaml.safe_dump(base(game=None, games=[{"id": "rps"}])))
+    with pytest.raises(ConfigError, match=r"has 'games:', not 'game:' \(write games\[0\]\.rounds\)"):
+        load_config(listed, overrides=["game.rounds=5"])
+    assert load_config(listed, overrides=["games[0].rounds=5"]).games[0].args == {"rounds": 5}
 
 
 @pytest.mark.parametrize("path", sorted((REPO / "configs").glob("*.yaml"))
