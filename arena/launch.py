@@ -8,13 +8,14 @@ from __future__ import annotations
 import asyncio
 import shlex
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from arena.config import Config, load_config
 from arena.errors import ArenaError, ConfigError
-from arena.registry import make_agent
+from arena.registry import get_agent_class, make_agent
 from arena.runner import Runner, RunOutcome, package_versions
 from arena.schedule import build_schedule
 from arena.store import Store
@@ -93,13 +94,38 @@ def probe_agents(config: Config, source: str) -> None:
     mid-run.
     """
     for i, spec in enumerate(config.agents):
+        limit = config.timeout
+        if limit == "auto":
+            limit = getattr(get_agent_class(spec.type), "match_timeout", 60.0)
         try:
-            make_agent(spec.type, name=spec.name, **spec.options)
-        except (ValueError, TypeError, OSError, ImportError) as exc:
+            _build_within(spec, limit)
+        except (ValueError, TypeError, OSError, ImportError, TimeoutError) as exc:
             raise ConfigError(" ".join(str(exc).split()), file=source,
                               path=f"agents[{i}]") from None
         except Exception:  # noqa: BLE001, S112 -- recorded per match as a forfeit instead
             continue
+
+
+def _build_within(spec: Any, limit: float | None) -> None:
+    """Build one agent in a daemon thread: a constructor that never returns must not hold
+    ``arena run`` before its first match (a match would time out on it just the same)."""
+    outcome: list[BaseException | None] = []
+
+    def build() -> None:
+        try:
+            make_agent(spec.type, name=spec.name, **spec.options)
+            outcome.append(None)
+        except BaseException as exc:  # noqa: BLE001 -- re-raised in the calling thread
+            outcome.append(exc)
+
+    worker = threading.Thread(target=build, daemon=True, name="arena-probe")
+    worker.start()
+    worker.join(limit)
+    if not outcome:
+        raise TimeoutError(f"building agent {spec.name!r} did not finish within {limit:g} s "
+                           "(the match timeout)")
+    if outcome[0] is not None:
+        raise outcome[0]
 
 
 def make_observer(*, live: bool, draw_probability: float) -> Any:

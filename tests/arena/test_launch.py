@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import yaml
 
 from arena.errors import ArenaError, ConfigError
 from arena.launch import run_command
+from tests.arena.fault_agents import HangInInit
 
 
 def write(path: Path, **changes) -> Path:
@@ -42,3 +44,19 @@ def test_resume_names_the_changed_key_as_written(tmp_path, capsys):
             {"name": "a", "type": "uniform_random"},
             {"name": "b", "type": "cycle", "step": 2}])), out=out, resume=True, live=False)
     assert "Results:" in capsys.readouterr().out
+
+
+def test_a_constructor_that_never_returns_fails_fast_as_a_config_error(tmp_path):
+    config = write(tmp_path / "c.yaml", timeout=1, agents=[
+        {"name": "a", "type": "uniform_random"},
+        {"name": "stuck", "type": "tests.arena.fault_agents:HangInInit"}])
+    HangInInit.release.clear()
+    start = time.monotonic()
+    try:
+        with pytest.raises(ConfigError, match=r"agents\[1\]: building agent 'stuck' did not "
+                                              r"finish within 1 s"):
+            run_command(str(config), out=str(tmp_path / "run"), live=False)
+        assert time.monotonic() - start < 5
+    finally:
+        HangInInit.release.set()
+    assert not (tmp_path / "run").exists()

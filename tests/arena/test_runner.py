@@ -184,6 +184,7 @@ def test_a_hanging_agent_times_out_and_the_run_still_ends(tmp_path):
 def test_a_hang_outside_act_is_blamed_on_its_agent(tmp_path, cls):
     config = cfg([{"name": "stuck", "type": FAULTS + cls.__name__},
                   {"name": "rnd", "type": "uniform_random"}], concurrency=2)
+    cls.release.clear()  # another test may have released it already
     try:
         records, _, _ = play(tmp_path, config, timeout=1.0)
     finally:
