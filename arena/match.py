@@ -100,6 +100,15 @@ def result_from(fixture: Fixture, state: MatchState, *, status: str, error: str 
         finished_at=time.time())
 
 
+def _stat(value: Any) -> float | list[str]:
+    """A counter as a float; a list of texts (raw answers an agent could not use) as is."""
+    if isinstance(value, (list, tuple)):
+        if not all(isinstance(v, str) for v in value):
+            raise TypeError(f"a stats list must hold texts, got {value!r:.60}")
+        return list(value)
+    return float(value)
+
+
 def collect_stats(agents: list[Any], names: list[str], state: MatchState) -> None:
     stats = {}
     for agent, name in zip(agents, names, strict=True):
@@ -107,7 +116,7 @@ def collect_stats(agents: list[Any], names: list[str], state: MatchState) -> Non
         if callable(fn):
             state.current = name  # a stats() that never returns is this agent's timeout
             try:
-                stats[name] = {k: float(v) for k, v in dict(fn()).items()}
+                stats[name] = {k: _stat(v) for k, v in dict(fn()).items()}
             except Exception:  # noqa: BLE001 -- counters are optional; never fail a match on them
                 continue
     state.current = None

@@ -19,7 +19,9 @@ consumes; its keys are:
 ``episodes``     solo tasks: number of episodes, else ``None``
 ``round_log``    per round: ``{"actions": {name: action}, "probabilities": {name: [p...]},
                  "rewards": {name: r}}`` plus ``episode``/``step`` for solo tasks
-``stats``        agent name -> extra counters an agent reports (``invalid``, ``off_mass``...)
+``stats``        agent name -> extra counters an agent reports (``invalid``, ``off_mass``...),
+                 floats, or lists of texts (the ``hf`` agent's ``invalid_answers``: the raw
+                 text of every answer it could not read); leaderboards use only the floats
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ class MatchResult:
     group: str | None = None
     episodes: int | None = None
     round_log: list[dict[str, Any]] = field(default_factory=list)
-    stats: dict[str, dict[str, float]] = field(default_factory=dict)
+    stats: dict[str, dict[str, Any]] = field(default_factory=dict)
     started_at: float = 0.0
     finished_at: float = 0.0
 

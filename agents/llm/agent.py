@@ -22,7 +22,8 @@ Two ways to choose a move:
 
 Creative writing always samples, with ``max_new_tokens`` and the template's stop strings.
 ``stats()`` reports counts of ``decisions`` and ``invalid`` answers and, when measured,
-``off_mass`` summed over decisions (the leaderboard divides both by ``decisions``).
+``off_mass`` summed over decisions (the leaderboard divides both by ``decisions``), plus
+``invalid_answers``, the raw text of every unreadable answer, which the match record keeps.
 """
 
 from __future__ import annotations
@@ -141,10 +142,13 @@ class HFAgent:
         self._open = False
         self._pending = None
 
-    def stats(self) -> dict[str, float]:
-        out = {"decisions": float(self._decisions), "invalid": float(self._invalid)}
+    def stats(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"decisions": float(self._decisions),
+                               "invalid": float(self._invalid)}
         if self.off_mass:
             out["off_mass"] = float(np.sum(self.off_mass))
+        if self.invalid_answers:  # stored with the match, so the raw text outlives the run
+            out["invalid_answers"] = [t for a in self.invalid_answers for t in a["texts"]]
         return out
 
     # -- prompts ----------------------------------------------------------------------

@@ -57,7 +57,8 @@ class InvalidRaiser(Raiser):
     """Raises at round ``at`` like an LLM out of retries, and counts that as invalid."""
 
     def stats(self) -> dict[str, float]:
-        return {"decisions": float(self.decisions), "invalid": 1.0}
+        return {"decisions": float(self.decisions), "invalid": 1.0,
+                "invalid_answers": ["no idea", "still no idea"]}
 
 
 class Garbage(_AtRound):

@@ -13,6 +13,7 @@ from arena.records import FINISHED, FORFEIT
 from arena.runner import Runner
 from arena.schedule import build_schedule
 from arena.store import Store
+from leaderboards import build_leaderboard, build_solo_leaderboard
 from tests.arena.fault_agents import Hang, HangInInit, HangInStats
 
 FAULTS = "tests.arena.fault_agents:"
@@ -153,7 +154,8 @@ def test_a_faulty_agent_forfeits_and_the_run_goes_on(tmp_path, agent, words):
 @pytest.mark.parametrize("game", [{"id": "rps", "rounds": 12},
                                   {"id": "random_number", "length": 5}])
 def test_a_forfeit_keeps_the_counters_reported_so_far(tmp_path, game):
-    """An agent forfeiting on an invalid answer shows it in the leaderboard's invalid rate."""
+    """An agent forfeiting on an invalid answer shows it in the leaderboard's invalid rate,
+    and the raw texts it reports are stored with the match."""
     fmt = {"type": "solo", "episodes": 2} if game["id"] == "random_number" else None
     config = cfg([{"name": "bad", "type": FAULTS + "InvalidRaiser", "at": 4},
                   {"name": "count", "type": FAULTS + "Counted"}], game=game, fmt=fmt)
@@ -161,9 +163,12 @@ def test_a_forfeit_keeps_the_counters_reported_so_far(tmp_path, game):
     forfeits = [r for r in records if r["status"] == FORFEIT]
     assert forfeits and all(r["forfeited_by"] == "bad" for r in forfeits)
     for record in forfeits:
-        assert record["stats"]["bad"] == {"decisions": 4.0, "invalid": 1.0}
+        assert record["stats"]["bad"] == {"decisions": 4.0, "invalid": 1.0,
+                                          "invalid_answers": ["no idea", "still no idea"]}
         if "count" in record["agents"]:  # the opponent's counters up to the forfeit too
             assert record["stats"]["count"]["policy_calls"] >= 3.0
+    build = build_solo_leaderboard if game["id"] == "random_number" else build_leaderboard
+    assert build(records).row("bad")["invalid_rate"] == pytest.approx(0.25)  # texts ignored
 
 
 def test_a_hanging_agent_times_out_and_the_run_still_ends(tmp_path):

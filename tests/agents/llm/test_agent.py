@@ -178,7 +178,8 @@ def test_junk_is_retried_then_counted_and_played_uniformly(scripted: Any) -> Non
     obs = fresh()
     obs[0] = (1, 2)
     assert lm.act(obs, None) in (0, 1, 2)  # three junk answers: uniform fall-back
-    assert lm.stats() == {"decisions": 2.0, "invalid": 1.0}
+    assert lm.stats() == {"decisions": 2.0, "invalid": 1.0,
+                          "invalid_answers": ["???", "nope", "zzz"]}  # stored with the match
     assert lm.invalid_answers == [{"decision": 2, "texts": ["???", "nope", "zzz"]}]
 
 
