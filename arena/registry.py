@@ -8,12 +8,13 @@ Three ways to make an agent type known:
 * an installed distribution declaring ``[project.entry-points."arena.agents"]``
   ``name = "package.module:ClassName"``.
 
-Construction is ``cls(name=..., **options)``; an option the class does not accept is
-an error naming it.
+Construction is ``cls(name=..., **options)`` (or ``cls(**options)`` when the constructor
+takes no ``name``); an option the class does not accept is an error naming it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import importlib
 import inspect
@@ -149,12 +150,22 @@ def check_options(type_name: str, options: dict[str, Any]) -> type:
 
 
 def make_agent(type_name: str, *, name: str, **options: Any) -> Any:
-    """Build an agent as ``cls(name=name, **options)``."""
-    cls = check_options(type_name, {"name": name, **options})
+    """Build an agent as ``cls(name=name, **options)``.
+
+    A class whose constructor takes no ``name`` (a bare bot from outside the project) is
+    built as ``cls(**options)`` and gets ``name`` as an attribute instead.
+    """
+    cls = check_options(type_name, options)
+    accepted = accepted_options(cls)
+    takes_name = accepted is None or "name" in accepted
     try:
-        return cls(name=name, **options)
+        agent = cls(name=name, **options) if takes_name else cls(**options)
     except (TypeError, ValueError) as exc:
         raise RegistryError(f"agent {name!r} ({type_name}): {exc}") from None
+    if not takes_name:
+        with contextlib.suppress(AttributeError):  # read-only or slotted: the engine has it
+            agent.name = name
+    return agent
 
 
 def registered() -> dict[str, type]:

@@ -99,6 +99,39 @@ def test_module_class_route_runs_a_bot_from_a_test_module() -> None:
         get_agent_class(f"{__name__}:BASELINES")
 
 
+class BareBot:
+    """The bare protocol, no ``name`` argument: a class attribute, or none at all."""
+
+    name = "bare"
+
+    def __init__(self, move: int = 1) -> None:
+        self.move = move
+
+    def reset(self, *, seed: int | None = None, **context: Any) -> None:
+        pass
+
+    def act(self, observation: Any, action_space: Any) -> int:
+        return self.move
+
+
+class NoInitBot:
+    def reset(self, *, seed: int | None = None, **context: Any) -> None:
+        pass
+
+    def act(self, observation: Any, action_space: Any) -> int:
+        return 0
+
+
+def test_a_class_without_a_name_argument_gets_its_name_set() -> None:
+    bot = make_agent(f"{__name__}:BareBot", name="mine", move=2)
+    assert (bot.name, bot.move, BareBot.name) == ("mine", 2, "bare")
+    assert make_agent(f"{__name__}:NoInitBot", name="plain").name == "plain"
+    result = play(bot, make_agent("constant", name="rock"), rounds=20)
+    assert result["mine"] == -1.0  # scissors against rock, every round
+    with pytest.raises(RegistryError, match=r"no option 'mvoe' \(options: move\)"):
+        make_agent(f"{__name__}:BareBot", name="m", mvoe=2)
+
+
 def test_registering_two_classes_under_one_name_is_an_error(fresh_registry: dict) -> None:
     register_agent("twice")(MirrorBot)
     register_agent("twice")(MirrorBot)  # the same class again (a re-import) is fine
