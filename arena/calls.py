@@ -149,10 +149,23 @@ async def reset_agent(agent: Any, name: str, offload: Offload | None, state: Mat
         return
     state.current = name
     try:
-        await invoke(call_mode(reset, offload), reset, offload, **context)
+        await invoke(call_mode(reset, offload), reset, offload, **_accepted(reset, context))
     except Exception as exc:  # noqa: BLE001 -- a failing reset forfeits for its agent
         raise Forfeit(name, f"{name}: reset failed: {exc!r}") from None
     state.current = None
+
+
+def _accepted(fn: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments ``fn`` takes: all with ``**context``, else only those it names
+    (a bare ``reset(self, seed=None)`` that ignores the context is a valid agent too)."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return kwargs
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return kwargs
+    named = {p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
+    return {k: v for k, v in kwargs.items() if k in named}
 
 
 def call_mode(fn: Any, offload: Offload | None) -> int:
