@@ -5,8 +5,9 @@
 'a'
 
 A Leaderboard can be handed straight to ``rich`` (``console.print(board)`` or
-``Live(board)``): ``__rich__`` builds a compact table that fits 80 columns and lets
-the agent column grow on wider terminals.
+``Live(board)``): it renders as a compact table that fits 80 columns and lets the
+agent column grow on wider terminals; where too many columns would squeeze the agent
+names away, the least needed ones (μ, σ, intervals) are left out of that view.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich import box
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -139,25 +142,43 @@ class Leaderboard:
             lines.append("| " + " | ".join(cells) + " |")
         return "\n".join(lines) + "\n"
 
-    def __rich__(self) -> Table:
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        # When not even 10 characters are left for the names, Rich would squeeze every
+        # column, the names first, down to nothing: drop the least needed columns instead.
+        columns = list(self.columns)
+        for key in (None, *_DROPPED_FIRST):
+            if key in columns:
+                columns.remove(key)
+            narrowest = Measurement.get(console, options.update_width(10_000),
+                                        self.table(columns, agent_width=10))
+            if narrowest.maximum <= options.max_width:
+                break
+        yield self.table(columns)
+
+    def table(self, columns: Sequence[str] | None = None, *,
+              agent_width: int | None = None) -> Table:
+        """The Rich table of ``columns`` (default: all); ``agent_width`` fixes the names'."""
         # No vertical rules and one space between columns: 12+ columns fit 80 characters.
         table = Table(title=self.title, box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False,
                       collapse_padding=True, show_edge=False, header_style="bold",
                       title_style="bold")
         table.add_column("#", justify="right", style="dim", no_wrap=True)
-        for key in self.columns:
+        columns = self.columns if columns is None else list(columns)
+        for key in columns:
             header = COLUMNS[key].short if key in COLUMNS else key
             if key == "agent":
                 # The only wrappable column, so it is the one Rich shrinks to fit.
-                table.add_column(header, overflow="ellipsis", min_width=6)
+                table.add_column(header, overflow="ellipsis", min_width=6,
+                                 max_width=agent_width)
             else:
                 table.add_column(header, justify="right", no_wrap=True)
         for rank, row in enumerate(self.rows, 1):
-            cells = [str(rank)]
-            for key in self.columns:
-                cells.append(_cell(key, row.get(key)))
-            table.add_row(*cells)
+            table.add_row(str(rank), *(_cell(key, row.get(key)) for key in columns))
         return table
+
+
+# What a narrow terminal gives up first (all of it stays in md, csv and json).
+_DROPPED_FIRST = ("bt_low", "bt_high", "ci_low", "ci_high", "mu", "sigma", "draws", "off_mass")
 
 
 def _cell(key: str, value: Any) -> str | Text:

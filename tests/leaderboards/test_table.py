@@ -65,6 +65,21 @@ def test_rich_table_fits_80_columns_and_grows_when_wider(board: Leaderboard) -> 
     assert max(len(line) for line in wide) > 80
 
 
+def test_too_many_columns_give_way_to_the_agent_names(board: Leaderboard) -> None:
+    # Bradley-Terry and its interval on top of the language-model columns: without a
+    # column dropped, Rich squeezed the agent column to nothing at 80 columns
+    rows = [{**row, "bt": 0.5, "bt_low": -1.25, "bt_high": 2.5} for row in board.rows]
+    wide = Leaderboard(rows, columns=[*board.columns, "bt", "bt_low", "bt_high"])
+    narrow = render(wide, 80)
+    assert max(len(line) for line in narrow) <= 80
+    header = narrow[0].split()
+    assert "agent" in header and "BT" in header and "lo" not in header and "hi" not in header
+    assert any(" llm " in line and "10.0%" in line for line in narrow)
+    assert any("a_langua" in line for line in narrow)
+    full = render(wide, 200)
+    assert "lo" in full[0].split() and any(LONG in line for line in full)
+
+
 def test_empty_and_titled_boards_render() -> None:
     empty = build_leaderboard([], title="rps")
     assert empty.to_json_obj() == []
