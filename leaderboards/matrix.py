@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 from rich import box
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -53,29 +55,54 @@ class PairwiseMatrix:
                            for row in self.values]}
 
 
-    def __rich__(self) -> Table:
-        """Rows and numbered columns (the same agents), cells green > 0 > red."""
-        table = Table(title=self.title, box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False,
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        """Rows and numbered columns (the same agents), cells green > 0 > red.
+
+        Too many agents for the width: the columns come in blocks of as many as fit, one
+        table each, rather than Rich cutting names and digits off to squeeze them in.
+        """
+        n = len(self.agents)
+        names = min(12, max((len(a) for a in self.agents), default=6))
+        per = n
+        while per > 1:
+            probe = self.table(range(per), mean=True, agent_width=names)
+            if Measurement.get(console, options.update_width(10_000), probe).maximum \
+                    <= options.max_width:
+                break
+            per -= 1
+        for first in range(0, max(n, 1), max(per, 1)):
+            if first:
+                yield Text("")
+            columns = range(first, min(n, first + per))
+            yield self.table(columns, mean=first + per >= n, title=first == 0)
+
+    def table(self, columns: Iterable[int] | None = None, *, mean: bool = True,
+              title: bool = True, agent_width: int | None = None) -> Table:
+        """The Rich table of the given column indices (default: all agents); the block
+        with ``mean`` also carries the caption."""
+        columns = list(range(len(self.agents)) if columns is None else columns)
+        table = Table(title=self.title if title else None, box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False,
                       collapse_padding=True, show_edge=False, header_style="bold",
-                      title_style="bold",
-                      caption="row agent's mean net reward per round against column agent")
+                      title_style="bold", caption=("row agent's mean net reward per round "
+                                                   "against column agent") if mean else None)
         table.add_column("#", justify="right", style="dim", no_wrap=True)
-        table.add_column("agent", overflow="ellipsis", min_width=6)
-        for i in range(len(self.agents)):
-            table.add_column(str(i + 1), justify="right", no_wrap=True)
-        table.add_column("mean", justify="right", no_wrap=True, style="bold")
+        table.add_column("agent", overflow="ellipsis", min_width=6, max_width=agent_width)
+        for j in columns:
+            table.add_column(str(j + 1), justify="right", no_wrap=True)
+        if mean:
+            table.add_column("mean", justify="right", no_wrap=True, style="bold")
         for i, agent in enumerate(self.agents):
             cells: list[Text | str] = [str(i + 1), agent]
-            played = []
-            for j in range(len(self.agents)):
+            for j in columns:
                 value = float(self.values[i, j])
                 if math.isnan(value):
                     cells.append(Text("·", style="dim"))
                     continue
-                played.append(value)
                 style = "green" if value > 0 else "red" if value < 0 else "dim"
                 cells.append(Text(_short(value), style=style))
-            cells.append(_short(sum(played) / len(played)) if played else "·")
+            if mean:
+                played = [v for v in self.values[i] if not math.isnan(v)]
+                cells.append(_short(sum(played) / len(played)) if played else "·")
             table.add_row(*cells)
         return table
 

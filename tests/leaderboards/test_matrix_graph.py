@@ -105,6 +105,21 @@ def test_matrix_cells_stay_whole_at_plus_minus_one_in_80_columns() -> None:
     assert rock[2:] == ["-1.0"] * 9 + ["·", "-1.0"]
 
 
+def test_a_matrix_too_wide_for_the_terminal_comes_in_blocks_of_columns() -> None:
+    names = [f"agent_{i:02d}" for i in range(16)]  # the paper configs seat 15-16 agents
+    records = [match(i * 100 + j, a, b, (i - j) % 7 - 3, rounds=10)
+               for i, a in enumerate(names) for j, b in enumerate(names) if i < j]
+    console = Console(width=80, record=True, file=io.StringIO())
+    console.print(pairwise_matrix(records, title="rps"))
+    lines = console.export_text().splitlines()
+    assert max(len(line) for line in lines) <= 80 and "…" not in "\n".join(lines)
+    headers = [line.split() for line in lines if line.split()[:2] == ["#", "agent"]]
+    assert len(headers) == 2 and headers[0][2] == "1" and headers[1][-1] == "mean"
+    assert [h for header in headers for h in header[2:] if h != "mean"] == [
+        str(i) for i in range(1, 17)]
+    assert sum(line.split()[1:2] == ["agent_15"] for line in lines) == 2  # a row per block
+
+
 def test_graph_text_lists_edges_by_margin_then_cycles() -> None:
     graph = dominance_graph(rps_like())
     text = graph_text(graph, cycles(graph), title="rps")
