@@ -208,7 +208,11 @@ def _lock(directory: Path) -> Any:
 
     if directory.exists() and not directory.is_dir():
         raise ArenaError(f"{directory} is a file, not a run directory")
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # under a file, read-only, no permission
+        raise ArenaError(f"cannot create the run directory {directory}: "
+                         f"{exc.strerror or exc}") from None
     lock = FileLock(str(directory / LOCK_NAME))
     try:
         lock.acquire(timeout=0)

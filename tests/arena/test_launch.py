@@ -60,3 +60,9 @@ def test_a_constructor_that_never_returns_fails_fast_as_a_config_error(tmp_path)
     finally:
         HangInInit.release.set()
     assert not (tmp_path / "run").exists()
+
+
+def test_a_run_directory_that_cannot_be_made_is_one_line(tmp_path):
+    config = write(tmp_path / "c.yaml")
+    with pytest.raises(ArenaError, match=r"cannot create the run directory .*Not a directory"):
+        run_command(str(config), out=str(config / "run"), live=False)
