@@ -28,7 +28,7 @@ Creative writing always samples, with ``max_new_tokens`` and the template's stop
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -116,7 +116,6 @@ class HFAgent:
         self.invalid_answers: list[dict[str, Any]] = []
         self.off_mass: list[float] = []
         self._decisions = 0
-        self._invalid = 0
         self._prompter: Prompter | None = None
         self._past: list[Any] = []
         self._step = 0
@@ -144,7 +143,7 @@ class HFAgent:
 
     def stats(self) -> dict[str, Any]:
         out: dict[str, Any] = {"decisions": float(self._decisions),
-                               "invalid": float(self._invalid)}
+                               "invalid": float(len(self.invalid_answers))}
         if self.off_mass:
             out["off_mass"] = float(np.sum(self.off_mass))
         if self.invalid_answers:  # stored with the match, so the raw text outlives the run
@@ -231,16 +230,17 @@ class HFAgent:
     def _seed(self) -> int:
         return int(self.rng.integers(2**63 - 1))
 
-    def _generate(self, tokens: int) -> str:
-        return self.backend.generate([self.prompt_text()], max_new_tokens=tokens,
-                                     stop=self.prompter.stop(), temperature=self.temperature,
-                                     seed=self._seed())[0]
+    def _tries(self, tokens: int) -> Iterator[str]:
+        """One sampled answer per try, up to ``retries + 1``; the prompt is rendered once."""
+        prompt, stop = self.prompt_text(), self.prompter.stop()
+        for _ in range(self.retries + 1):
+            yield self.backend.generate([prompt], max_new_tokens=tokens, stop=stop,
+                                        temperature=self.temperature, seed=self._seed())[0]
 
     def _sample_choice(self) -> int:
         names = self.prompter.names
         texts = []
-        for _ in range(self.retries + 1):
-            text = self._generate(self.max_new_tokens or _CHOICE_TOKENS)
+        for text in self._tries(self.max_new_tokens or _CHOICE_TOKENS):
             index = parse_choice(text, names)
             if index is not None:
                 return index
@@ -250,8 +250,8 @@ class HFAgent:
     def _write(self) -> str:
         limit = int(self.context.get("max_chars") or 0)
         texts = []
-        for _ in range(self.retries + 1):
-            text = self._generate(self.max_new_tokens or _WRITING_TOKENS).strip()
+        for text in self._tries(self.max_new_tokens or _WRITING_TOKENS):
+            text = text.strip()
             text = text[:limit] if limit else text
             if text:
                 return text
@@ -259,7 +259,6 @@ class HFAgent:
         return self._invalid_answer(texts, lambda: "")
 
     def _invalid_answer(self, texts: list[str], uniform: Any) -> Any:
-        self._invalid += 1
         self.invalid_answers.append({"decision": self._decisions, "texts": texts})
         if self.fallback == "forfeit":
             raise InvalidAnswer(f"agent {self.name!r} gave no legal answer in "
