@@ -101,14 +101,15 @@ class HFBackend:
     def score(self, contexts: Sequence[str], continuations: Sequence[str]) -> np.ndarray:
         import torch
 
+        # the agent scores every action after one prompt: encode each distinct context once
+        n_ctx = {c: len(self.encode(c)) for c in set(contexts)}
         rows, conts = [], []
         for context, continuation in zip(contexts, continuations, strict=True):
-            n_ctx = len(self.encode(context))
-            whole = self.encode(context + continuation)
-            if n_ctx == 0 or len(whole) <= n_ctx:
-                raise ValueError(f"cannot score {continuation!r} after a {n_ctx}-token context")
+            n, whole = n_ctx[context], self.encode(context + continuation)
+            if n == 0 or len(whole) <= n:
+                raise ValueError(f"cannot score {continuation!r} after a {n}-token context")
             rows.append(whole[:-1])  # the last token is predicted, never an input
-            conts.append(whole[n_ctx:])
+            conts.append(whole[n:])
         keep = max(len(c) for c in conts)
         with self._lock, torch.inference_mode():
             ids, mask, positions = self._left_pad(rows)
@@ -116,14 +117,12 @@ class HFBackend:
             logits = self.model(input_ids=ids, attention_mask=mask, position_ids=positions,
                                 use_cache=False, **kwargs).logits[:, -keep:, :]
             logprobs = torch.log_softmax(logits.float(), dim=-1)
-        totals = np.empty(len(rows), dtype=np.float64)
-        for i, cont in enumerate(conts):
-            # continuation token j is predicted at kept position keep - len(cont) + j
-            start = keep - len(cont)
-            index = torch.arange(start, keep, device=logprobs.device)
-            target = torch.tensor(cont, device=logprobs.device)
-            totals[i] = float(logprobs[i, index, target].double().sum())
-        return totals
+            # continuations left-padded to the kept width line up with the positions that
+            # predict them; padded slots are filled, not multiplied, as a pad position's
+            # logits may be NaN
+            targets, real, _ = self._left_pad(conts)
+            picked = logprobs.gather(-1, targets[..., None]).squeeze(-1).double()
+            return picked.masked_fill(real == 0, 0.0).sum(-1).cpu().numpy()
 
     def generate(self, prompts: Sequence[str], *, max_new_tokens: int, stop: Sequence[str] = (),
                  temperature: float = 1.0, seed: int = 0) -> list[str]:
