@@ -33,8 +33,8 @@ def test_example_plays_through_the_module_class_route() -> None:
     # It finds the winning answer to a constant and keeps it.
     rps = play(make_agent(EXAMPLE, name="wsls"), make_agent("constant", name="rock"))
     assert rps["wsls"] > 0.95
-    rps5 = play(make_agent(EXAMPLE, name="wsls"), make_agent("cycle", name="cycle"), n_actions=5)
-    assert -1 <= rps5["wsls"] <= 1
+    rps5 = play(make_agent(EXAMPLE, name="wsls"), make_agent("constant", name="rock"), n_actions=5)
+    assert rps5["wsls"] > 0.95  # the same among five actions, from the payoff it is given
     seeker = play(make_agent("constant", name="hider", action="cellar"),
                   make_agent(EXAMPLE, name="wsls"), game="hide_and_seek", graph="house",
                   search_radius=1)
