@@ -28,12 +28,12 @@ from typing import Any
 
 import trueskill
 
-from leaderboards.contests import FORFEIT, Contest, Record, contests, is_solo
+from leaderboards.contests import FORFEIT, Contest, Record, contests, is_solo, record_order
 from leaderboards.table import Leaderboard
 
 BASE_COLUMNS = ["agent", "mu", "sigma", "score", "wins", "losses", "draws", "matches",
                 "net_per_round", "forfeits"]
-# stat key in MatchResult.stats -> (column, numerator stat); denominators are ``decisions``.
+# stat key in MatchResult.stats -> column of its rate; the denominator is ``decisions``.
 RATE_STATS = {"invalid": "invalid_rate", "off_mass": "off_mass"}
 
 
@@ -126,7 +126,7 @@ def build_leaderboard(records: Iterable[Record], *, draw_probability: float = 0.
     """Rate two-player records in schedule order; see the module docstring."""
     records = list(records)
     standings = Standings(draw_probability=draw_probability)
-    for record in sorted(records, key=lambda r: (int(r.get("index") or 0), str(r.get("key")))):
+    for record in sorted(records, key=record_order):
         if not is_solo(record):
             standings.count_record(record)
     for contest in contests(records):
