@@ -19,13 +19,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from rich import box
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
 from leaderboards.contests import FORFEIT, Record
+from leaderboards.table import compact_table
+
+CAPTION = "row agent's mean net reward per round against column agent"
 
 
 @dataclass
@@ -54,7 +56,6 @@ class PairwiseMatrix:
                 "values": [[None if math.isnan(v) else float(v) for v in row]
                            for row in self.values]}
 
-
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         """Rows and numbered columns (the same agents), cells green > 0 > red.
 
@@ -81,11 +82,8 @@ class PairwiseMatrix:
         """The Rich table of the given column indices (default: all agents); the block
         with ``mean`` also carries the caption."""
         columns = list(range(len(self.agents)) if columns is None else columns)
-        table = Table(title=self.title if title else None, box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False,
-                      collapse_padding=True, show_edge=False, header_style="bold",
-                      title_style="bold", caption=("row agent's mean net reward per round "
-                                                   "against column agent") if mean else None)
-        table.add_column("#", justify="right", style="dim", no_wrap=True)
+        table = compact_table(title=self.title if title else None,
+                              caption=CAPTION if mean else None)
         table.add_column("agent", overflow="ellipsis", min_width=6, max_width=agent_width)
         for j in columns:
             table.add_column(str(j + 1), justify="right", no_wrap=True)

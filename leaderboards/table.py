@@ -158,11 +158,7 @@ class Leaderboard:
     def table(self, columns: Sequence[str] | None = None, *,
               agent_width: int | None = None) -> Table:
         """The Rich table of ``columns`` (default: all); ``agent_width`` fixes the names'."""
-        # No vertical rules and one space between columns: 12+ columns fit 80 characters.
-        table = Table(title=self.title, box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False,
-                      collapse_padding=True, show_edge=False, header_style="bold",
-                      title_style="bold")
-        table.add_column("#", justify="right", style="dim", no_wrap=True)
+        table = compact_table(title=self.title)
         columns = self.columns if columns is None else list(columns)
         for key in columns:
             header = COLUMNS[key].short if key in COLUMNS else key
@@ -175,6 +171,16 @@ class Leaderboard:
         for rank, row in enumerate(self.rows, 1):
             table.add_row(str(rank), *(_cell(key, row.get(key)) for key in columns))
         return table
+
+
+def compact_table(*, title: str | None = None, caption: str | None = None) -> Table:
+    """A Rich table opening with a dim ``#`` column, in the style of every table here."""
+    # No vertical rules and one space between columns: 12+ columns fit 80 characters.
+    table = Table(title=title, caption=caption, box=box.SIMPLE_HEAD, padding=(0, 1),
+                  pad_edge=False, collapse_padding=True, show_edge=False, header_style="bold",
+                  title_style="bold")
+    table.add_column("#", justify="right", style="dim", no_wrap=True)
+    return table
 
 
 # What a narrow terminal gives up first (all of it stays in md, csv and json).
