@@ -20,7 +20,8 @@ hider is within ``search_radius`` hops of the searched node.
 | Name         | Board                                                              |
 |--------------|--------------------------------------------------------------------|
 | `house`      | (default) hallway, bedroom, kitchen, living room, cellar: the      |
-|              | hallway opens to bedroom, kitchen and living room; kitchen, cellar |
+|              | hallway opens to bedroom, kitchen and living room; the kitchen to  |
+|              | the cellar                                                         |
 | `line-N`     | a path of N nodes, `node 0` .. `node N-1`                          |
 | `cycle-N`    | a ring of N nodes                                                  |
 | `grid-RxC`   | an R by C grid, nodes named `r<row>c<column>`                      |

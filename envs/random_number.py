@@ -43,8 +43,9 @@ For the first number of an episode, ``step`` and ``markov`` condition on the las
 the previous episode, with counts kept apart from the within-episode ones (a fresh prompt
 need not continue the last one, but a source that counts up or follows a Markov chain from
 one episode to the next, even in the single-number task, is caught); before any number has
-been said they use ``frequency``. Every expert learns across episodes (counts are built with :mod:`envs.predictors`
-``Frequency``); within an episode they condition on the numbers said so far.
+been said they use ``frequency``. Every expert but ``uniform`` learns across episodes (its
+counts are :mod:`envs.predictors` ``Frequency`` objects); within an episode they condition
+on the numbers said so far.
 
 Mixture weights: ``w_i ∝ exp(L_i)`` with ``L_i <- 0.98 * L_i + ln P_i(x)`` after every number,
 starting equal. The 0.98 forgetting (an effective memory of ~50 numbers) and a floor of 0.001

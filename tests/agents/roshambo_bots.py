@@ -1,8 +1,8 @@
 """Re-implementations of classic RoShamBo test programs, from their published descriptions.
 
 They stand in for the 1999/2000 International RoShamBo Programming Competition
-suite when measuring the exploiters (``benchmarks/roshambo_gauntlet.py`` and the
-exploiter tests). RPS only (3 actions, 0 rock, 1 paper, 2 scissors). Each bot keeps
+suite when measuring the exploiters (``benchmarks/roshambo_gauntlet.py``; no test
+imports them). RPS only (3 actions, 0 rock, 1 paper, 2 scissors). Each bot keeps
 its own and the opponent's moves in lists; ``BOTS`` maps a name to a factory.
 """
 
