@@ -79,22 +79,21 @@ def render_prompts(config_path: str, agent_name: str, *, game_id: str | None = N
 def _context(config: Any, game: Any, role: str | None) -> dict[str, Any]:
     """The reset context the engine gives the agent in the first match of ``game``."""
     from arena.errors import ArenaError
-    from arena.schedule import derive_seed
+    from arena.match import seat_context
+    from arena.schedule import series_seed
+    from arena.solo import start_episode
     from envs import get_game, make_game
 
     env = make_game(game.id, **game.args)
     if get_game(game.id).kind == "solo":
-        # the seeds the engine uses for episode 0, so a writing prompt is the real first one
-        series = derive_seed(config.seed, f"{game.id}/episodes")
-        env.reset(seed=derive_seed(series, "episode0"))
-        return {"game": game.id, "episode": 0, "role": "solo", **env.context()}
+        # episode 0 as the engine seeds it, so a writing prompt is the real first one
+        _, context = start_episode(env, game.id, series_seed(config.seed, game.id), 0)
+        return context
     roles = list(env.possible_agents)
     seat = role or roles[0]
     if seat not in roles:
         raise ArenaError(f"game {game.id!r} has no role {seat!r} (roles: {', '.join(roles)})")
-    raw = env.unwrapped
-    rounds = int(getattr(raw, "rounds", 0) or env.observation_space(seat).shape[0])
-    return {"game": game.id, "role": seat, "rounds": rounds, **raw.context(seat)}
+    return seat_context(game.id, env, seat)
 
 
 def _made_up_history(context: dict[str, Any]) -> list[Any]:

@@ -56,6 +56,13 @@ def build_agents(specs: list[AgentConfig], state: MatchState | None = None) -> l
     return agents
 
 
+def seat_context(game_id: str, env: Any, role: str) -> dict[str, Any]:
+    """The reset context of the agent seated as ``role`` (``opponent_policy`` aside)."""
+    raw = env.unwrapped
+    rounds = int(getattr(raw, "rounds", 0) or env.observation_space(role).shape[0])
+    return {"game": game_id, "role": role, "rounds": rounds, **raw.context(role)}
+
+
 def _peek(current: list[Any], seat: int) -> Callable[[], Any]:
     """``opponent_policy`` for a white-box agent: the opponent's policy this round, if any."""
 
@@ -134,14 +141,14 @@ async def _play_two(fixture: Fixture, game: GameConfig, specs: list[AgentConfig]
     names = [s.name for s in specs]
     state.totals = dict.fromkeys(names, 0.0)
     obs, _ = env.reset(seed=fixture.seed)
-    rounds = int(getattr(raw, "rounds", 0) or env.observation_space(roles[0]).shape[0])
+    contexts = [seat_context(game.id, env, role) for role in roles]
+    rounds = contexts[0]["rounds"]
     agents = build_agents(specs, state)
     spaces = [env.action_space(r) for r in roles]
     seats = [Seat(a, n, r, s, offload)
              for a, n, r, s in zip(agents, names, roles, spaces, strict=True)]
     current: list[Any] = [None, None]
-    for i, (agent, role) in enumerate(zip(agents, roles, strict=True)):
-        context = {"game": game.id, "role": role, "rounds": rounds, **raw.context(role)}
+    for i, (agent, context) in enumerate(zip(agents, contexts, strict=True)):
         if getattr(agent, "white_box", False):
             context["opponent_policy"] = _peek(current, 1 - i)
         await reset_agent(agent, names[i], offload, state,

@@ -32,6 +32,11 @@ def derive_seed(seed: int, key: str) -> int:
     return int.from_bytes(digest, "big") >> 1
 
 
+def series_seed(seed: int, game_id: str) -> int:
+    """The seed of every agent's series in a solo task: all agents see the same episodes."""
+    return derive_seed(seed, f"{game_id}/episodes")
+
+
 @dataclass(frozen=True)
 class Fixture:
     """One scheduled match (or one agent's series of episodes in a solo task)."""
@@ -100,7 +105,7 @@ def build_schedule(config: Config) -> Schedule:
             else:
                 notices.append(f"agent {agent.name!r} does not play {game.id!r}; skipped there")
         if isinstance(game.format, Solo):
-            seed = derive_seed(config.seed, f"{game.id}/episodes")
+            seed = series_seed(config.seed, game.id)
             specs = [{"key": f"{game.id}/{n}", "agents": (n,), "seed": seed,
                       "episodes": game.format.episodes} for n in names]
         else:

@@ -28,6 +28,14 @@ def _shown(action: Any) -> str:
     return text if len(text) <= _SHOWN_CHARS else text[:_SHOWN_CHARS - 1] + "…"
 
 
+def start_episode(env: Any, game_id: str, series_seed: int,
+                  episode: int) -> tuple[Any, dict[str, Any]]:
+    """Reset ``env`` for one episode of a series: its first observation and the agent's
+    reset context."""
+    obs, _ = env.reset(seed=derive_seed(series_seed, f"episode{episode}"))
+    return obs, {"game": game_id, "episode": episode, "role": "solo", **env.context()}
+
+
 async def play_series(fixture: Fixture, game: GameConfig, spec: AgentConfig, *,
                       observer: Any, state: MatchState, offload: Offload | None) -> None:
     from envs import make_game
@@ -46,8 +54,7 @@ async def play_series(fixture: Fixture, game: GameConfig, spec: AgentConfig, *,
         if state.cancelled:
             return
         try:
-            obs, _ = env.reset(seed=derive_seed(fixture.seed, f"episode{episode}"))
-            context = {"game": game.id, "episode": episode, "role": "solo", **env.context()}
+            obs, context = start_episode(env, game.id, fixture.seed, episode)
         except Exception as exc:  # noqa: BLE001 -- a broken env voids the series
             raise Forfeit(None, f"env error: {exc!r}") from None
         await reset_agent(agent, name, offload, state,
