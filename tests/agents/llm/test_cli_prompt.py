@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from arena.registry import make_agent
 from envs import make_game
-
-SEPARATOR = "\n--- later round ---\n"
-
-
-def arena(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "arena.cli", *args], capture_output=True,
-                          text=True, timeout=120)
+from tests.agents.llm.runs import SEPARATOR, arena
 
 
 @pytest.fixture(scope="module")
