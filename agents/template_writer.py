@@ -51,8 +51,9 @@ class TemplateWriter(BaseAgent):
     def __init__(self, *, name: str | None = None,
                  templates: Sequence[str] = TEMPLATES) -> None:
         super().__init__(name=name)
-        if isinstance(templates, str) or not templates:
-            raise ValueError("templates must be a non-empty list of strings")
+        if isinstance(templates, str) or not templates or \
+                not all(isinstance(t, str) and t.strip() for t in templates):
+            raise ValueError("templates must be a non-empty list of non-empty strings")
         for template in templates:
             unknown = set(_SLOT.findall(template)) - set(SLOTS) - {"topic"}
             if unknown:

@@ -124,6 +124,9 @@ def test_template_writer_fills_slots_from_its_seed() -> None:
     assert write(custom, "tell of giants").startswith("The ")
     with pytest.raises(RegistryError, match="unknown slot"):
         make_agent("template_writer", name="t", templates=["A {colour} door"])
+    for bad in ([""], ["A {noun}.", 3]):  # an empty template failed only when written
+        with pytest.raises(RegistryError, match="non-empty strings"):
+            make_agent("template_writer", name="t", templates=bad)
 
 
 def test_writers_through_the_env() -> None:
