@@ -21,7 +21,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -34,20 +34,6 @@ MATRIX_FORMATS = ("table", "json")
 DirArg = typer.Argument(..., help="Run directory (holds arena.db).", show_default=False,
                         metavar="DIR")
 GameOpt = typer.Option(None, "--game", help="Only this game (default: every game of the run).")
-
-
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"arena: error: {message}", err=True)
-    raise typer.Exit(2)
-
-
-@contextmanager
-def _user_errors() -> Iterator[None]:
-    """Turn the errors a user can fix into one ``arena: error:`` line and exit code 2."""
-    try:
-        yield
-    except ArenaError as exc:
-        _fail(str(exc))
 
 
 class RunView:
@@ -84,11 +70,9 @@ class RunView:
 
 @contextmanager
 def _open(directory: Path, game: str | None) -> Iterator[RunView]:
-    with _user_errors():
-        view = RunView(directory, game=game)
+    view = RunView(directory, game=game)
     try:
-        with _user_errors():
-            yield view
+        yield view
     finally:
         view.close()
 
@@ -147,7 +131,8 @@ def leaderboard_command(
 ) -> None:
     """Show a run's leaderboard (TrueSkill in schedule order)."""
     if fmt not in LEADERBOARD_FORMATS:
-        _fail(f"unknown --format {fmt!r}; choose one of {', '.join(LEADERBOARD_FORMATS)}")
+        raise ArenaError(f"unknown --format {fmt!r}; choose one of "
+                         f"{', '.join(LEADERBOARD_FORMATS)}")
     with _open(directory, game) as view:
         boards = build_boards(view, bt=bt)
         if fmt != "table":
@@ -170,7 +155,7 @@ def matrix_command(
     from leaderboards import pairwise_matrix
 
     if fmt not in MATRIX_FORMATS:
-        _fail(f"unknown --format {fmt!r}; choose one of {', '.join(MATRIX_FORMATS)}")
+        raise ArenaError(f"unknown --format {fmt!r}; choose one of {', '.join(MATRIX_FORMATS)}")
     with _open(directory, game) as view:
         matrices = {}
         for g in view.games:
@@ -178,7 +163,7 @@ def matrix_command(
             if not _is_solo(records):
                 matrices[g] = pairwise_matrix(records, title=g)
         if not matrices:
-            _fail("no two-player games in this run: a matrix needs pairwise matches")
+            raise ArenaError("no two-player games in this run: a matrix needs pairwise matches")
         if fmt == "json":
             obj = {g: m.to_json_obj() for g, m in matrices.items()}
             sys.stdout.write(json.dumps(obj if view.keyed else next(iter(obj.values())),
@@ -196,7 +181,7 @@ def _draw(graph: Any, out: Path, *, title: str, found: list[list[str]]) -> None:
     try:
         draw_graph(graph, out, title=title, cycles=found)
     except OSError as exc:
-        _fail(f"cannot write {out}: {exc.strerror or exc}")
+        raise ArenaError(f"cannot write {out}: {exc.strerror or exc}") from None
     sys.stdout.write(f"wrote {out}\n")
 
 
@@ -210,7 +195,7 @@ def graph_command(
     from leaderboards.graph import graph_text
 
     if out is not None and importlib.util.find_spec("matplotlib") is None:
-        _fail("--out needs matplotlib: pip install matplotlib")
+        raise ArenaError("--out needs matplotlib: pip install matplotlib")
     with _open(directory, game) as view:
         graphs = {}
         for g in view.games:
@@ -218,9 +203,10 @@ def graph_command(
             if not _is_solo(records):
                 graphs[g] = dominance_graph(records)
         if not graphs:
-            _fail("no two-player games in this run: a dominance graph needs pairwise matches")
+            raise ArenaError("no two-player games in this run: a dominance graph needs "
+                             "pairwise matches")
         if out is not None and len(graphs) > 1:
-            _fail(f"--out draws one game; choose it with --game ({', '.join(graphs)})")
+            raise ArenaError(f"--out draws one game; choose it with --game ({', '.join(graphs)})")
         for g, graph in graphs.items():
             found = cycles(graph)
             sys.stdout.write(graph_text(graph, found, title=g))
