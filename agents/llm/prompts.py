@@ -19,6 +19,7 @@ literal braces in an override are written ``{{`` and ``}}``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -35,13 +36,19 @@ def available_templates() -> list[str]:
     return sorted(p.stem for p in TEMPLATE_DIR.glob("*.yaml"))
 
 
-def load_template(game: str, override: Mapping[str, Any] | str | None = None) -> dict[str, Any]:
-    """The template for ``game``, with ``override`` (a mapping or a YAML path) on top."""
+@functools.cache
+def _shipped(game: str) -> Mapping[str, Any]:
+    # parsed once per process: a Prompter is built for every match and every episode
     path = TEMPLATE_DIR / f"{game}.yaml"
     if not path.exists():
         raise ValueError(f"no prompt template for game {game!r} "
                          f"(templates: {', '.join(available_templates())})")
-    data = dict(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def load_template(game: str, override: Mapping[str, Any] | str | None = None) -> dict[str, Any]:
+    """The template for ``game``, with ``override`` (a mapping or a YAML path) on top."""
+    data = dict(_shipped(game))
     if isinstance(override, str):
         try:
             override = yaml.safe_load(Path(override).read_text(encoding="utf-8"))
