@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from arena.registry import accepted_options
+
 DIRECT, AWAIT, OFFLOAD = 0, 1, 2
 
 
@@ -159,13 +161,10 @@ def _accepted(fn: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
     """The keyword arguments ``fn`` takes: all with ``**context``, else only those it names
     (a bare ``reset(self, seed=None)`` that ignores the context is a valid agent too)."""
     try:
-        params = inspect.signature(fn).parameters.values()
+        named = accepted_options(fn)
     except (TypeError, ValueError):
         return kwargs
-    if any(p.kind is p.VAR_KEYWORD for p in params):
-        return kwargs
-    named = {p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
-    return {k: v for k, v in kwargs.items() if k in named}
+    return kwargs if named is None else {k: v for k, v in kwargs.items() if k in named}
 
 
 def call_mode(fn: Any, offload: Offload | None) -> int:

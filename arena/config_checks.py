@@ -9,7 +9,6 @@ constructor arguments (each game is built once), gauntlet opponents, name clashe
 from __future__ import annotations
 
 import importlib
-import inspect
 from typing import Any
 
 from arena.config import Config, GameConfig, RoundRobin, Solo
@@ -29,11 +28,11 @@ def game_parameters(entry: Any) -> set[str] | None:
         candidates.append(module.raw_env)
     for fn in candidates:
         try:
-            params = inspect.signature(fn).parameters.values()
+            accepted = accepted_options(fn)
         except (TypeError, ValueError):
             continue
-        if not any(p.kind is p.VAR_KEYWORD for p in params):
-            return {p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
+        if accepted is not None:
+            return accepted
     return None
 
 

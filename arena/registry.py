@@ -128,9 +128,10 @@ def get_agent_class(type_name: str) -> type:
     return entry
 
 
-def accepted_options(cls: type) -> set[str] | None:
-    """Keyword names ``cls`` accepts, or ``None`` if it takes ``**kwargs``."""
-    params = inspect.signature(cls).parameters.values()
+def accepted_options(fn: Callable[..., Any]) -> set[str] | None:
+    """Keyword names ``fn`` (a class or a function) accepts, or ``None`` if it takes
+    ``**kwargs``. Raises ``TypeError``/``ValueError`` where Python has no signature."""
+    params = inspect.signature(fn).parameters.values()
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
         return None
     return {p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
