@@ -160,7 +160,10 @@ def test_work_per_update_does_not_grow_with_history():
     for s in rng.integers(0, 3, 5000):
         h.update(int(s))
     assert len(h._keys.keys) == 8
-    assert all(len(table) <= 5000 for table in h._follow)
+    # one entry per distinct context of each length: keys that grew with the history
+    # (or mixed up lengths) would overflow these counts
+    sizes = [len(table) for table in h._follow]
+    assert sizes[:4] == [3, 9, 27, 81] and all(s <= 3 ** (j + 1) for j, s in enumerate(sizes))
     m = Markov(3, max_order=3)
     for s in rng.integers(0, 3, 5000):
         m.update(int(s))
