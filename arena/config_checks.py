@@ -13,7 +13,7 @@ from typing import Any
 
 from arena.config import Config, GameConfig, RoundRobin, Solo
 from arena.errors import ConfigError
-from arena.registry import RegistryError, accepted_options, get_agent_class
+from arena.registry import RegistryError, accepted_options, get_agent_class, option_problem
 
 
 def game_parameters(entry: Any) -> set[str] | None:
@@ -122,13 +122,9 @@ def _check_agents(config: Config, err: Any) -> None:
             cls = get_agent_class(agent.type)
         except RegistryError as exc:
             raise err(f"agents[{i}].type", str(exc)) from None
-        accepted = accepted_options(cls)
-        if accepted is not None:
-            for option in agent.options:
-                if option not in accepted:
-                    allowed = ", ".join(sorted(accepted - {"name"})) or "none"
-                    raise err(f"agents[{i}].{option}", f"agent type {agent.type!r} has no "
-                              f"option {option!r} (options: {allowed})")
+        problem = option_problem(agent.type, cls, agent.options)
+        if problem is not None:
+            raise err(f"agents[{i}].{problem[0]}", problem[1])
         for j, game_id in enumerate(agent.games or ()):
             if game_id not in GAMES:
                 raise err(f"agents[{i}].games[{j}]", f"unknown game {game_id!r}")

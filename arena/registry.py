@@ -19,7 +19,7 @@ import difflib
 import importlib
 import inspect
 import pkgutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from importlib import metadata
 from typing import Any
 
@@ -137,16 +137,25 @@ def accepted_options(fn: Callable[..., Any]) -> set[str] | None:
     return {p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
 
 
+def option_problem(type_name: str, cls: type, options: Iterable[str]) -> tuple[str, str] | None:
+    """The first of ``options`` that ``cls`` does not take, with the message saying so."""
+    accepted = accepted_options(cls)
+    if accepted is None:
+        return None
+    for option in options:
+        if option not in accepted:
+            allowed = ", ".join(sorted(accepted - {"name"})) or "none"
+            return option, (f"agent type {type_name!r} has no option {option!r} "
+                            f"(options: {allowed})")
+    return None
+
+
 def check_options(type_name: str, options: dict[str, Any]) -> type:
     """Resolve ``type_name`` and check ``options`` against its signature."""
     cls = get_agent_class(type_name)
-    accepted = accepted_options(cls)
-    if accepted is not None:
-        unknown = sorted(set(options) - accepted)
-        if unknown:
-            allowed = ", ".join(sorted(accepted - {"name"})) or "none"
-            raise RegistryError(f"agent type {type_name!r} has no option {unknown[0]!r} "
-                                f"(options: {allowed})")
+    problem = option_problem(type_name, cls, options)
+    if problem is not None:
+        raise RegistryError(problem[1])
     return cls
 
 
