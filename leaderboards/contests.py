@@ -89,17 +89,17 @@ class ContestBuilder:
     def __init__(self) -> None:
         self._pending: dict[str, list[Record]] = {}
 
-    def add(self, record: Record) -> tuple[bool, Contest | None]:
-        """Return ``(complete, contest)``; ``contest`` is ``None`` when void or pending."""
+    def add(self, record: Record) -> Contest | None:
+        """The contest ``record`` completes; ``None`` while it is pending or when void."""
         group = record.get("group")
         if group is None:
-            return True, contest_from([record])
+            return contest_from([record])
         halves = self._pending.setdefault(str(group), [])
         halves.append(record)
         if len(halves) < GROUP_SIZE:
-            return False, None
+            return None
         del self._pending[str(group)]
-        return True, contest_from(sorted(halves, key=record_order))
+        return contest_from(sorted(halves, key=record_order))
 
 
 def contests(records: Iterable[Record]) -> list[Contest]:
@@ -107,7 +107,7 @@ def contests(records: Iterable[Record]) -> list[Contest]:
     builder = ContestBuilder()
     found = []
     for record in sorted((r for r in records if not is_solo(r)), key=record_order):
-        _, contest = builder.add(record)
+        contest = builder.add(record)
         if contest is not None:
             found.append(contest)
     # A pair completes at its later half; rate it at its first, as scheduled.

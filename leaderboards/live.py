@@ -61,7 +61,7 @@ class LiveRatings:
             game.solo_board = None
             return
         game.standings.count_record(record)
-        _, contest = game.builder.add(record)
+        contest = game.builder.add(record)
         if contest is not None:
             game.standings.rate(contest)
 
