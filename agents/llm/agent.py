@@ -108,9 +108,10 @@ class HFAgent:
         self.max_new_tokens = max_new_tokens
         self.retries = retries
         self.fallback = fallback
-        self.templates = dict(templates or {})
-        for game, override in self.templates.items():
-            load_template(game, override)  # a bad override is a config error, not a forfeit
+        # overrides read (a YAML path) and checked once, here: a bad one is a config error,
+        # not a forfeit
+        self.templates = {game: load_template(game, override)
+                          for game, override in (templates or {}).items()}
         self.rng = np.random.default_rng()
         self.context: dict[str, Any] = {}
         self.invalid_answers: list[dict[str, Any]] = []

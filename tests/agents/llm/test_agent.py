@@ -233,3 +233,14 @@ def test_bad_template_overrides_fail_when_the_agent_is_built(tiny_model_dir: Pat
         agent(tiny_model_dir, templates={"chess": {"user": "x"}})
     with pytest.raises(RegistryError, match="cannot read"):
         agent(tiny_model_dir, templates={"rps": "/nonexistent/template.yaml"})
+
+
+def test_a_template_file_is_read_once_when_the_agent_is_built(tiny_model_dir: Path,
+                                                              tmp_path: Path) -> None:
+    path = tmp_path / "rps.yaml"
+    path.write_text("completion: 'Go {round}:'\n")
+    lm = agent(tiny_model_dir, prompt_format="completion", templates={"rps": str(path)})
+    path.unlink()  # every later reset uses what was read then
+    for seed in (0, 1):
+        lm.reset(seed=seed, **rps_context())
+        assert lm.prompt_text() == "<|endoftext|>Go 1:"
