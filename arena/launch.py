@@ -15,8 +15,8 @@ from typing import Any
 
 from arena.config import Config, load_config
 from arena.errors import ArenaError, ConfigError
-from arena.registry import get_agent_class, make_agent
-from arena.runner import Runner, RunOutcome, package_versions
+from arena.registry import make_agent
+from arena.runner import Runner, RunOutcome, declared_timeout, package_versions
 from arena.schedule import build_schedule
 from arena.store import Store
 
@@ -96,7 +96,7 @@ def probe_agents(config: Config, source: str) -> None:
     for i, spec in enumerate(config.agents):
         limit = config.timeout
         if limit == "auto":
-            limit = getattr(get_agent_class(spec.type), "match_timeout", 60.0)
+            limit = declared_timeout(spec.type)
         try:
             _build_within(spec, limit)
         except (ValueError, TypeError, OSError, ImportError, TimeoutError) as exc:

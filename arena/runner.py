@@ -60,6 +60,12 @@ class RunOutcome:
     interrupted: bool
 
 
+def declared_timeout(agent_type: str) -> float | None:
+    """The match time limit an agent class asks for under ``timeout: auto`` (see
+    :mod:`arena.agent`): 60 s unless it says otherwise, ``None`` for none."""
+    return getattr(get_agent_class(agent_type), "match_timeout", 60.0)
+
+
 def _has_async(cls: type) -> bool:
     return any(inspect.iscoroutinefunction(getattr(cls, method, None))
                for method in ("act", "policy", "reset"))
@@ -123,8 +129,7 @@ class Runner:
         self.notices = list(notices)
         self.concurrency = max(1, concurrency or config.concurrency)
         self.timeout = timeout if timeout is not None else config.timeout
-        self.agent_timeouts = {a.name: getattr(get_agent_class(a.type), "match_timeout", 60.0)
-                               for a in config.agents}
+        self.agent_timeouts = {a.name: declared_timeout(a.type) for a in config.agents}
         self.games = {g.id: g for g in config.games}
         self.async_agents = {a.name for a in config.agents if _has_async(get_agent_class(a.type))}
         self.in_flight: dict[str, MatchState] = {}

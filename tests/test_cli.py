@@ -186,28 +186,6 @@ def test_auto_timeout_is_what_the_seated_agents_ask_for(tmp_path):
     assert all(r["error"].startswith("timed out after 1 s") for r in rows)
 
 
-def test_auto_timeout_units():
-    from arena.config import Config
-    from arena.runner import Runner
-    from arena.schedule import Fixture
-
-    config = Config.model_validate({
-        "name": "t", "game": {"id": "rps", "rounds": 5},
-        "agents": [{"name": "a", "type": "uniform_random"},
-                   {"name": "p", "type": FAULTS + "Patient"},
-                   {"name": "q", "type": FAULTS + "QuickHang"}]})
-    runner = Runner.__new__(Runner)
-    runner.timeout = config.timeout
-    runner.agent_timeouts = {"a": 60.0, "p": None, "q": 1.0}
-    fixture = Fixture.__new__(Fixture)
-    object.__setattr__(fixture, "agents", ["a", "q"])
-    assert config.timeout == "auto" and runner.match_timeout(fixture) == 60.0
-    object.__setattr__(fixture, "agents", ["a", "p"])
-    assert runner.match_timeout(fixture) is None
-    runner.timeout = 5.0
-    assert runner.match_timeout(fixture) == 5.0
-
-
 def _gated(tmp_path: Path) -> tuple[Path, Path]:
     gate = tmp_path / "open"
     config = write_config(tmp_path / "g.yaml", BOTS + [

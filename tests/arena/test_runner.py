@@ -11,7 +11,7 @@ import pytest
 from arena.config import parse_config
 from arena.records import FINISHED, FORFEIT
 from arena.runner import Runner
-from arena.schedule import build_schedule
+from arena.schedule import Fixture, build_schedule
 from arena.store import Store
 from leaderboards import build_leaderboard, build_solo_leaderboard
 from tests.arena.fault_agents import Hang, HangInInit, HangInStats
@@ -169,6 +169,23 @@ def test_a_forfeit_keeps_the_counters_reported_so_far(tmp_path, game):
             assert record["stats"]["count"]["policy_calls"] >= 3.0
     build = build_solo_leaderboard if game["id"] == "random_number" else build_leaderboard
     assert build(records).row("bad")["invalid_rate"] == pytest.approx(0.25)  # texts ignored
+
+
+def test_auto_timeout_is_the_most_any_seated_agent_asks_for():
+    config = cfg([{"name": "a", "type": "uniform_random"},
+                  {"name": "p", "type": FAULTS + "Patient"},
+                  {"name": "q", "type": FAULTS + "QuickHang"}])
+    assert config.timeout == "auto"
+    runner = Runner(config, None, Recorder(), fixtures=[])
+    assert runner.agent_timeouts == {"a": 60.0, "p": None, "q": 1.0}  # the classes' own
+
+    def seated(*agents: str) -> Fixture:
+        return Fixture(key="k", index=0, game="rps", agents=agents, seed=0)
+
+    assert runner.match_timeout(seated("a", "q")) == 60.0
+    assert runner.match_timeout(seated("a", "p")) is None
+    fixed = Runner(config, None, Recorder(), fixtures=[], timeout=5.0)
+    assert fixed.match_timeout(seated("a", "p")) == 5.0
 
 
 def test_a_hanging_agent_times_out_and_the_run_still_ends(tmp_path):
