@@ -198,7 +198,10 @@ def test_creative_writing_always_samples_within_the_limit(tiny_model_dir: Path,
     lm.reset(seed=0, **ctx)
     assert lm.policy("A poem about rock.", None) is None
     text = lm.act("A poem about rock.", None)
-    assert isinstance(text, str) and len(text) <= 20
+    assert isinstance(text, str) and 0 < len(text) <= 20 and lm.stats()["invalid"] == 0
+    long = scripted(["\n  " + "word " * 10], retries=0)
+    long.reset(seed=0, **ctx)
+    assert long.act("A poem about rock.", None) == "word word word word "  # stripped, then cut
     empty = scripted(["", "  ", "\n"], retries=2)
     empty.reset(seed=0, **ctx)
     assert empty.act("A poem about rock.", None) == ""
