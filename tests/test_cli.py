@@ -88,8 +88,11 @@ def test_help_is_quick_and_imports_nothing_heavy():
 def test_agents_lists_registered_types_with_games():
     done = arena("agents")
     assert done.returncode == 0
-    for name in ("uniform_random", "frequency", "constant"):
-        assert name in done.stdout
+    rows = {line.split("│")[1].strip(): line for line in done.stdout.splitlines()
+            if line.startswith("│ ") and line.split("│")[1].strip()}
+    assert {"uniform_random", "frequency", "constant"} <= set(rows)
+    assert "rps, hide_and_seek" in rows["frequency"]  # the class's declared games
+    assert "creative_writing" in rows["fixed_text"] and "rps" not in rows["fixed_text"]
 
 
 def _bad_configs(tmp: Path) -> list[tuple[str, Path, str]]:
