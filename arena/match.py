@@ -35,7 +35,7 @@ from arena.registry import make_agent
 from arena.schedule import Fixture, derive_seed
 
 
-def build_agents(specs: list[AgentConfig], state: MatchState | None = None) -> list[Any]:
+def build_agents(specs: list[AgentConfig], state: MatchState) -> list[Any]:
     """Fresh agent instances for one match, in seat order.
 
     ``state.current`` names the agent being built, so a constructor that never returns
@@ -43,16 +43,13 @@ def build_agents(specs: list[AgentConfig], state: MatchState | None = None) -> l
     """
     agents = []
     for spec in specs:
-        if state is not None:
-            state.current = spec.name
+        state.current = spec.name
         try:
             agents.append(make_agent(spec.type, name=spec.name, **spec.options))
         except Exception as exc:  # noqa: BLE001 -- a broken constructor forfeits for its agent
             raise Forfeit(spec.name, f"{spec.name}: cannot build agent: {exc}") from None
-        if state is not None:
-            state.agents[spec.name] = agents[-1]
-    if state is not None:
-        state.current = None
+        state.agents[spec.name] = agents[-1]
+    state.current = None
     return agents
 
 
