@@ -24,10 +24,9 @@ COLUMNS = ["key", "index", "game", "seed", "agents", "roles", "rounds", "scores"
            "error", "forfeited_by", "group", "episodes", "stats", "started_at", "finished_at"]
 
 
-def export_rows(store: Store, *, rounds: bool = False,
-                game: str | None = None) -> Iterator[dict[str, Any]]:
+def export_rows(store: Store, *, rounds: bool = False) -> Iterator[dict[str, Any]]:
     """Match rows in schedule order, with ``round_log`` only when ``rounds``."""
-    for record in store.iter_results(game=game, rounds=rounds):
+    for record in store.iter_results(rounds=rounds):
         row = {column: record[column] for column in COLUMNS}
         if rounds:
             row["round_log"] = record["round_log"]
