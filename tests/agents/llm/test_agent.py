@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from agents.llm import HFAgent, InvalidAnswer
+from agents.llm.parse import parse_choice
 from arena.registry import RegistryError, make_agent
 from envs import make_game
 from tests.agents.llm import reference
@@ -83,6 +84,24 @@ class CountingBackend:
         return getattr(self.inner, name)
 
 
+class RecordingBackend:
+    """Wraps the real backend and keeps every generation prompt and answer."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.prompts: list[str] = []
+        self.texts: list[str] = []
+
+    def generate(self, prompts: Sequence[str], **options: Any) -> list[str]:
+        texts = self.inner.generate(prompts, **options)
+        self.prompts.extend(prompts)
+        self.texts.extend(texts)
+        return texts
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
 def test_act_draws_once_from_the_cached_policy(tiny_model_dir: Path) -> None:
     lm = agent(tiny_model_dir, temperature=2.0)
     counting = CountingBackend(lm.backend)
@@ -132,12 +151,25 @@ def test_random_numbers_act_with_the_number_itself(tiny_model_dir: Path) -> None
 def test_sample_mode_plays_legal_moves(tiny_model_dir: Path, prompt_format: str) -> None:
     lm = agent(tiny_model_dir, prompt_format=prompt_format, mode="sample", retries=1,
                max_new_tokens=4)
+    recording = RecordingBackend(lm.backend)
+    lm._backend = recording  # type: ignore[assignment]
     lm.reset(seed=7, **rps_context())
     assert lm.policy(fresh(), None) is None
-    assert lm.act(fresh(), None) in (0, 1, 2)
+    action = lm.act(fresh(), None)
+    assert action in (0, 1, 2)
     stats = lm.stats()
     assert stats["decisions"] == 1 and "off_mass" not in stats
     assert stats["invalid"] == len(lm.invalid_answers)
+    # every try saw the real prompt; the move is the first readable answer, else invalid
+    assert recording.prompts and set(recording.prompts) == {lm.prompt_text()}
+    parsed = [parse_choice(t, ["rock", "paper", "scissors"]) for t in recording.texts]
+    readable = [i for i in parsed if i is not None]
+    if readable:
+        assert action == readable[0] and len(parsed) == parsed.index(action) + 1
+        assert stats["invalid"] == 0
+    else:
+        assert len(parsed) == 2 and lm.invalid_answers == [
+            {"decision": 1, "texts": recording.texts}]
 
 
 class ScriptedBackend:
