@@ -60,7 +60,7 @@ class RunView:
     def records(self, game: str) -> list[dict[str, Any]]:
         """The game's records; solo tasks come with their round logs (per-episode ranks)."""
         records = self.store.results(game=game)
-        if records and len(records[0]["agents"]) == 1:
+        if _is_solo(records):
             records = self.store.results(game=game, rounds=True)
         return records
 
