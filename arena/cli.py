@@ -67,12 +67,11 @@ def export(
         "--out", help="Write to FILE instead of standard output.")] = None,
 ) -> None:
     """Export a run's matches as JSON lines or CSV."""
-    from arena.export import FORMATS
+    from arena.export import check_format
     from arena.export import export as export_matches
     from arena.store import Store
 
-    if format_ not in FORMATS:
-        raise ArenaError(f"unknown export format {format_!r} (choose {' or '.join(FORMATS)})")
+    check_format(format_)  # before --out is created: a typo must not leave an empty file
     with Store.open(directory) as store:
         if out is None:
             export_matches(store, sys.stdout, fmt=format_, rounds=rounds)

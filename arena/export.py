@@ -53,10 +53,14 @@ def write_csv(rows: Iterable[dict[str, Any]], out: TextIO, *, rounds: bool = Fal
     return count
 
 
-def export(store: Store, out: TextIO, *, fmt: str = "jsonl", rounds: bool = False) -> int:
-    """Write every finished match of ``store`` to ``out``; returns the number of rows."""
+def check_format(fmt: str) -> None:
     if fmt not in FORMATS:
         raise ArenaError(f"unknown export format {fmt!r} (choose {' or '.join(FORMATS)})")
+
+
+def export(store: Store, out: TextIO, *, fmt: str = "jsonl", rounds: bool = False) -> int:
+    """Write every finished match of ``store`` to ``out``; returns the number of rows."""
+    check_format(fmt)
     rows = export_rows(store, rounds=rounds)
     if fmt == "jsonl":
         return write_jsonl(rows, out)
