@@ -1,4 +1,7 @@
-"""A bare synchronous match loop for agent tests (the engine's loop is async and stores)."""
+"""A bare synchronous match loop for agent tests (the engine's loop is async and stores).
+
+Agents get the engine's own reset context (:func:`arena.match.seat_context`).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from arena.match import seat_context
 from envs import make_game
 
 
@@ -18,9 +22,8 @@ def play(a: Any, b: Any, *, game: str = "rps", rounds: int = 1000, seed: int = 0
     seeds = np.random.SeedSequence(seed).spawn(2)
     agents = dict(zip(ids, (a, b), strict=True))
     for i, agent_id in enumerate(ids):
-        context = {"game": game, "role": agent_id, "rounds": rounds,
-                   **env.unwrapped.context(agent_id)}
-        agents[agent_id].reset(seed=int(seeds[i].generate_state(1)[0]), **context)
+        agents[agent_id].reset(seed=int(seeds[i].generate_state(1)[0]),
+                               **seat_context(game, env, agent_id))
     totals = dict.fromkeys(ids, 0.0)
     while env.agents:
         actions = {}
