@@ -9,12 +9,12 @@ not a project dependency; install them next to the project first::
 Each of our agents (default: every exploiter) plays a 1000-throw RPS match against each
 of the 43 bots per seed, built with ``arena.registry.make_agent`` and driven as the
 engine drives it: reset with the engine's context, then ``policy`` and ``act`` every
-round over our ``envs.rps`` env, in seat 0 unless ``--seat 1``. The bots' C ``random()`` is seeded with ``srandom``
-per match, so a run is reproducible. The reference row is OpenSpiel's ``greenberg``
-(the 2000 winner) against the same 43 bots with the same seeds (its self-match
-included, as in the published figures). Printed: per bot, each agent's mean net per
-round over the seeds and its worst seed; then each agent's overall mean and worst
-match, with the difference to greenberg.
+round over our ``envs.rps`` env, in seat 0 unless ``--seat 1``. The bots' C
+``random()`` is seeded with ``srandom`` per match, so a run is reproducible. The
+reference row is OpenSpiel's ``greenberg`` (the 2000 winner) against the same 43 bots
+with the same seeds (its self-match included, as in the published figures). Printed:
+per bot, each agent's mean net per round over the seeds and its worst seed; then each
+agent's overall mean and worst match, with the difference to greenberg.
 """
 
 from __future__ import annotations
@@ -40,7 +40,8 @@ def _pyspiel():
     try:
         import pyspiel
     except ImportError:
-        sys.exit("irpsc_gauntlet: needs OpenSpiel's RoShamBo bots: pip install --no-deps open_spiel")
+        sys.exit("irpsc_gauntlet: needs OpenSpiel's RoShamBo bots: "
+                 "pip install --no-deps open_spiel")
     return pyspiel
 
 
@@ -124,7 +125,8 @@ def main() -> None:
         bots = wanted
     options = parse_options(args.option)
     agents = [REFERENCE] + [a for a in args.agents if a != REFERENCE]
-    jobs = [(a, b, 1 + s, options, args.seat) for a in agents for b in bots for s in range(args.seeds)]
+    jobs = [(a, b, 1 + s, options, args.seat)
+            for a in agents for b in bots for s in range(args.seeds)]
     start = time.perf_counter()
     with Pool(max(1, min(args.procs, 2))) as pool:
         results = pool.map(_job, jobs, chunksize=4)
