@@ -1,6 +1,6 @@
 """The ``arena`` CLI as users run it: a subprocess on tiny configs.
 
-Runs are paced by ``tests.arena.fault_agents:Gate`` (blocks until a file exists) and
+Runs are paced by ``tests.arena.pacing_agents:WaitForFile`` (blocks until a file exists) and
 observed by polling the run's database, so nothing here depends on machine speed.
 """
 
@@ -192,7 +192,8 @@ def test_auto_timeout_is_what_the_seated_agents_ask_for(tmp_path):
 def _gated(tmp_path: Path) -> tuple[Path, Path]:
     gate = tmp_path / "open"
     config = write_config(tmp_path / "g.yaml", BOTS + [
-        {"name": "gate", "type": FAULTS + "Gate", "path": str(gate), "at": 2}],
+        {"name": "gate", "type": "tests.arena.pacing_agents:WaitForFile", "path": str(gate),
+         "wait_at": 2}],
         concurrency=2)
     return config, gate
 

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -105,26 +103,6 @@ class Hang(_AtRound):
         while not self.release.is_set():
             x += 1
         raise RuntimeError("released")
-
-
-class Gate(Uniform):
-    """Uniform, but blocks at round ``at`` until ``path`` exists (paces kill tests)."""
-
-    def __init__(self, *, name: str | None = None, path: str = "", at: int = 2) -> None:
-        super().__init__(name=name)
-        self.path = Path(path)
-        self.at = at
-
-    def reset(self, *, seed: int | None = None, **context: Any) -> None:
-        super().reset(seed=seed, **context)
-        self.decisions = 0
-
-    def act(self, observation: Any, action_space: Any) -> Any:
-        self.decisions += 1
-        if self.decisions == self.at:
-            while not self.path.exists():
-                time.sleep(0.02)
-        return super().act(observation, action_space)
 
 
 class Counted(Uniform):
