@@ -21,6 +21,11 @@ def docs_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.syspath_prepend(str(DOCS))
 
 
+def test_readme_shows_the_tested_example_verbatim() -> None:
+    readme = (DOCS.parent / "README.md").read_text()
+    assert (DOCS / "example_agent.py").read_text().rstrip() in readme
+
+
 def test_example_is_short() -> None:
     code = [line for line in (DOCS / "example_agent.py").read_text().splitlines()
             if line.strip() and not line.lstrip().startswith(("#", '"""', "from", "import"))]
