@@ -18,6 +18,13 @@ An agent needs a ``name``, ``reset`` and ``act``. Everything else is optional:
     zero-argument function returning the opponent's distribution for the current
     round (or ``None``).
 
+Giving up one decision: ``act`` (or ``policy``) may raise :class:`RoundForfeit`
+(a language model with no readable answer after its retries does). The round is still
+played: in a two-player game the engine plays the move that does worst against the
+opponent's move, in a solo task the move worth the least reward; the round log marks it
+``forfeited`` and the agent's match stats count ``round_forfeits``. Any other exception
+forfeits the whole match.
+
 ``act`` and ``policy`` may be ``async def``: the engine awaits them, which is how
 language-model agents batch decisions across matches.
 
@@ -40,6 +47,11 @@ def one_hot(index: int, n: int) -> np.ndarray:
     probs = np.zeros(n)
     probs[index] = 1.0
     return probs
+
+
+class RoundForfeit(Exception):
+    """Raised from ``act()`` (or ``policy()``) to give up this decision only; the message
+    says why."""
 
 
 @runtime_checkable

@@ -6,7 +6,8 @@ agent in the match is synchronous, and the whole match runs in its own thread), 
 batcher), or offloaded to the match's daemon thread (:class:`Offload`: a synchronous
 agent playing an async one). A decision is at most one ``policy`` call, then ``act``,
 then the space check; an exception or an action outside the space raises
-:class:`Forfeit` naming the agent.
+:class:`Forfeit` naming the agent. :class:`~arena.agent.RoundForfeit` gives up that
+decision only: the decision returns :data:`FORFEITED` and the caller picks the move.
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ from typing import Any
 
 import numpy as np
 
+from arena.agent import RoundForfeit
 from arena.registry import accepted_options
 
 DIRECT, AWAIT, OFFLOAD = 0, 1, 2
+FORFEITED = object()  # the "action" of a decision given up with RoundForfeit
 
 
 class Forfeit(Exception):
@@ -46,6 +49,7 @@ class MatchState:
         self.round_log: list[dict[str, Any]] = []
         self.roles: list[str] = []
         self.stats: dict[str, dict[str, float]] = {}
+        self.round_forfeits: dict[str, int] = {}  # by agent name, only those that gave up
         self.agents: dict[str, Any] = {}  # built so far, by name: stats() after a forfeit
         self.started_at = time.time()
 
@@ -196,6 +200,9 @@ def decide_now(seat: Seat, obs: Any, space: Any, state: MatchState) -> tuple[Any
     try:
         probs = None if seat.policy is None else seat.policy(obs, space)
         action = seat.act(obs, space)
+    except RoundForfeit:
+        state.current = None
+        return FORFEITED, None
     except Forfeit:
         raise
     except (Exception, SystemExit):  # noqa: BLE001 -- any agent error forfeits for it
@@ -206,7 +213,10 @@ def decide_now(seat: Seat, obs: Any, space: Any, state: MatchState) -> tuple[Any
 
 async def decide(seat: Seat, obs: Any, space: Any, state: MatchState,
                  offload: Offload | None) -> tuple[Any, Any]:
-    """One decision: policy (at most once), then act, then the space check."""
+    """One decision: policy (at most once), then act, then the space check.
+
+    Returns ``(action, policy)``; ``(FORFEITED, None)`` when the agent raised RoundForfeit.
+    """
     if seat.sync:
         return decide_now(seat, obs, space, state)
     state.current = seat.name
@@ -217,6 +227,9 @@ async def decide(seat: Seat, obs: Any, space: Any, state: MatchState,
                      else await invoke(seat.pmode, seat.policy, offload, obs, space))
         action = (seat.act(obs, space) if seat.amode == DIRECT
                   else await invoke(seat.amode, seat.act, offload, obs, space))
+    except RoundForfeit:
+        state.current = None
+        return FORFEITED, None
     except (Forfeit, asyncio.CancelledError):
         raise
     except (Exception, SystemExit):  # noqa: BLE001 -- any agent error forfeits for it

@@ -3,6 +3,11 @@
 Per round each agent gets at most one ``policy`` call (its exact mixed strategy, logged
 with the round) and then one ``act``; the action is checked against the agent's space,
 and anything outside it forfeits the match for that agent, as does an exception.
+An agent that raises :class:`~arena.agent.RoundForfeit` gives up that round only: once
+both have decided it plays its worst reply to the opponent's move (the lowest row index
+among the minima of its payoff column; no RNG, so runs stay reproducible), or action 0
+for both when both gave up. That round logs no policy for it and lists it under
+``forfeited``; its match stats count ``round_forfeits``.
 White-box agents are called after the others and read the opponent's policy for the
 round through ``opponent_policy()``: the value already computed, never a second call.
 
@@ -19,7 +24,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from arena.calls import (
+    FORFEITED,
     Forfeit,
     MatchState,
     Offload,
@@ -124,7 +132,27 @@ def collect_stats(agents: list[Any], names: list[str], state: MatchState) -> Non
             except Exception:  # noqa: BLE001 -- counters are optional; never fail a match on them
                 continue
     state.current = None
+    for name, count in state.round_forfeits.items():  # the engine's count, beside the agent's
+        stats.setdefault(name, {})["round_forfeits"] = float(count)
     state.stats = stats
+
+
+def worst_replies(payoff: Any) -> list[int]:
+    """Per opponent action, the own action (row) paying least; the lowest among ties."""
+    return np.argmin(np.asarray(payoff, dtype=float), axis=0).tolist()
+
+
+def forfeit_moves(a0: Any, a1: Any, worst: list[list[int]], names: list[str],
+                  state: MatchState) -> tuple[int, int, list[str]]:
+    """The actions played in a round one or both seats gave up, and who gave it up."""
+    gave_up = [name for name, a in zip(names, (a0, a1), strict=True) if a is FORFEITED]
+    for name in gave_up:
+        state.round_forfeits[name] = state.round_forfeits.get(name, 0) + 1
+    if len(gave_up) == 2:
+        return 0, 0, gave_up
+    if a0 is FORFEITED:
+        return worst[0][a1], a1, gave_up
+    return a0, worst[1][a0], gave_up
 
 
 async def _play_two(fixture: Fixture, game: GameConfig, specs: list[AgentConfig], *,
@@ -144,6 +172,7 @@ async def _play_two(fixture: Fixture, game: GameConfig, specs: list[AgentConfig]
     spaces = [env.action_space(r) for r in roles]
     seats = [Seat(a, n, r, s, offload)
              for a, n, r, s in zip(agents, names, roles, spaces, strict=True)]
+    worst = [worst_replies(c["payoff"]) for c in contexts]
     current: list[Any] = [None, None]
     for i, (agent, context) in enumerate(zip(agents, contexts, strict=True)):
         if getattr(agent, "white_box", False):
@@ -173,6 +202,9 @@ async def _play_two(fixture: Fixture, game: GameConfig, specs: list[AgentConfig]
                 actions[i], current[i] = await decide(seat, obs[roles[i]], spaces[i], state,
                                                       offload)
         a0, a1 = actions
+        gave_up = None
+        if a0 is FORFEITED or a1 is FORFEITED:
+            a0, a1, gave_up = forfeit_moves(a0, a1, worst, names, state)
         try:
             obs, rewards, _, _, _ = env.step({r0: a0, r1: a1})
         except Exception as exc:  # noqa: BLE001 -- a broken env voids the match, nobody's fault
@@ -186,8 +218,11 @@ async def _play_two(fixture: Fixture, game: GameConfig, specs: list[AgentConfig]
             probs[n0] = as_probabilities(p0, n0)
         if p1 is not None:
             probs[n1] = as_probabilities(p1, n1)
-        log.append({"actions": {n0: a0, n1: a1}, "probabilities": probs,
-                    "rewards": {n0: w0, n1: w1}})
+        entry = {"actions": {n0: a0, n1: a1}, "probabilities": probs,
+                 "rewards": {n0: w0, n1: w1}}
+        if gave_up:
+            entry["forfeited"] = gave_up
+        log.append(entry)
         state.rounds += 1
         state.totals = {n0: totals[0], n1: totals[1]}
         round_played(key=key, round=state.rounds,

@@ -16,9 +16,10 @@ Two ways to choose a move:
     The model writes an answer; a tolerant parser reads a legal name or number from
     it. An unreadable answer is retried up to ``retries`` times, then counted as
     invalid (raw text kept in ``invalid_answers``) and ``fallback`` applies:
-    ``uniform`` plays a uniformly random legal move, ``forfeit`` raises
-    :class:`InvalidAnswer`, which the engine records as this agent's forfeit with
-    the raw text as the error. ``policy`` is ``None`` in this mode.
+    ``uniform`` plays a uniformly random legal move, ``forfeit`` gives up the round
+    (raises :class:`InvalidAnswer`, an :class:`arena.agent.RoundForfeit` quoting the
+    raw text): the engine plays this agent's worst move for that round (in writing,
+    the empty text) and the match goes on. ``policy`` is ``None`` in this mode.
 
 Creative writing always samples, with ``max_new_tokens`` and the template's stop strings.
 ``stats()`` reports counts of ``decisions`` and ``invalid`` answers and, when measured,
@@ -36,14 +37,16 @@ import numpy as np
 from agents.llm.backend import Backend, get_backend
 from agents.llm.parse import parse_choice
 from agents.llm.prompts import Prompter, available_templates, load_template
+from arena.agent import RoundForfeit
 from arena.registry import register_agent
 
 _CHOICE_TOKENS = 16
 _WRITING_TOKENS = 200
 
 
-class InvalidAnswer(RuntimeError):
-    """The model gave no legal answer after every retry and the fall-back is ``forfeit``."""
+class InvalidAnswer(RoundForfeit):
+    """The model gave no legal answer after every retry and the fall-back is ``forfeit``:
+    this round is given up, not the match."""
 
 
 @register_agent("hf")
@@ -64,7 +67,7 @@ class HFAgent:
     ``history``             how many past rounds the prompt shows; null = all
     ``max_new_tokens``      generation budget (default 16 for a move, 200 for writing)
     ``retries``             extra tries after an unreadable answer (sample mode)
-    ``fallback``            after the last try: ``uniform`` move or ``forfeit``
+    ``fallback``            after the last try: ``uniform`` move or ``forfeit`` the round
     ``templates``           per-game template overrides: ``{game: {key: text}}``
     """
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from arena.agent import BaseAgent
+from arena.agent import BaseAgent, RoundForfeit
 
 
 class Uniform(BaseAgent):
@@ -201,3 +201,29 @@ class NumpyActions(Uniform):
     def act(self, observation: Any, action_space: Any) -> Any:
         action = super().act(observation, action_space)
         return np.int64(action) if self.decisions_made % 2 else np.array(action)
+
+
+class RoundForfeiter(Uniform):
+    """Uniform, but gives up every ``every``-th decision with RoundForfeit: from ``act``
+    (after the engine has its policy, which must then not be logged), or from ``policy``
+    when ``in_policy`` (then ``act`` is never called for that decision)."""
+
+    def __init__(self, *, name: str | None = None, every: int = 3,
+                 in_policy: bool = False) -> None:
+        super().__init__(name=name)
+        self.every, self.in_policy = every, in_policy
+
+    def _give_up(self) -> None:
+        if (self.decisions_made + 1) % self.every == 0:
+            self.decisions_made += 1
+            self._pending = None
+            raise RoundForfeit(f"{self.name}: giving up decision {self.decisions_made}")
+
+    def policy(self, observation: Any, action_space: Any) -> np.ndarray | None:
+        if self.in_policy:
+            self._give_up()
+        return super().policy(observation, action_space)
+
+    def act(self, observation: Any, action_space: Any) -> Any:
+        self._give_up()
+        return super().act(observation, action_space)

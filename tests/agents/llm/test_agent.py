@@ -11,6 +11,7 @@ import pytest
 
 from agents.llm import HFAgent, InvalidAnswer
 from agents.llm.parse import parse_choice
+from arena.agent import RoundForfeit
 from arena.registry import RegistryError, make_agent
 from envs import make_game
 from tests.agents.llm import reference
@@ -215,11 +216,19 @@ def test_junk_is_retried_then_counted_and_played_uniformly(scripted: Any) -> Non
     assert lm.invalid_answers == [{"decision": 2, "texts": ["???", "nope", "zzz"]}]
 
 
-def test_forfeit_fallback_raises_with_the_raw_text(scripted: Any) -> None:
-    lm = scripted(["no idea", "still no idea"], retries=1, fallback="forfeit")
+def test_forfeit_fallback_gives_up_the_round_with_the_raw_text(scripted: Any) -> None:
+    lm = scripted(["no idea", "still no idea", "Rock."], retries=1, fallback="forfeit")
     lm.reset(seed=0, **rps_context())
-    with pytest.raises(InvalidAnswer, match="still no idea"):
+    with pytest.raises(RoundForfeit, match="still no idea") as raised:
         lm.act(fresh(), None)
+    assert isinstance(raised.value, InvalidAnswer)
+    assert lm.invalid_answers == [{"decision": 1, "texts": ["no idea", "still no idea"]}]
+    assert lm.stats() == {"decisions": 1.0, "invalid": 1.0,
+                          "invalid_answers": ["no idea", "still no idea"]}
+    obs = fresh()
+    obs[0] = (2, 1)  # the engine played its worst move for it; the next round goes on
+    assert lm.act(obs, None) == 0
+    assert lm.stats()["decisions"] == 2.0
 
 
 def test_creative_writing_always_samples_within_the_limit(tiny_model_dir: Path,
