@@ -18,7 +18,8 @@ consumes; its keys are:
 ``group``        matches sharing a group are rated as one contest (hide-and-seek pairs)
 ``episodes``     solo tasks: number of episodes, else ``None``
 ``round_log``    per round: ``{"actions": {name: action}, "probabilities": {name: [p...]},
-                 "rewards": {name: r}}`` plus ``episode``/``step`` for solo tasks
+                 "rewards": {name: r}}`` plus ``episode``/``step`` for solo tasks and
+                 ``forfeited`` (names that gave up the round, see ``arena.agent.RoundForfeit``)
 ``stats``        agent name -> extra counters an agent reports (``invalid``, ``off_mass``...),
                  floats, or lists of texts (the ``hf`` agent's ``invalid_answers``: the raw
                  text of every answer it could not read); leaderboards use only the floats

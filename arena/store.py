@@ -9,7 +9,8 @@ Tables (JSON in TEXT columns where a value is a list or mapping):
              status, scores, rounds, error, forfeited_by, grp, episodes, stats, times
 ``rounds``   one row per agent per round: match idx, round (1-based), seat, agent,
              action (an integer, or the text for writing tasks), probabilities
-             (JSON list or NULL), reward, and for solo tasks episode and step
+             (JSON list or NULL), reward, forfeit (1 when the agent gave up that round),
+             and for solo tasks episode and step
 
 A match is written only when it has finished, in one transaction, so a run killed at
 any moment leaves only whole matches behind and ``--resume`` replays the rest.
@@ -40,7 +41,7 @@ CREATE TABLE IF NOT EXISTS matches (
     forfeited_by TEXT, grp TEXT, episodes INTEGER, stats TEXT, started REAL, finished REAL);
 CREATE TABLE IF NOT EXISTS rounds (
     match INTEGER NOT NULL, round INTEGER NOT NULL, seat INTEGER NOT NULL, agent TEXT,
-    action, probabilities TEXT, reward REAL, episode INTEGER, step INTEGER,
+    action, probabilities TEXT, reward REAL, episode INTEGER, step INTEGER, forfeit INTEGER,
     PRIMARY KEY (match, round, seat)) WITHOUT ROWID;
 """
 _MATCH_COLUMNS = ("idx, key, game, seed, agents, roles, status, scores, rounds, error, "
@@ -137,7 +138,7 @@ class Store:
         try:
             conn.execute(f"INSERT INTO matches ({_MATCH_COLUMNS}) VALUES "
                          f"({', '.join('?' * 16)})", row)
-            conn.executemany("INSERT INTO rounds VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            conn.executemany("INSERT INTO rounds VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                              _round_rows(r))
             conn.execute("COMMIT")
         except BaseException:
@@ -184,8 +185,9 @@ class Store:
         log: list[dict[str, Any]] = []
         last = None
         entry: dict[str, Any] = {}
-        for rnd, agent, action, probs, reward, episode, step in self.conn.execute(
-                "SELECT round, agent, action, probabilities, reward, episode, step FROM rounds "
+        for rnd, agent, action, probs, reward, episode, step, forfeit in self.conn.execute(
+                "SELECT round, agent, action, probabilities, reward, episode, step, forfeit "
+                "FROM rounds "
                 "WHERE match = ? ORDER BY round, seat", (idx,)):
             if rnd != last:
                 entry = {"actions": {}, "probabilities": {}, "rewards": {}}
@@ -197,6 +199,8 @@ class Store:
             if probs is not None:
                 entry["probabilities"][agent] = json.loads(probs)
             entry["rewards"][agent] = reward
+            if forfeit:
+                entry.setdefault("forfeited", []).append(agent)
         return log
 
 
@@ -209,6 +213,7 @@ def _round_rows(r: MatchResult) -> Iterator[tuple[Any, ...]]:
         actions, rewards = entry["actions"], entry["rewards"]
         probs = entry.get("probabilities") or {}
         episode, step = entry.get("episode"), entry.get("step")
+        forfeited = entry.get("forfeited") or ()
         for seat, name in seats:
             p = probs.get(name)
             if p is None:
@@ -221,7 +226,7 @@ def _round_rows(r: MatchResult) -> Iterator[tuple[Any, ...]]:
                     if len(encoded) > 4096:  # a language model's policies rarely repeat
                         encoded.clear()
             yield (r.index, number, seat, name, actions.get(name), text, rewards.get(name),
-                   episode, step)
+                   episode, step, 1 if name in forfeited else None)
 
 
 def _record(row: tuple[Any, ...]) -> dict[str, Any]:
