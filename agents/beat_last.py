@@ -21,12 +21,10 @@ from arena.registry import register_agent
 class BeatLast(BaseAgent):
     """Best-responds to the opponent repeating its last move (ties broken at random)."""
 
-    games = ("rps", "hide_and_seek")
+    kinds = frozenset({"matrix"})
 
     def reset(self, *, seed: int | None = None, **context: Any) -> None:
         super().reset(seed=seed, **context)
-        if "payoff" not in context:
-            raise ValueError(f"{self.name}: needs 'payoff' in the reset context")
         payoff = np.asarray(context["payoff"], dtype=float)
         # One best-response distribution per opponent move, computed once per match.
         best = payoff >= payoff.max(axis=0, keepdims=True) - 1e-12

@@ -28,8 +28,8 @@ class BestResponse(Iocaine):
         super().setup()
         self.white_rounds = 0
 
-    def decide(self) -> np.ndarray:
-        fallback = super().decide()  # keeps iocaine's candidate scores current
+    def strategy(self) -> np.ndarray:
+        fallback = super().strategy()  # keeps iocaine's candidate scores current
         policy_fn = self.context.get("opponent_policy")
         q = policy_fn() if callable(policy_fn) else None
         if q is None:

@@ -21,7 +21,7 @@ from arena.registry import register_agent
 class Biased(BaseAgent):
     """Plays a fixed mixed strategy (option ``weights``: a list or {action name: weight})."""
 
-    games = ("rps", "hide_and_seek")
+    kinds = frozenset({"matrix"})
 
     def __init__(self, *, name: str | None = None,
                  weights: Sequence[float] | Mapping[str, float] = (0.5, 0.3, 0.2)) -> None:

@@ -18,7 +18,7 @@ from arena.registry import register_agent
 class Constant(BaseAgent):
     """Always plays the same action (option ``action``: index or name, default the first)."""
 
-    games = ("rps", "hide_and_seek", "random_number")
+    kinds = frozenset({"matrix", "numbers"})
 
     def __init__(self, *, name: str | None = None, action: int | str = 0) -> None:
         super().__init__(name=name)

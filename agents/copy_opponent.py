@@ -18,7 +18,7 @@ from arena.registry import register_agent
 class CopyOpponent(BaseAgent):
     """Plays the opponent's last move; uniformly random in the first round."""
 
-    games = ("rps", "hide_and_seek")
+    kinds = frozenset({"matrix"})
 
     def distribution(self, observation: Any, action_space: Any) -> np.ndarray:
         n = self.n_actions(action_space)

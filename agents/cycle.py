@@ -19,7 +19,7 @@ from arena.registry import register_agent
 class Cycle(BaseAgent):
     """Cycles through the actions in order (options ``start`` and ``step``)."""
 
-    games = ("rps", "hide_and_seek")
+    kinds = frozenset({"matrix"})
 
     def __init__(self, *, name: str | None = None, start: int = 0, step: int = 1) -> None:
         super().__init__(name=name)

@@ -19,7 +19,7 @@ DEFAULT_TEXT = ("The lamp by the window kept burning long after the house went q
 class FixedText(BaseAgent):
     """Always writes the same text (option ``text``), whatever the prompt."""
 
-    games = ("creative_writing",)
+    kinds = frozenset({"text"})
 
     def __init__(self, *, name: str | None = None, text: str = DEFAULT_TEXT) -> None:
         super().__init__(name=name)
@@ -28,6 +28,5 @@ class FixedText(BaseAgent):
         self.text = text
 
     def act(self, observation: Any, action_space: Any) -> str:
-        self.decisions_made += 1
         limit = self.context.get("max_chars")
         return self.text if limit is None else self.text[: int(limit)]

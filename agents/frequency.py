@@ -25,7 +25,7 @@ class FrequencyExploiter(Exploiter):
     def observe(self, own: int, opp: int) -> None:
         self.predictor.update(opp)
 
-    def decide(self) -> np.ndarray:
-        if self.t == 1:
+    def strategy(self) -> np.ndarray:
+        if self.decisions_made == 0:
             return self.eq
         return best_response(self.payoff, self.predictor.predict())

@@ -58,7 +58,7 @@ class Hedge(Exploiter):
             self.eq_score = self.decay * self.eq_score + self.value
         self.bank.update(own, opp)
 
-    def decide(self) -> np.ndarray:
+    def strategy(self) -> np.ndarray:
         self.experts = np.vstack([self.bank.candidates(), self.eq])
         w = np.exp(self.eta * (self.scores - self.scores.max()))
         mix = (w / w.sum()) @ self.experts

@@ -34,7 +34,7 @@ class HistoryMatchExploiter(Exploiter):
         context = {"opponent": opp, "own": own, "joint": own * self.n_opp + opp}[self.history]
         self.matcher.update(opp, context)
 
-    def decide(self) -> np.ndarray:
+    def strategy(self) -> np.ndarray:
         if self.matcher.match_step < 0:
             return self.eq
         return best_response(self.payoff, self.matcher.predict())

@@ -39,7 +39,7 @@ def without(probs: np.ndarray, banned: np.ndarray) -> np.ndarray:
 class Humanlike(BaseAgent):
     """Favours one action (or 7 and 3) and never repeats itself, like a person asked to be random."""
 
-    games = ("rps", "hide_and_seek", "random_number")
+    kinds = frozenset({"matrix", "numbers"})
 
     def __init__(self, *, name: str | None = None, favourite: int | str = 0, bias: float = 0.5,
                  numbers: Mapping[int, float] | None = None) -> None:
@@ -55,7 +55,7 @@ class Humanlike(BaseAgent):
         super().reset(seed=seed, **context)
         self._base: np.ndarray | None = None
         self._said: np.ndarray | None = None
-        self._solo = context.get("game") == "random_number" or "low" in context
+        self._solo = context.get("kind") == "numbers"
 
     def _base_probs(self, n: int) -> np.ndarray:
         if self._solo:

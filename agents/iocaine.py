@@ -117,8 +117,8 @@ class Iocaine(Exploiter):
             self.eq_meta = self.meta_decay * self.eq_meta + self.value
         self.bank.update(own, opp)
 
-    def decide(self) -> np.ndarray:
-        if self.t == 1:
+    def strategy(self) -> np.ndarray:
+        if self.decisions_made == 0:
             return self.eq
         self.cands = self.bank.candidates()
         self.nominees = self.scores.best()

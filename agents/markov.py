@@ -41,8 +41,8 @@ class MarkovExploiter(Exploiter):
         for h, model in zip(self.histories, self.models, strict=True):
             model.update(opp, contexts[h])
 
-    def decide(self) -> np.ndarray:
-        if self.t == 1:
+    def strategy(self) -> np.ndarray:
+        if self.decisions_made == 0:
             return self.eq
         preds = np.stack([m.predict() for m in self.models])
         self.last = best_response(self.payoff, preds)

@@ -18,7 +18,7 @@ from arena.registry import register_agent
 class NeverRepeat(BaseAgent):
     """Uniformly random, but never the same action twice in a row."""
 
-    games = ("rps", "hide_and_seek")
+    kinds = frozenset({"matrix"})
 
     def distribution(self, observation: Any, action_space: Any) -> np.ndarray:
         n = self.n_actions(action_space)

@@ -108,7 +108,7 @@ def parse_string(text: str, names: list[str]) -> list[int]:
 class FixedSequence(BaseAgent):
     """Plays a fixed sequence: digits of pi, a De Bruijn sequence, or a given string."""
 
-    games = ("rps", "hide_and_seek")
+    kinds = frozenset({"matrix"})
 
     def __init__(self, *, name: str | None = None, source: str | None = None,
                  string: str | None = None, order: int | None = None, offset: int = 0) -> None:

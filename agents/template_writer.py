@@ -46,7 +46,7 @@ _SLOT = re.compile(r"\{(\w+)\}")
 class TemplateWriter(BaseAgent):
     """Fills the slots of a template with random words (option ``templates``)."""
 
-    games = ("creative_writing",)
+    kinds = frozenset({"text"})
 
     def __init__(self, *, name: str | None = None,
                  templates: Sequence[str] = TEMPLATES) -> None:
@@ -66,7 +66,6 @@ class TemplateWriter(BaseAgent):
         return words[-1].lower() if words else "the sea"
 
     def act(self, observation: Any, action_space: Any) -> str:
-        self.decisions_made += 1
         prompt = str(self.context.get("prompt", observation or ""))
         template = self.templates[int(self.rng.integers(len(self.templates)))]
 

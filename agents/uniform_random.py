@@ -19,7 +19,7 @@ from arena.registry import register_agent
 class UniformRandom(BaseAgent):
     """Plays every action with equal probability, independently each round."""
 
-    games = ("rps", "hide_and_seek", "random_number")
+    kinds = frozenset({"matrix", "numbers"})
 
     def distribution(self, observation: Any, action_space: Any) -> np.ndarray:
         n = self.n_actions(action_space)

@@ -1,14 +1,21 @@
 """The agent protocol: as small as OpenSpiel's Bot.
 
-An agent needs a ``name``, ``reset`` and ``act``. Everything else is optional:
+An agent needs a ``name``, ``reset`` and ``act``; the engine asks it for exactly one
+decision per round. Everything else is optional, and this is the complete list of what
+the engine looks for:
 
+``decide(observation, action_space) -> Decision``
+    The one call per decision when present: the action and the exact mixed strategy it
+    was drawn from (or ``None``). :class:`BaseAgent` implements it; the policy is stored
+    with the round, and white-box opponents read it.
 ``policy(observation, action_space)``
-    The exact mixed strategy the agent will sample from for this decision (a numpy
-    array of probabilities summing to 1), or ``None`` when no exact distribution
-    exists. The engine calls it at most once per decision, *before* ``act``, and
-    stores it with the round; ``act`` must then reuse it rather than recompute it.
-``games``
-    The game ids the agent can play; ``None`` means all.
+    For classes without ``decide`` (a bare bot from outside the project): the exact mixed
+    strategy, called once per decision *before* ``act`` and stored with the round.
+``kinds``
+    The kinds of game the agent can play (see :data:`envs.KINDS`: ``"matrix"`` for
+    repeated matrix games, ``"numbers"`` for the random-number task, ``"text"`` for
+    writing); ``None`` means all. A classmethod ``can_play(game) -> bool`` (given the
+    game's :class:`envs.GameSpec`) decides instead when a kind is not enough.
 ``match_timeout``
     Seconds a match with this agent may take before it is forfeited, when the config
     leaves ``timeout: auto`` (the default): 60 when absent; ``None`` for no limit
@@ -16,30 +23,64 @@ An agent needs a ``name``, ``reset`` and ``act``. Everything else is optional:
 ``white_box``
     When true the engine passes ``opponent_policy`` in the reset context: a
     zero-argument function returning the opponent's distribution for the current
-    round (or ``None``).
+    round (or ``None``). White-box agents decide after their opponent.
+``stats() -> dict``
+    Counters stored with the match once it ends (floats, or lists of texts).
+``prompt_text(past)``
+    The exact text a language model reads; ``arena prompt`` shows it.
 
-Giving up one decision: ``act`` (or ``policy``) may raise :class:`RoundForfeit`
+Giving up one decision: ``decide``/``act``/``policy`` may raise :class:`RoundForfeit`
 (a language model with no readable answer after its retries does). The round is still
-played: in a two-player game the engine plays the move that does worst against the
-opponent's move, in a solo task the move worth the least reward; the round log marks it
-``forfeited`` and the agent's match stats count ``round_forfeits``. Any other exception
-forfeits the whole match.
+played with the move the game's registry entry names for a forfeit (in a matrix game the
+agent's worst reply to the opponent's move, in a solo task the move worth the least
+reward); the round log marks it ``forfeited`` and the agent's match stats count
+``round_forfeits``. Any other exception forfeits the whole match.
 
-``act`` and ``policy`` may be ``async def``: the engine awaits them, which is how
-language-model agents batch decisions across matches.
-
-``reset(seed=..., **context)`` is called before every match (or every episode of a
-solo task) on a fresh instance. ``context`` carries ``game``, ``role``, ``rounds``,
-``action_names`` and ``payoff`` (the stage game's payoff matrix from this agent's
-seat, rows = own action, columns = opponent action) and, for hide-and-seek,
-``graph`` and ``search_radius``. Solo tasks carry ``episode`` plus task keys.
+``reset(seed=..., **context)`` is called before every match (or every episode of a solo
+task) on a fresh instance; :class:`Context` lists the keys.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, NamedTuple, Protocol, TypedDict, runtime_checkable
 
 import numpy as np
+
+
+class Context(TypedDict, total=False):
+    """The reset context: what an agent learns about the game before it plays.
+
+    Every game: ``game`` (its id), ``kind`` (``matrix``, ``numbers`` or ``text``),
+    ``role`` and ``rounds``. Matrix games add ``action_names`` and ``payoff`` (the stage
+    game from this seat: rows = own action, columns = opponent action), hide-and-seek
+    adds ``graph`` and ``search_radius``, and white-box agents get ``opponent_policy``.
+    Solo tasks add ``episode`` and their task keys (``low``, ``high``, ``length`` for
+    numbers; ``prompt``, ``max_chars`` for writing).
+    """
+
+    game: str
+    kind: str
+    role: str
+    rounds: int
+    action_names: Sequence[str]
+    payoff: np.ndarray
+    graph: Any
+    search_radius: int
+    opponent_policy: Callable[[], np.ndarray | None]
+    episode: int
+    low: int
+    high: int
+    length: int
+    prompt: str
+    max_chars: int
+
+
+class Decision(NamedTuple):
+    """One decision: the action, and the exact distribution it was drawn from, if any."""
+
+    action: Any
+    policy: np.ndarray | None = None
 
 
 def one_hot(index: int, n: int) -> np.ndarray:
@@ -50,8 +91,7 @@ def one_hot(index: int, n: int) -> np.ndarray:
 
 
 class RoundForfeit(Exception):
-    """Raised from ``act()`` (or ``policy()``) to give up this decision only; the message
-    says why."""
+    """Raised from a decision to give up this decision only; the message says why."""
 
 
 @runtime_checkable
@@ -66,54 +106,54 @@ class Agent(Protocol):
 
 
 class BaseAgent:
-    """Convenience base: stores the name, builds the seeded RNG and the context.
+    """Convenience base: the name, a seeded RNG, the context and the decision count.
 
-    Subclasses override :meth:`act`, or implement :meth:`distribution` for a mixed
-    strategy and inherit ``policy``/``act`` that sample from it exactly once.
+    Subclasses implement :meth:`distribution` for a mixed strategy (the engine stores it
+    and samples the action from it with ``self.rng``), or override :meth:`act` for an
+    agent without one. Either way ``decisions_made`` counts the decisions of this match
+    or episode, here and nowhere else.
     """
 
-    games: ClassVar[tuple[str, ...] | None] = None
+    kinds: ClassVar[frozenset[str] | None] = None
     white_box: ClassVar[bool] = False
     match_timeout: ClassVar[float | None] = 60.0
 
     def __init__(self, *, name: str | None = None) -> None:
         self.name = name or type(self).__name__
         self.rng = np.random.default_rng()
-        self.context: dict[str, Any] = {}
+        self.context: Context = {}
         self.decisions_made = 0
-        self._pending: np.ndarray | None = None
 
     def reset(self, *, seed: int | None = None, **context: Any) -> None:
         self.rng = np.random.default_rng(seed)
-        self.context = context
+        self.context = context  # type: ignore[assignment]
         self.decisions_made = 0
-        self._pending = None
+
+    def decide(self, observation: Any, action_space: Any) -> Decision:
+        """One decision: draw from :meth:`distribution`, or ask :meth:`act` without one.
+
+        A drawn index is shifted by ``action_space.start``, so in the random-number
+        task (``Discrete(K, start=low)``) index ``i`` of the policy is the number ``low + i``.
+        """
+        try:
+            probs = self.distribution(observation, action_space)
+            if probs is None:
+                if type(self).act is BaseAgent.act:
+                    raise NotImplementedError(
+                        f"{type(self).__name__} must implement act() or distribution()")
+                return Decision(self.act(observation, action_space))
+            probs = np.asarray(probs, dtype=float)
+            total = probs.sum()
+            if total != 1.0:  # already exact (a language model's softmax): keep its bits
+                probs = probs / total
+            start = int(getattr(action_space, "start", 0))
+            return Decision(start + int(self.rng.choice(len(probs), p=probs)), probs)
+        finally:  # a round given up (RoundForfeit) is still a round of the observation
+            self.decisions_made += 1
 
     def act(self, observation: Any, action_space: Any) -> Any:
-        """Sample once from the policy (the one ``policy`` cached, if it was called).
-
-        The sampled index is shifted by ``action_space.start``, so in the random-number
-        task (``Discrete(K, start=low)``) index ``i`` of the policy is the number ``low + i``.
-        Subclasses that override ``act`` must count ``decisions_made`` themselves.
-        """
-        probs = self._pending
-        if probs is None:
-            probs = self.policy(observation, action_space)
-        self._pending = None
-        if probs is None:
-            raise NotImplementedError(f"{type(self).__name__} must implement act() or distribution()")
-        self.decisions_made += 1
-        start = int(getattr(action_space, "start", 0))
-        return start + int(self.rng.choice(len(probs), p=probs))
-
-    def policy(self, observation: Any, action_space: Any) -> np.ndarray | None:
-        probs = self.distribution(observation, action_space)
-        if probs is None:
-            return None
-        probs = np.asarray(probs, dtype=float)
-        probs = probs / probs.sum()
-        self._pending = probs
-        return probs
+        """The action alone (what a plain bot answers); the engine calls :meth:`decide`."""
+        return self.decide(observation, action_space).action
 
     def distribution(self, observation: Any, action_space: Any) -> np.ndarray | None:
         """The mixed strategy for this decision; ``None`` if the agent has none."""
@@ -133,8 +173,8 @@ class BaseAgent:
     def newest(self, observation: Any) -> Any:
         """The observation entry of this agent's previous decision, or ``None`` before it.
 
-        Two-player games: the row ``(own move, opponent move)``; random numbers: the
-        number this agent said last. Relies on ``decisions_made``, counted by ``act``.
+        Matrix games: the row ``(own move, opponent move)``; random numbers: the number
+        this agent said last.
         """
         if self.decisions_made == 0:
             return None

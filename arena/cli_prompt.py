@@ -79,15 +79,15 @@ def render_prompts(config_path: str, agent_name: str, *, game_id: str | None = N
 def _context(config: Any, game: Any, role: str | None) -> dict[str, Any]:
     """The reset context the engine gives the agent in the first match of ``game``."""
     from arena.errors import ArenaError
-    from arena.match import seat_context
-    from arena.schedule import series_seed
-    from arena.solo import start_episode
+    from arena.match import seat_context, start_episode
+    from arena.seeds import series_seed
     from envs import get_game, make_game
 
     env = make_game(game.id, **game.args)
-    if get_game(game.id).kind == "solo":
+    spec = get_game(game.id)
+    if spec.solo:
         # episode 0 as the engine seeds it, so a writing prompt is the real first one
-        _, context = start_episode(env, game.id, series_seed(config.seed, game.id), 0)
+        _, context = start_episode(env, game.id, spec.kind, series_seed(config.seed, game.id), 0)
         return context
     roles = list(env.possible_agents)
     seat = role or roles[0]
@@ -98,9 +98,9 @@ def _context(config: Any, game: Any, role: str | None) -> dict[str, Any]:
 
 def _made_up_history(context: dict[str, Any]) -> list[Any]:
     """A short, varied history: three rounds, or a few numbers of a sequence."""
-    if "prompt" in context:
+    if context["kind"] == "text":
         return []
-    if "low" in context:
+    if context["kind"] == "numbers":
         low, high = int(context["low"]), int(context["high"])
         span = high - low + 1
         steps = min(3, int(context.get("length", 1)) - 1)

@@ -5,7 +5,6 @@ Kept apart from the Typer layer so tests and scripts can start a run in-process.
 
 from __future__ import annotations
 
-import asyncio
 import shlex
 import sys
 import threading
@@ -145,7 +144,7 @@ def print_leaderboards(store: Store, *, draw_probability: float, file: Any = Non
 
     console = Console(file=file or sys.stdout)
     for game in store.games():
-        solo = get_game(game).kind == "solo"
+        solo = get_game(game).solo
         records = store.results(game=game, rounds=solo)
         if not records:
             continue
@@ -190,7 +189,7 @@ def _play(config: Config, config_path: str, directory: Path, schedule: Any, *, r
         observer = make_observer(live=live, draw_probability=config.rating.draw_probability)
         runner = Runner(config, store, observer, fixtures=schedule.fixtures,
                         notices=schedule.notices, concurrency=concurrency, timeout=timeout)
-        outcome: RunOutcome = asyncio.run(runner.run())
+        outcome: RunOutcome = runner.run()
         if outcome.interrupted:
             resume_cmd = _resume_command(config_path, directory, overrides)
             print(f"\nInterrupted: {store.count()} of {outcome.total} matches are saved in "

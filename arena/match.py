@@ -1,101 +1,84 @@
-"""One match: reset the env, build fresh agents, play every round, return a MatchResult.
+"""The match loop: reset the agents, ask each for its decision, step the env, record.
 
-Per round each agent gets at most one ``policy`` call (its exact mixed strategy, logged
-with the round) and then one ``act``; the action is checked against the agent's space,
-and anything outside it forfeits the match for that agent, as does an exception.
-An agent that raises :class:`~arena.agent.RoundForfeit` gives up that round only: once
-both have decided it plays its worst reply to the opponent's move (the lowest row index
-among the minima of its payoff column; no RNG, so runs stay reproducible), or action 0
-for both when both gave up. That round logs no policy for it and lists it under
-``forfeited``; its match stats count ``round_forfeits``.
-White-box agents are called after the others and read the opponent's policy for the
-round through ``opponent_policy()``: the value already computed, never a second call.
+:func:`play_match` plays one match of a matrix game, or one agent's series of episodes
+in a solo task, and returns its :class:`~arena.records.MatchResult`. The runner, the
+tests and the benchmarks all play through it.
 
-:func:`play` is one coroutine for both kinds of agent. When every agent is synchronous
-the runner drives it to completion in a daemon thread without an event loop (nothing
-ever suspends), so a round costs plain function calls. When an agent is ``async`` the
-coroutine runs on the runner's loop, where language-model calls meet in a batcher, and
-the synchronous agents' calls go to a per-match daemon thread (see :mod:`arena.calls`).
+Per round each agent makes one decision (:class:`~arena.seats.Seat`): an action, checked
+against its space, and the exact policy it was drawn from, which is logged with the
+round. White-box agents decide after the others and read their opponent's policy for
+the round through ``opponent_policy()``: the value already computed, never a second
+call. An agent that raises :class:`~arena.agent.RoundForfeit` gives up that round only:
+in a matrix game it plays its worst reply to the opponent's move (the lowest row among
+the minima of its payoff column; no RNG, so runs stay reproducible), or action 0 for
+both when both gave up; in a solo task the env's ``forfeit_action``. The round lists it
+under ``forfeited`` and its match stats count ``round_forfeits``.
+
+Solo series: the agent is built once per series and reset before every episode, and
+episode ``i`` is seeded from the series seed, which is the same for every agent, so all
+agents see the same prompts. ``rounds`` counts steps, ``scores`` holds the mean reward
+per step, and ``round_log`` keeps every step with its ``episode`` and ``step``.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from arena.calls import (
+from arena.records import FINISHED, FORFEIT, Fixture, MatchResult
+from arena.seats import (
     FORFEITED,
     Forfeit,
     MatchState,
-    Offload,
     Seat,
     as_probabilities,
-    decide,
-    decide_now,
+    collect_stats,
     reset_agent,
 )
-from arena.config import AgentConfig, GameConfig
-from arena.records import FINISHED, FORFEIT, MatchResult
-from arena.registry import make_agent
-from arena.schedule import Fixture, derive_seed
+from arena.seeds import derive_seed
+
+_SHOWN_CHARS = 40
 
 
-def build_agents(specs: list[AgentConfig], state: MatchState) -> list[Any]:
-    """Fresh agent instances for one match, in seat order.
+class NoObserver:
+    """What a match reports as it goes, to nobody (the runner passes the live view)."""
 
-    ``state.current`` names the agent being built, so a constructor that never returns
-    is blamed for the timeout like any other stuck call.
+    def match_started(self, **kwargs: Any) -> None: ...
+
+    def round_played(self, **kwargs: Any) -> None: ...
+
+
+def play_match(env: Any, agents: Sequence[Any], *, game: str, seed: int,
+               fixture: Fixture | None = None, observer: Any = None,
+               state: MatchState | None = None) -> MatchResult:
+    """Play ``agents`` (in seat order) on ``env``, a fresh env of game ``game``.
+
+    ``fixture`` names the match in the record (and gives a solo series its number of
+    episodes); without one the match is keyed by the game id. Never raises
+    :class:`~arena.seats.Forfeit`: a forfeit is a record like any other.
     """
-    agents = []
-    for spec in specs:
-        state.current = spec.name
-        try:
-            agents.append(make_agent(spec.type, name=spec.name, **spec.options))
-        except Exception as exc:  # noqa: BLE001 -- a broken constructor forfeits for its agent
-            raise Forfeit(spec.name, f"{spec.name}: cannot build agent: {exc}") from None
-        state.agents[spec.name] = agents[-1]
-    state.current = None
-    return agents
-
-
-def seat_context(game_id: str, env: Any, role: str) -> dict[str, Any]:
-    """The reset context of the agent seated as ``role`` (``opponent_policy`` aside)."""
-    raw = env.unwrapped
-    rounds = int(getattr(raw, "rounds", 0) or env.observation_space(role).shape[0])
-    return {"game": game_id, "role": role, "rounds": rounds, **raw.context(role)}
-
-
-def _peek(current: list[Any], seat: int) -> Callable[[], Any]:
-    """``opponent_policy`` for a white-box agent: the opponent's policy this round, if any."""
-
-    def opponent_policy() -> Any:
-        return current[seat]
-
-    return opponent_policy
-
-
-async def play(fixture: Fixture, game: GameConfig, specs: list[AgentConfig], *,
-               observer: Any, state: MatchState, offload: Offload | None = None) -> MatchResult:
-    """Play one scheduled match (or solo series) and return its record; never raises Forfeit."""
-    from arena.solo import play_series
     from envs import get_game
 
-    spec = get_game(game.id)
+    spec = get_game(game)
+    names = list(fixture.agents) if fixture else [str(a.name) for a in agents]
+    fixture = fixture or Fixture(key=game, index=0, game=game, agents=tuple(names), seed=seed)
+    state = state or MatchState()
+    for name, agent in zip(names, agents, strict=True):
+        state.agents.setdefault(name, agent)
+    observer = observer or NoObserver()
     try:
-        if spec.kind == "solo":
-            await play_series(fixture, game, specs[0], observer=observer, state=state,
-                              offload=offload)
+        if spec.solo:
+            _play_series(env, agents[0], names[0], spec.id, spec.kind, fixture, observer, state)
         else:
-            await _play_two(fixture, game, specs, observer=observer, state=state,
-                            offload=offload)
+            _play_rounds(env, agents, names, spec.id, fixture, observer, state)
     except Forfeit as exc:
         # counters up to the forfeit still count (an LLM that forfeits on an invalid
-        # answer must show it in its invalid rate); a timeout never gets here
-        if state.agents and not state.stats:
-            collect_stats(list(state.agents.values()), list(state.agents), state)
+        # answer must show it in its invalid rate)
+        if not state.stats:
+            collect_stats(state)
         return result_from(fixture, state, status=FORFEIT, error=str(exc), by=exc.agent)
     return result_from(fixture, state, status=FINISHED)
 
@@ -108,33 +91,24 @@ def result_from(fixture: Fixture, state: MatchState, *, status: str, error: str 
         agents=list(fixture.agents), roles=list(state.roles), status=status,
         scores=dict(state.totals), rounds=state.rounds, error=error, forfeited_by=by,
         group=fixture.group, episodes=fixture.episodes, round_log=list(state.round_log),
-        stats=dict(state.stats), started_at=state.started_at,
-        finished_at=time.time())
+        stats=dict(state.stats), started_at=state.started_at, finished_at=time.time())
 
 
-def _stat(value: Any) -> float | list[str]:
-    """A counter as a float; a list of texts (raw answers an agent could not use) as is."""
-    if isinstance(value, (list, tuple)):
-        if not all(isinstance(v, str) for v in value):
-            raise TypeError(f"a stats list must hold texts, got {value!r:.60}")
-        return list(value)
-    return float(value)
+def seat_context(game_id: str, env: Any, role: str) -> dict[str, Any]:
+    """The reset context of the agent seated as ``role`` in a matrix game."""
+    raw = env.unwrapped
+    rounds = int(getattr(raw, "rounds", 0) or env.observation_space(role).shape[0])
+    return {"game": game_id, "kind": "matrix", "role": role, "rounds": rounds,
+            **raw.context(role)}
 
 
-def collect_stats(agents: list[Any], names: list[str], state: MatchState) -> None:
-    stats = {}
-    for agent, name in zip(agents, names, strict=True):
-        fn = getattr(agent, "stats", None)
-        if callable(fn):
-            state.current = name  # a stats() that never returns is this agent's timeout
-            try:
-                stats[name] = {k: _stat(v) for k, v in dict(fn()).items()}
-            except Exception:  # noqa: BLE001 -- counters are optional; never fail a match on them
-                continue
-    state.current = None
-    for name, count in state.round_forfeits.items():  # the engine's count, beside the agent's
-        stats.setdefault(name, {})["round_forfeits"] = float(count)
-    state.stats = stats
+def start_episode(env: Any, game_id: str, kind: str, series_seed: int,
+                  episode: int) -> tuple[Any, dict[str, Any]]:
+    """Reset ``env`` for one episode of a solo series: its first observation and the
+    agent's reset context."""
+    obs, _ = env.reset(seed=derive_seed(series_seed, f"episode{episode}"))
+    return obs, {"game": game_id, "kind": kind, "episode": episode, "role": "solo",
+                 **env.context()}
 
 
 def worst_replies(payoff: Any) -> list[int]:
@@ -142,69 +116,51 @@ def worst_replies(payoff: Any) -> list[int]:
     return np.argmin(np.asarray(payoff, dtype=float), axis=0).tolist()
 
 
-def forfeit_moves(a0: Any, a1: Any, worst: list[list[int]], names: list[str],
-                  state: MatchState) -> tuple[int, int, list[str]]:
-    """The actions played in a round one or both seats gave up, and who gave it up."""
-    gave_up = [name for name, a in zip(names, (a0, a1), strict=True) if a is FORFEITED]
-    for name in gave_up:
-        state.round_forfeits[name] = state.round_forfeits.get(name, 0) + 1
-    if len(gave_up) == 2:
-        return 0, 0, gave_up
-    if a0 is FORFEITED:
-        return worst[0][a1], a1, gave_up
-    return a0, worst[1][a0], gave_up
+def _peek(current: list[Any], seat: int) -> Any:
+    """``opponent_policy`` for a white-box agent: the opponent's policy this round, if any."""
+    return lambda: current[seat]
 
 
-async def _play_two(fixture: Fixture, game: GameConfig, specs: list[AgentConfig], *,
-                    observer: Any, state: MatchState, offload: Offload | None) -> None:
-    from envs import make_game
-
-    env = make_game(game.id, **game.args)
-    raw = env.unwrapped
+def _play_rounds(env: Any, agents: Sequence[Any], names: list[str], game: str,
+                 fixture: Fixture, observer: Any, state: MatchState) -> None:
     roles = list(env.possible_agents)
     state.roles = roles
-    names = [s.name for s in specs]
     state.totals = dict.fromkeys(names, 0.0)
     obs, _ = env.reset(seed=fixture.seed)
-    contexts = [seat_context(game.id, env, role) for role in roles]
-    rounds = contexts[0]["rounds"]
-    agents = build_agents(specs, state)
-    spaces = [env.action_space(r) for r in roles]
-    seats = [Seat(a, n, r, s, offload)
-             for a, n, r, s in zip(agents, names, roles, spaces, strict=True)]
+    contexts = [seat_context(game, env, role) for role in roles]
+    seats = [Seat(a, n, r, env.action_space(r))
+             for a, n, r in zip(agents, names, roles, strict=True)]
     worst = [worst_replies(c["payoff"]) for c in contexts]
-    current: list[Any] = [None, None]
+    current: list[Any] = [None, None]  # this round's policies, read by white-box agents
     for i, (agent, context) in enumerate(zip(agents, contexts, strict=True)):
         if getattr(agent, "white_box", False):
             context["opponent_policy"] = _peek(current, 1 - i)
-        await reset_agent(agent, names[i], offload, state,
-                          seed=derive_seed(fixture.seed, f"seat{i}"), **context)
-    state.current = None
-    observer.match_started(key=fixture.key, game=fixture.game, agents=names, rounds=rounds)
-    names_of = raw.action_names
+        reset_agent(agent, names[i], state, seed=derive_seed(fixture.seed, f"seat{i}"),
+                    **context)
+    observer.match_started(key=fixture.key, game=fixture.game, agents=names,
+                           rounds=contexts[0]["rounds"])
+    action_names = env.unwrapped.action_names
     order = sorted(range(2), key=lambda i: bool(getattr(agents[i], "white_box", False)))
+    (n0, n1), (r0, r1) = names, roles
     totals = [0.0, 0.0]
-    log = state.round_log
-    round_played = observer.round_played
-    key = fixture.key
-    n0, n1 = names
-    r0, r1 = roles
-    actions = [0, 0]
+    actions: list[Any] = [0, 0]
     while env.agents:
         if state.cancelled:
             return
         current[0] = current[1] = None
         for i in order:
-            seat = seats[i]
-            if seat.sync:
-                actions[i], current[i] = decide_now(seat, obs[roles[i]], spaces[i], state)
-            else:
-                actions[i], current[i] = await decide(seat, obs[roles[i]], spaces[i], state,
-                                                      offload)
+            actions[i], current[i] = seats[i].decide(obs[roles[i]], state)
         a0, a1 = actions
-        gave_up = None
-        if a0 is FORFEITED or a1 is FORFEITED:
-            a0, a1, gave_up = forfeit_moves(a0, a1, worst, names, state)
+        gave_up = [name for name, a in zip(names, actions, strict=True) if a is FORFEITED]
+        if gave_up:
+            for name in gave_up:
+                state.gave_up(name)
+            if len(gave_up) == 2:
+                a0 = a1 = 0
+            elif a0 is FORFEITED:
+                a0 = worst[0][a1]
+            else:
+                a1 = worst[1][a0]
         try:
             obs, rewards, _, _, _ = env.step({r0: a0, r1: a1})
         except Exception as exc:  # noqa: BLE001 -- a broken env voids the match, nobody's fault
@@ -212,8 +168,8 @@ async def _play_two(fixture: Fixture, game: GameConfig, specs: list[AgentConfig]
         w0, w1 = rewards[r0], rewards[r1]
         totals[0] += w0
         totals[1] += w1
-        probs = {}
         p0, p1 = current
+        probs = {}
         if p0 is not None:
             probs[n0] = as_probabilities(p0, n0)
         if p1 is not None:
@@ -222,9 +178,64 @@ async def _play_two(fixture: Fixture, game: GameConfig, specs: list[AgentConfig]
                  "rewards": {n0: w0, n1: w1}}
         if gave_up:
             entry["forfeited"] = gave_up
-        log.append(entry)
+        state.round_log.append(entry)
         state.rounds += 1
         state.totals = {n0: totals[0], n1: totals[1]}
-        round_played(key=key, round=state.rounds,
-                     moves={n0: names_of[a0], n1: names_of[a1]}, scores=state.totals)
-    collect_stats(agents, names, state)
+        observer.round_played(key=fixture.key, round=state.rounds,
+                              moves={n0: action_names[a0], n1: action_names[a1]},
+                              scores=state.totals)
+    collect_stats(state)
+
+
+def _shown(action: Any) -> str:
+    text = str(action).replace("\n", " ")
+    return text if len(text) <= _SHOWN_CHARS else text[:_SHOWN_CHARS - 1] + "…"
+
+
+def _play_series(env: Any, agent: Any, name: str, game: str, kind: str, fixture: Fixture,
+                 observer: Any, state: MatchState) -> None:
+    state.roles = ["solo"]
+    state.totals = {name: 0.0}
+    episodes = int(fixture.episodes or 1)
+    observer.match_started(key=fixture.key, game=fixture.game, agents=[name], rounds=episodes)
+    seat: Seat | None = None
+    total = 0.0
+    for episode in range(episodes):
+        if state.cancelled:
+            return
+        try:
+            obs, context = start_episode(env, game, kind, fixture.seed, episode)
+        except Exception as exc:  # noqa: BLE001 -- a broken env voids the series
+            raise Forfeit(None, f"env error: {exc!r}") from None
+        reset_agent(agent, name, state, seed=derive_seed(fixture.seed, f"agent/episode{episode}"),
+                    **context)
+        seat = seat or Seat(agent, name, "solo", env.action_space)
+        step = 0
+        done = False
+        action = None
+        while not done:
+            action, probs = seat.decide(obs, state)
+            gave_up = action is FORFEITED
+            if gave_up:
+                state.gave_up(name)
+                action = env.unwrapped.forfeit_action(obs)
+            try:
+                obs, reward, terminated, truncated, _ = env.step(action)
+            except Exception as exc:  # noqa: BLE001 -- the env rejected what passed the check
+                raise Forfeit(name, f"{name}: action {_shown(action)!r} rejected: {exc}") from None
+            reward = float(reward)
+            total += reward
+            entry = {"episode": episode, "step": step, "actions": {name: action},
+                     "probabilities": {} if probs is None else {name: as_probabilities(probs, name)},
+                     "rewards": {name: reward}}
+            if gave_up:
+                entry["forfeited"] = [name]
+            state.round_log.append(entry)
+            step += 1
+            state.rounds += 1
+            state.totals = {name: total / state.rounds}
+            done = terminated or truncated
+        observer.round_played(key=fixture.key, round=episode + 1,
+                              moves={name: _shown(action)}, scores=state.totals)
+    env.close()
+    collect_stats(state)

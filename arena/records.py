@@ -1,8 +1,8 @@
 """The match record: the one seam that storage, ratings, the live view and exports read.
 
-A match (or one agent's series of episodes in a solo task) produces one
-:class:`MatchResult`. ``to_dict()`` gives the plain mapping that ``leaderboards``
-consumes; its keys are:
+A scheduled :class:`Fixture` (a match, or one agent's series of episodes in a solo
+task) produces one :class:`MatchResult`. ``to_dict()`` gives the plain mapping that
+``leaderboards`` consumes; its keys are:
 
 ``key``          unique match key within a run (also the seed's source)
 ``game``         game id (``rps``, ``hide_and_seek``, ``random_number``, ...)
@@ -32,6 +32,20 @@ from typing import Any
 
 FINISHED = "finished"
 FORFEIT = "forfeit"
+
+
+@dataclass(frozen=True)
+class Fixture:
+    """One scheduled match (or one agent's series of episodes in a solo task); the
+    schedule (:mod:`arena.schedule`) makes them, the match loop plays one."""
+
+    key: str
+    index: int
+    game: str
+    agents: tuple[str, ...]
+    seed: int
+    group: str | None = None
+    episodes: int | None = None
 
 
 @dataclass

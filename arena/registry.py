@@ -2,11 +2,15 @@
 
 Three ways to make an agent type known:
 
-* ``@register_agent("name")`` on a class in any module under ``agents/``
-  (every such module is imported on first lookup);
+* ``@register_agent("name")`` on a class in a module of an agent package: a package
+  named in the entry-point group ``arena.agent_packages`` (this project names
+  ``agents``), whose every module is imported on first lookup;
 * ``type: "package.module:ClassName"`` in a config, for a class anywhere importable;
 * an installed distribution declaring ``[project.entry-points."arena.agents"]``
   ``name = "package.module:ClassName"``.
+
+The registry imports nothing from ``agents/`` by name: the built-in agents are found
+through the project's own entry point, like anyone else's.
 
 Construction is ``cls(name=..., **options)`` (or ``cls(**options)`` when the constructor
 takes no ``name``); an option the class does not accept is an error naming it.
@@ -26,6 +30,7 @@ from typing import Any
 _REGISTRY: dict[str, type] = {}
 _DISCOVERED = False
 ENTRY_POINT_GROUP = "arena.agents"
+PACKAGE_GROUP = "arena.agent_packages"
 
 
 class RegistryError(ValueError):
@@ -43,26 +48,29 @@ def register_agent(name: str) -> Callable[[type], type]:
                                 f"{existing.__module__}.{existing.__qualname__} and "
                                 f"{cls.__module__}.{cls.__qualname__}")
         _REGISTRY[name] = cls
-        cls.registry_name = name
         return cls
 
     return decorate
 
 
+def _import_module(name: str) -> Any:
+    try:
+        return importlib.import_module(name)
+    except Exception as exc:  # a broken agent module must say which one it is
+        raise RegistryError(f"cannot import agent module {name!r}: "
+                            f"{type(exc).__name__}: {exc}") from exc
+
+
 def _discover() -> None:
-    """Import every module under ``agents/`` and note the plugins (not imported yet)."""
+    """Import every module of the agent packages and note the plugins (not imported yet)."""
     global _DISCOVERED
     if _DISCOVERED:
         return
-    import agents
-
-    for info in pkgutil.walk_packages(agents.__path__, prefix="agents."):
-        # agents/llm is registered from agents/llm/__init__.py without importing torch
-        try:
-            importlib.import_module(info.name)
-        except Exception as exc:  # a broken agent module must say which one it is
-            raise RegistryError(f"cannot import agent module {info.name!r}: "
-                                f"{type(exc).__name__}: {exc}") from exc
+    for ep in metadata.entry_points(group=PACKAGE_GROUP):
+        package = _import_module(ep.value)
+        for info in pkgutil.walk_packages(package.__path__, prefix=f"{package.__name__}."):
+            # agents/llm is registered from agents/llm/__init__.py without importing torch
+            _import_module(info.name)
     for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
         if ep.name not in _REGISTRY:
             _REGISTRY[ep.name] = _LazyEntryPoint(ep)  # type: ignore[assignment]
@@ -190,3 +198,17 @@ def describe(cls: type) -> str:
     """First line of the class docstring, with reST literal markup dropped for the terminal."""
     doc = (inspect.getdoc(cls) or "").strip()
     return doc.splitlines()[0].replace("``", "") if doc else ""
+
+
+def can_play(cls: type, game_id: str) -> bool:
+    """Whether agent class ``cls`` can play ``game_id``: its ``can_play(spec)`` if it has
+    one, else its ``kinds`` (see :mod:`arena.agent`); a class that declares neither
+    plays every game."""
+    from envs import get_game
+
+    spec = get_game(game_id)
+    decide = getattr(cls, "can_play", None)
+    if callable(decide):
+        return bool(decide(spec))
+    kinds = getattr(cls, "kinds", None)
+    return kinds is None or spec.kind in kinds

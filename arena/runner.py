@@ -1,26 +1,24 @@
-"""Plays a schedule: matches as asyncio tasks, at most ``concurrency`` in flight.
+"""Plays a schedule: each match in its own daemon thread, at most ``concurrency`` at once.
 
-A match whose agents are all synchronous runs start to finish in its own daemon thread
-(no event-loop hop per round); a match with an ``async`` agent runs on the loop, and its
-synchronous calls go to a per-match daemon thread. Daemon threads, not the default
-executor, so an agent stuck in ``while True`` never holds the process at exit: the
-match times out, is recorded as a forfeit by the agent that was being called, and the
-run goes on.
+The main thread starts matches, waits for the first to finish or to run past its time
+limit, and saves each finished match in its own transaction as soon as it ends. A match
+still running at its limit is recorded as a forfeit by the agent that was being called,
+and its thread is abandoned: daemon threads, so an agent stuck in ``while True`` never
+holds the process at exit, and the run goes on.
 
-Each finished match is saved in its own transaction as soon as it ends. Ctrl-C (or
-SIGTERM) stops taking new matches, abandons those in flight, and returns with
+Ctrl-C (or SIGTERM) stops starting matches, abandons those in flight, and returns with
 ``interrupted=True``; a second Ctrl-C exits at once. Results depend only on the config
 and the match seeds, so any concurrency, order or resume gives the same records.
 """
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import os
+import queue
 import signal
 import sys
 import threading
+import time
 import traceback
 from collections import deque
 from collections.abc import Sequence
@@ -28,12 +26,11 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
-from arena.calls import MatchState, Offload, settle
-from arena.config import Config
-from arena.match import play, result_from
-from arena.records import FORFEIT, MatchResult
-from arena.registry import get_agent_class
-from arena.schedule import Fixture
+from arena.config import AgentConfig, Config
+from arena.match import play_match, result_from
+from arena.records import FORFEIT, Fixture, MatchResult
+from arena.registry import get_agent_class, make_agent
+from arena.seats import Forfeit, MatchState
 from arena.store import Store
 
 VERSIONED = ("unpredictability-arena", "numpy", "pettingzoo", "gymnasium", "trueskill",
@@ -64,11 +61,6 @@ def declared_timeout(agent_type: str) -> float | None:
     """The match time limit an agent class asks for under ``timeout: auto`` (see
     :mod:`arena.agent`): 60 s unless it says otherwise, ``None`` for none."""
     return getattr(get_agent_class(agent_type), "match_timeout", 60.0)
-
-
-def _has_async(cls: type) -> bool:
-    return any(inspect.iscoroutinefunction(getattr(cls, method, None))
-               for method in ("act", "policy", "reset"))
 
 
 class GuardedObserver:
@@ -116,6 +108,32 @@ class GuardedObserver:
             pass
 
 
+def build_agents(specs: list[AgentConfig], state: MatchState) -> list[Any]:
+    """Fresh agent instances for one match, in seat order.
+
+    ``state.current`` names the agent being built, so a constructor that never returns
+    is blamed for the timeout like any other stuck call.
+    """
+    agents = []
+    for spec in specs:
+        state.current = spec.name
+        try:
+            agents.append(make_agent(spec.type, name=spec.name, **spec.options))
+        except Exception as exc:  # noqa: BLE001 -- a broken constructor forfeits for its agent
+            raise Forfeit(spec.name, f"{spec.name}: cannot build agent: {exc}") from None
+        state.agents[spec.name] = agents[-1]
+    state.current = None
+    return agents
+
+
+@dataclass
+class _Flight:
+    fixture: Fixture
+    state: MatchState
+    limit: float | None
+    deadline: float
+
+
 class Runner:
     """Plays ``fixtures`` not yet in ``store`` and saves each as it finishes."""
 
@@ -131,64 +149,90 @@ class Runner:
         self.timeout = timeout if timeout is not None else config.timeout
         self.agent_timeouts = {a.name: declared_timeout(a.type) for a in config.agents}
         self.games = {g.id: g for g in config.games}
-        self.async_agents = {a.name for a in config.agents if _has_async(get_agent_class(a.type))}
-        self.in_flight: dict[str, MatchState] = {}
+        self.in_flight: dict[str, _Flight] = {}
         self.interrupted = False
-        self._workers: list[asyncio.Task] = []
+        # finished matches, and None to wake the main thread (a signal): what it waits on
+        self._finished: queue.SimpleQueue = queue.SimpleQueue()
 
-    async def run(self) -> RunOutcome:
+    def run(self) -> RunOutcome:
         done = self.store.finished_keys()
         pending = deque(f for f in self.fixtures if f.key not in done)
         already = len(self.fixtures) - len(pending)
         self.observer.run_started(name=self.config.name, total=len(self.fixtures), done=already)
         for message in self.notices:
             self.observer.notice(message)
-        loop = asyncio.get_running_loop()
-        installed = self._install_signals(loop)
-        played = [0]
+        previous = self._install_signals()
+        played = 0
         try:
-            self._workers = [asyncio.create_task(self._worker(pending, played))
-                             for _ in range(min(self.concurrency, len(pending)))]
-            await asyncio.gather(*self._workers, return_exceptions=False)
-        except asyncio.CancelledError:
-            if not self.interrupted:
-                raise
+            while (pending or self.in_flight) and not self.interrupted:
+                while pending and len(self.in_flight) < self.concurrency:
+                    self._start(pending.popleft())
+                for result in self._next_results():
+                    self.store.save(result)
+                    played += 1
+                    self.observer.match_finished(result)
         finally:
-            for sig in installed:
-                loop.remove_signal_handler(sig)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
             self.observer.run_finished(interrupted=self.interrupted)
-        return RunOutcome(total=len(self.fixtures), already_done=already, played=played[0],
+        return RunOutcome(total=len(self.fixtures), already_done=already, played=played,
                           interrupted=self.interrupted)
 
-    def _install_signals(self, loop: asyncio.AbstractEventLoop) -> list[int]:
+    def _next_results(self) -> list[MatchResult]:
+        """Wait for the next match to finish or time out; the records to save (maybe none)."""
+        deadlines = [f.deadline for f in self.in_flight.values()]
+        wait = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
+        try:
+            item = self._finished.get(timeout=wait)
+        except queue.Empty:
+            item = None
+        results = []
+        if item is not None:
+            key, result = item
+            if self.in_flight.pop(key, None) is not None:  # else: already timed out
+                results.append(result)
+        now = time.monotonic()
+        for key, flight in list(self.in_flight.items()):
+            if flight.deadline <= now and not self.interrupted:
+                del self.in_flight[key]
+                results.append(self._timed_out(flight))
+        return results
+
+    def _timed_out(self, flight: _Flight) -> MatchResult:
+        state = flight.state
+        state.cancelled = True
+        who = state.current
+        blame = f"{who} did not answer" if who else "the match did not finish"
+        return result_from(flight.fixture, state, status=FORFEIT, by=who,
+                           error=f"timed out after {flight.limit:g} s: {blame}")
+
+    def _start(self, fixture: Fixture) -> None:
+        state = MatchState()
+        limit = self.match_timeout(fixture)
+        deadline = time.monotonic() + limit if limit is not None else float("inf")
+        self.in_flight[fixture.key] = _Flight(fixture, state, limit, deadline)
+
+        def target() -> None:
+            self._finished.put((fixture.key, self.play_one(fixture, state)))
+
+        threading.Thread(target=target, daemon=True, name=f"arena-{fixture.key}").start()
+
+    def _install_signals(self) -> dict[int, Any]:
         if threading.current_thread() is not threading.main_thread():
-            return []
-        installed = []
+            return {}
+        previous = {}
         for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
-                loop.add_signal_handler(sig, self.interrupt)
-                installed.append(sig)
-            except (NotImplementedError, RuntimeError):
-                continue
-        return installed
+            previous[sig] = signal.signal(sig, lambda *_: self.interrupt())
+        return previous
 
     def interrupt(self) -> None:
         """Stop: keep what finished, abandon what is in flight. Twice: exit now."""
         if self.interrupted:
             os._exit(130)
         self.interrupted = True
-        for state in self.in_flight.values():
-            state.cancelled = True
-        for task in self._workers:
-            task.cancel()
-
-    async def _worker(self, pending: deque[Fixture], played: list[int]) -> None:
-        while pending and not self.interrupted:
-            fixture = pending.popleft()
-            result = await self.play_one(fixture)
-            self.store.save(result)
-            played[0] += 1
-            self.observer.match_finished(result)
+        for flight in self.in_flight.values():
+            flight.state.cancelled = True
+        self._finished.put(None)  # wake the main thread (SimpleQueue.put is reentrant)
 
     def match_timeout(self, fixture: Fixture) -> float | None:
         """The config's timeout, or with ``auto`` the most any seated agent asks for
@@ -198,63 +242,28 @@ class Runner:
         limits = [self.agent_timeouts[name] for name in fixture.agents]
         return None if None in limits else max(limits)
 
-    async def play_one(self, fixture: Fixture) -> MatchResult:
-        """Play one fixture under the timeout; every failure becomes a forfeit record."""
-        specs = [self.config.agent(n) for n in fixture.agents]
+    def play_one(self, fixture: Fixture, state: MatchState | None = None) -> MatchResult:
+        """Build the env and the agents and play one fixture; every failure is a record."""
+        from envs import make_game
+
+        state = state or MatchState()
         game = self.games[fixture.game]
-        state = MatchState()
-        self.in_flight[fixture.key] = state
-        loop = asyncio.get_running_loop()
-        offload = None
         try:
-            if any(n in self.async_agents for n in fixture.agents):
-                offload = Offload(loop)
-                job = play(fixture, game, specs, observer=self.observer, state=state,
-                           offload=offload)
-            else:
-                job = _in_thread(loop, play(fixture, game, specs, observer=self.observer,
-                                            state=state))
-            limit = self.match_timeout(fixture)
-            return await asyncio.wait_for(job, limit)
-        except (TimeoutError, asyncio.TimeoutError):  # distinct classes before Python 3.11
-            state.cancelled = True
-            who = state.current
-            blame = f"{who} did not answer" if who else "the match did not finish"
-            return result_from(fixture, state, status=FORFEIT, by=who,
-                               error=f"timed out after {limit:g} s: {blame}")
-        except asyncio.CancelledError:
-            state.cancelled = True
-            raise
+            env = make_game(game.id, **game.args)
+            # roles and zero scores first, so an agent that cannot be built forfeits a
+            # record shaped like any other
+            state.roles = ["solo"] if fixture.episodes else list(env.possible_agents)
+            state.totals = dict.fromkeys(fixture.agents, 0.0)
+            agents = build_agents([self.config.agent(n) for n in fixture.agents], state)
+        except Forfeit as exc:
+            return result_from(fixture, state, status=FORFEIT, error=str(exc), by=exc.agent)
+        except Exception:  # noqa: BLE001 -- an engine or env failure voids this match only
+            return result_from(fixture, state, status=FORFEIT, by=None,
+                               error=f"match failed: {traceback.format_exc(limit=6).strip()}")
+        try:
+            return play_match(env, agents, game=game.id, seed=fixture.seed, fixture=fixture,
+                              observer=self.observer, state=state)
         except Exception:  # noqa: BLE001 -- an engine or env failure voids this match only
             state.cancelled = True
             return result_from(fixture, state, status=FORFEIT, by=None,
                                error=f"match failed: {traceback.format_exc(limit=6).strip()}")
-        finally:
-            self.in_flight.pop(fixture.key, None)
-            if offload is not None:
-                offload.close()
-
-
-def _in_thread(loop: asyncio.AbstractEventLoop, coro: Any) -> asyncio.Future:
-    """Drive a coroutine that never suspends to completion in a daemon thread."""
-    fut = loop.create_future()
-
-    def target() -> None:
-        value, error = None, None
-        try:
-            coro.send(None)
-        except StopIteration as stop:
-            value = stop.value
-        except BaseException as exc:  # noqa: BLE001 -- handed to the awaiting task
-            error = exc
-        else:
-            coro.close()
-            error = RuntimeError("a synchronous match tried to suspend")
-        try:
-            loop.call_soon_threadsafe(settle, fut, value, error)
-        except RuntimeError:
-            pass  # the loop is gone: the run ended while this match was abandoned
-
-    threading.Thread(target=target, daemon=True, name="arena-match").start()
-    return fut
-

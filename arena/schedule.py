@@ -15,48 +15,19 @@ so a match's outcome does not depend on when, or next to what, it is played:
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from arena.config import Config, GameConfig, Gauntlet, Solo
 from arena.errors import ConfigError
-
-#: games played as role-swapped pairs: the two seats are different roles
-ROLE_SWAPPED = {"hide_and_seek": "hides"}
-
-
-def derive_seed(seed: int, key: str) -> int:
-    """A 63-bit seed from the config seed and a key (stable across runs and platforms)."""
-    digest = hashlib.blake2b(f"{seed}:{key}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") >> 1
-
-
-def series_seed(seed: int, game_id: str) -> int:
-    """The seed of every agent's series in a solo task: all agents see the same episodes."""
-    return derive_seed(seed, f"{game_id}/episodes")
-
-
-@dataclass(frozen=True)
-class Fixture:
-    """One scheduled match (or one agent's series of episodes in a solo task)."""
-
-    key: str
-    index: int
-    game: str
-    agents: tuple[str, ...]
-    seed: int
-    group: str | None = None
-    episodes: int | None = None
+from arena.records import Fixture
+from arena.seeds import derive_seed, series_seed
 
 
 @dataclass
 class Schedule:
     fixtures: list[Fixture]
     notices: list[str]
-
-    def games(self) -> list[str]:
-        return list(dict.fromkeys(f.game for f in self.fixtures))
 
 
 def _pairings(names: list[str], game: GameConfig) -> Iterator[tuple[str, str]]:
@@ -73,9 +44,14 @@ def _pairings(names: list[str], game: GameConfig) -> Iterator[tuple[str, str]]:
             yield a, b
 
 
+__all__ = ["Fixture", "Schedule", "build_schedule", "derive_seed", "series_seed"]
+
+
 def _two_player(config: Config, game: GameConfig, names: list[str]) -> Iterator[dict]:
     matches = game.format.matches  # type: ignore[union-attr]
-    verb = ROLE_SWAPPED.get(game.id)
+    from envs import get_game
+
+    verb = get_game(game.id).role_swap
     for a, b in _pairings(names, game):
         for m in range(matches):
             if verb is None:

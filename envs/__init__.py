@@ -1,7 +1,9 @@
 """The games. One module each, following PettingZoo (two players) and Gymnasium (solo).
 
-``GAMES`` maps the ids used in configs to a :class:`GameSpec`; constructors are
-``"module:attr"`` strings so that nothing is imported until a game is made.
+``GAMES`` maps the ids used in configs to a :class:`GameSpec`: what kind of game it is
+(what the engine and the agents need to know), whether it is played as role-swapped
+pairs, and a ``"module:attr"`` constructor, so nothing is imported until a game is made.
+:func:`register_game` adds one (a new repeated matrix game needs nothing else).
 Importing this package also registers the solo tasks with Gymnasium
 (``arena/RandomNumber-v0``, ``arena/CreativeWriting-v0``).
 
@@ -18,19 +20,41 @@ from typing import Any, Literal
 import gymnasium
 
 
+#: the kinds of game, which is what the engine and the agents need to know about one:
+#: ``matrix`` -- a repeated two-player zero-sum matrix game (PettingZoo ``ParallelEnv``
+#: whose raw env has ``action_names`` and ``context(role)`` with the stage ``payoff``);
+#: ``numbers`` and ``text`` -- single-agent Gymnasium tasks answered with a number or text.
+KINDS = ("matrix", "numbers", "text")
+
+
 @dataclass(frozen=True)
 class GameSpec:
-    """How to build one game.
+    """One game's registry entry: how to build it and what kind of game it is.
 
-    ``kind`` is ``"parallel"`` for two-player PettingZoo ``ParallelEnv`` games and
-    ``"solo"`` for single-agent Gymnasium tasks. ``entry_point`` builds the env
-    from keyword arguments (``parallel_env`` for PettingZoo games).
+    ``entry_point`` builds the env from keyword arguments (``parallel_env`` for
+    PettingZoo games). ``role_swap`` names the verb of the first seat's role when the
+    two seats are different roles, so every pairing is played as a role-swapped pair
+    (``"hides"``: ``a-hides`` and ``b-hides``); ``None`` for symmetric games.
+
+    A round an agent gives up is played with the kind's forfeit move: in a matrix game
+    the agent's worst reply to the opponent's move (from its payoff column), in a solo
+    task the env's ``forfeit_action(observation)``, the move worth the least reward.
     """
 
     id: str
-    kind: Literal["parallel", "solo"]
+    kind: Literal["matrix", "numbers", "text"]
     entry_point: str
+    role_swap: str | None = None
     gym_id: str | None = None
+
+    @property
+    def solo(self) -> bool:
+        """Single-agent task (one agent's series of episodes) rather than a match."""
+        return self.kind != "matrix"
+
+    @property
+    def players(self) -> int:
+        return 1 if self.solo else 2
 
     def load(self) -> Any:
         module_name, _, attr = self.entry_point.partition(":")
@@ -40,15 +64,28 @@ class GameSpec:
         return self.load()(**kwargs)
 
 
-GAMES: dict[str, GameSpec] = {
-    "rps": GameSpec("rps", "parallel", "envs.rps:parallel_env"),
-    "hide_and_seek": GameSpec("hide_and_seek", "parallel", "envs.hide_and_seek:parallel_env"),
-    "random_number": GameSpec("random_number", "solo", "envs.random_number:RandomNumberEnv",
-                              gym_id="arena/RandomNumber-v0"),
-    "creative_writing": GameSpec("creative_writing", "solo",
-                                 "envs.creative_writing:CreativeWritingEnv",
-                                 gym_id="arena/CreativeWriting-v0"),
-}
+GAMES: dict[str, GameSpec] = {}
+
+
+def register_game(spec: GameSpec) -> GameSpec:
+    """Add a game to :data:`GAMES` (and Gymnasium's registry when it has a ``gym_id``)."""
+    if spec.kind not in KINDS:
+        raise ValueError(f"game {spec.id!r}: kind must be one of {', '.join(KINDS)}")
+    GAMES[spec.id] = spec
+    if spec.gym_id and spec.gym_id not in gymnasium.registry:
+        # both solo tasks learn across episodes (predictor, archive): a seed alone does not
+        # fix a step's reward, which tells gymnasium's checker not to expect that
+        gymnasium.register(id=spec.gym_id, entry_point=spec.entry_point, nondeterministic=True)
+    return spec
+
+
+register_game(GameSpec("rps", "matrix", "envs.rps:parallel_env"))
+register_game(GameSpec("hide_and_seek", "matrix", "envs.hide_and_seek:parallel_env",
+                       role_swap="hides"))
+register_game(GameSpec("random_number", "numbers", "envs.random_number:RandomNumberEnv",
+                       gym_id="arena/RandomNumber-v0"))
+register_game(GameSpec("creative_writing", "text", "envs.creative_writing:CreativeWritingEnv",
+                       gym_id="arena/CreativeWriting-v0"))
 
 
 def get_game(game_id: str) -> GameSpec:
@@ -65,10 +102,3 @@ def make_game(game_id: str, **kwargs: Any) -> Any:
     """Build the env for ``game_id`` with its arguments."""
     return get_game(game_id).make(**kwargs)
 
-
-for _spec in GAMES.values():
-    if _spec.gym_id and _spec.gym_id not in gymnasium.registry:
-        # both solo tasks learn across episodes (predictor, archive): a seed alone does not
-        # fix a step's reward, which tells gymnasium's checker not to expect that
-        gymnasium.register(id=_spec.gym_id, entry_point=_spec.entry_point,
-                           nondeterministic=True)

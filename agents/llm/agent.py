@@ -8,8 +8,8 @@ Two ways to choose a move:
     tokenizer's end-of-turn token (``rock<|im_end|>``); base models score
     ``" " + name + "\\n"``. So "1" never collects the probability of "10". The
     legal log-probs, divided by ``temperature`` and renormalised, are the agent's
-    ``policy``; ``act`` draws from that cached distribution with the agent's seeded
-    RNG, so the model is asked once per decision. The mass outside the legal
+    ``policy``; the action is drawn from it with the agent's seeded RNG, so the model
+    is asked once per decision. The mass outside the legal
     answers (1 minus their summed probability, before renormalising) is recorded
     per decision and reported as ``off_mass``.
 ``mode: sample``
@@ -37,7 +37,7 @@ import numpy as np
 from agents.llm.backend import Backend, get_backend
 from agents.llm.parse import parse_choice
 from agents.llm.prompts import Prompter, available_templates, load_template
-from arena.agent import RoundForfeit
+from arena.agent import BaseAgent, Decision, RoundForfeit
 from arena.registry import register_agent
 
 _CHOICE_TOKENS = 16
@@ -50,7 +50,7 @@ class InvalidAnswer(RoundForfeit):
 
 
 @register_agent("hf")
-class HFAgent:
+class HFAgent(BaseAgent):
     """A language model (transformers; base or chat) playing from its exact move distribution.
 
     Options (all keyword-only):
@@ -71,8 +71,6 @@ class HFAgent:
     ``templates``           per-game template overrides: ``{game: {key: text}}``
     """
 
-    games = tuple(available_templates())
-    white_box = False
     engine = "hf"
     match_timeout = None  # minutes per match on a CPU is normal: no default limit
 
@@ -100,7 +98,7 @@ class HFAgent:
             raise ValueError("retries must be >= 0 and max_new_tokens >= 1")
         if templates is not None and not isinstance(templates, Mapping):
             raise ValueError("templates must map a game id to template keys (or a YAML path)")
-        self.name = name or "hf"
+        super().__init__(name=name or "hf")
         self.load_options: dict[str, Any] = {
             "model": model, "revision": revision, "dtype": dtype, "device_map": device_map,
             "gguf_file": gguf_file, "trust_remote_code": trust_remote_code}
@@ -115,16 +113,11 @@ class HFAgent:
         # not a forfeit
         self.templates = {game: load_template(game, override)
                           for game, override in (templates or {}).items()}
-        self.rng = np.random.default_rng()
-        self.context: dict[str, Any] = {}
         self.invalid_answers: list[dict[str, Any]] = []
         self.off_mass: list[float] = []
-        self._decisions = 0
+        self._earlier_decisions = 0  # in earlier episodes of a solo series
         self._prompter: Prompter | None = None
         self._past: list[Any] = []
-        self._step = 0
-        self._open = False
-        self._pending: np.ndarray | None = None
         # the tokenizer now (shared, cheap after the first agent), the weights on first use:
         # a wrong model id or path is reported when the config is checked, not mid-run
         self._backend: Backend = get_backend(self.engine, **self.load_options)
@@ -135,18 +128,25 @@ class HFAgent:
         """The shared backend for this agent's model."""
         return self._backend
 
+    @classmethod
+    def can_play(cls, game: Any) -> bool:
+        """Any game that ships a prompt template (``agents/llm/templates/<game>.yaml``)."""
+        return game.id in available_templates()
+
     def reset(self, *, seed: int | None = None, **context: Any) -> None:
-        self.rng = np.random.default_rng(seed)
-        self.context = context
+        self._earlier_decisions += self.decisions_made
+        super().reset(seed=seed, **context)
         self._prompter = Prompter(context, prompt_format=self.prompt_format,
                                   templates=self.templates, history=self.history)
         self._past = []
-        self._step = 0
-        self._open = False
-        self._pending = None
+
+    @property
+    def decisions(self) -> int:
+        """Decisions over this agent's whole match or series."""
+        return self._earlier_decisions + self.decisions_made
 
     def stats(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"decisions": float(self._decisions),
+        out: dict[str, Any] = {"decisions": float(self.decisions),
                                "invalid": float(len(self.invalid_answers))}
         if self.off_mass:
             out["off_mass"] = float(np.sum(self.off_mass))
@@ -175,48 +175,37 @@ class HFAgent:
         return " " + name + "\n"
 
     # -- decisions --------------------------------------------------------------------
-    def policy(self, observation: Any, action_space: Any) -> np.ndarray | None:
-        self._begin(observation)
-        return None if self._pending is None else self._pending.copy()
+    def decide(self, observation: Any, action_space: Any) -> Decision:
+        self._observe(observation)
+        return super().decide(observation, action_space)
+
+    def distribution(self, observation: Any, action_space: Any) -> np.ndarray | None:
+        """The exact distribution over the legal answers (distribution mode), else None."""
+        if self.mode == "distribution" and self.prompter.kind != "text":
+            return self._distribution()
+        return None
 
     def act(self, observation: Any, action_space: Any) -> Any:
-        self._begin(observation)
-        self._open = False
-        self._step += 1
-        self._decisions += 1
-        if self.prompter.kind == "writing":
+        """Sample mode and writing: the model writes, the parser reads."""
+        if self.prompter.kind == "text":
             return self._write()
-        probs, self._pending = self._pending, None
-        if probs is not None:
-            index = int(self.rng.choice(len(probs), p=probs))
-        else:
-            index = self._sample_choice()
+        index = self._sample_choice()
         # random numbers use Discrete(start=low): the action is the number itself
         start = getattr(action_space, "start", None)
         if start is None:
             start = self.context.get("low", 0) if self.prompter.kind == "numbers" else 0
         return int(start) + index
 
-    def _begin(self, observation: Any) -> None:
-        """Start a decision once, whichever of policy/act the engine calls first."""
-        if self._open:
-            return
-        self._open = True
-        self._observe(observation)
-        self._pending = None
-        if self.mode == "distribution" and self.prompter.kind != "writing":
-            self._pending = self._distribution()
-
     def _observe(self, observation: Any) -> None:
-        step = self._step
+        step = self.decisions_made
         kind = self.prompter.kind
-        if kind == "writing" or observation is None:
+        if kind == "text" or observation is None:
             return
         obs = np.asarray(observation)
         if step == 0 or obs.shape[0] < step:
             return
         # only the newest entry is new to us: O(1) per round
-        if kind == "two_player":
+        if kind == "matrix":
             own, opp = (int(v) for v in obs[step - 1][:2])
             if own >= 0 and opp >= 0:
                 self._past.append((own, opp))
@@ -263,7 +252,7 @@ class HFAgent:
         return self._invalid_answer(texts, lambda: "")
 
     def _invalid_answer(self, texts: list[str], uniform: Any) -> Any:
-        self.invalid_answers.append({"decision": self._decisions, "texts": texts})
+        self.invalid_answers.append({"decision": self.decisions + 1, "texts": texts})
         if self.fallback == "forfeit":
             raise InvalidAnswer(f"agent {self.name!r} gave no legal answer in "
                                 f"{len(texts)} tries; last answer: {texts[-1]!r}")

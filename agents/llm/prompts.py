@@ -81,12 +81,7 @@ class Prompter:
         self.template = load_template(self.game, (templates or {}).get(self.game))
         self.names = [str(n) for n in context.get("action_names", [])]
         self.role_kind = str(context.get("role", "")).split("_")[0]
-        if "prompt" in context:
-            self.kind = "writing"
-        elif "low" in context and "high" in context:
-            self.kind = "numbers"
-        else:
-            self.kind = "two_player"
+        self.kind = str(context.get("kind", "matrix"))  # matrix, numbers or text
         self.variant = ""
         if self.kind == "numbers":
             self.variant = "single" if int(context.get("length", 1)) == 1 else "sequence"
@@ -123,7 +118,7 @@ class Prompter:
 
     def stop(self) -> list[str]:
         """Stop strings for free generation in this format."""
-        default = ["\n"] if self.format == "completion" and self.kind != "writing" else []
+        default = ["\n"] if self.format == "completion" and self.kind != "text" else []
         return list(self._get(f"stop_{self.format}", default) or default)
 
     def fields(self, past: Sequence[Any]) -> dict[str, Any]:
@@ -135,13 +130,13 @@ class Prompter:
             "rounds": self.context.get("rounds", ""),
             "round": len(past) + 1,
         }
-        if self.kind == "writing":
+        if self.kind == "text":
             fields.update(prompt=self.context.get("prompt", ""),
                           max_chars=self.context.get("max_chars", ""))
         elif self.kind == "numbers":
             fields.update(self._number_fields(past))
         else:
-            fields.update(self._two_player_fields(past))
+            fields.update(self._matrix_fields(past))
         return fields
 
     def _shown(self, past: Sequence[Any]) -> list[tuple[int, Any]]:
@@ -166,7 +161,7 @@ class Prompter:
             fields["history"] = self._get("no_history_chat", "")
         return fields
 
-    def _two_player_fields(self, past: Sequence[Any]) -> dict[str, Any]:
+    def _matrix_fields(self, past: Sequence[Any]) -> dict[str, Any]:
         ctx = self.context
         payoff = np.asarray(ctx["payoff"], dtype=float) if "payoff" in ctx else None
         completion = self.format == "completion"
