@@ -15,6 +15,19 @@ Tables (JSON in TEXT columns where a value is a list or mapping):
 A match is written only when it has finished, in one transaction, so a run killed at
 any moment leaves only whole matches behind and ``--resume`` replays the rest.
 WAL lets ``arena leaderboard DIR`` read while a run is still writing.
+
+Schema versions: ``PRAGMA user_version`` holds the schema version of a run, and
+``SCHEMA_VERSION`` is the one this code writes. Runs made before versioning hold 0.
+:meth:`Store.open` brings an older run up to date by applying ``MIGRATIONS[version:]`` and
+the new version in one transaction, so resuming (and reading) old runs just works; a run
+from a newer arena is refused rather than misread. How to add a column:
+
+1. add it at the end of its table in ``SCHEMA`` (new runs get it there);
+2. append a migration that adds it to older runs (``_add_column`` checks first, so it is
+   safe on a run that already has it); ``SCHEMA_VERSION`` follows from ``MIGRATIONS``;
+3. let the read queries cope with the column missing (as ``forfeit`` does), or raise
+   ``READABLE_FROM``: a run that cannot be migrated because its file is read-only is read
+   as it is when its version is at least ``READABLE_FROM``, else refused.
 """
 
 from __future__ import annotations
@@ -22,7 +35,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +59,29 @@ CREATE TABLE IF NOT EXISTS rounds (
 """
 _MATCH_COLUMNS = ("idx, key, game, seed, agents, roles, status, scores, rounds, error, "
                   "forfeited_by, grp, episodes, stats, started, finished")
+_ROUND_COLUMNS = "match, round, seat, agent, action, probabilities, reward, episode, step, forfeit"
+
+
+def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
+    return {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+
+
+def _add_column(table: str, column: str, kind: str) -> Callable[[sqlite3.Connection], None]:
+    def migrate(conn: sqlite3.Connection) -> None:
+        # runs made between the column's arrival and versioning already have it at version 0
+        if column not in _columns(conn, table):
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+    return migrate
+
+
+# MIGRATIONS[n] brings a run from version n to n + 1; append only, never reorder or edit
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
+    _add_column("rounds", "forfeit", "INTEGER"),  # 1: round forfeit marks
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+# the oldest version the read queries handle unmigrated (a read-only run is read as it is)
+READABLE_FROM = 0
+_SQLITE_READONLY = 8  # primary result code; the extended ones share its low byte
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -62,6 +98,10 @@ class Store:
     def __init__(self, directory: Path, conn: sqlite3.Connection) -> None:
         self.directory = directory
         self.conn = conn
+        # below SCHEMA_VERSION only when a read-only run could not be migrated
+        self.schema_version: int = _version(conn)
+        # a read-only run from before round forfeit marks has no column for them
+        self._forfeit = "forfeit" if "forfeit" in _columns(conn, "rounds") else "NULL"
 
     @classmethod
     def create(cls, directory: str | Path, *, config: dict[str, Any],
@@ -80,6 +120,7 @@ class Store:
         conn.execute("BEGIN IMMEDIATE")
         for statement in filter(str.strip, SCHEMA.split(";")):
             conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("INSERT INTO runs VALUES (1, ?, ?, ?, ?)",
                      (config.get("name"), json.dumps(config), json.dumps(versions or {}),
                       time.time()))
@@ -115,7 +156,13 @@ class Store:
         if not cls.holds_run(directory):
             raise StoreError(f"{path}: not a run, or one stopped before it started; start it "
                              "again")
-        return cls(directory, _connect(path))
+        conn = _connect(path)
+        try:
+            _migrate(conn, path)
+        except BaseException:
+            conn.close()
+            raise
+        return cls(directory, conn)
 
     def close(self) -> None:
         self.conn.close()
@@ -129,6 +176,9 @@ class Store:
     # -- writing ---------------------------------------------------------------
     def save(self, result: MatchResult) -> None:
         """Write one finished (or forfeited) match and its rounds in one transaction."""
+        if self.schema_version < SCHEMA_VERSION:
+            raise StoreError(f"{self.directory / DB_NAME} is read-only and from an older arena "
+                             f"(schema {self.schema_version}): it cannot take new matches")
         r = result
         row = (r.index, r.key, r.game, r.seed, json.dumps(r.agents), json.dumps(r.roles),
                r.status, json.dumps(r.scores), r.rounds, r.error, r.forfeited_by, r.group,
@@ -138,8 +188,9 @@ class Store:
         try:
             conn.execute(f"INSERT INTO matches ({_MATCH_COLUMNS}) VALUES "
                          f"({', '.join('?' * 16)})", row)
-            conn.executemany("INSERT INTO rounds VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                             _round_rows(r))
+            # named columns: the insert must not depend on where ALTER TABLE put one
+            conn.executemany(f"INSERT INTO rounds ({_ROUND_COLUMNS}) VALUES "
+                             f"({', '.join('?' * 10)})", _round_rows(r))
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -186,8 +237,8 @@ class Store:
         last = None
         entry: dict[str, Any] = {}
         for rnd, agent, action, probs, reward, episode, step, forfeit in self.conn.execute(
-                "SELECT round, agent, action, probabilities, reward, episode, step, forfeit "
-                "FROM rounds "
+                "SELECT round, agent, action, probabilities, reward, episode, step, "
+                f"{self._forfeit} FROM rounds "
                 "WHERE match = ? ORDER BY round, seat", (idx,)):
             if rnd != last:
                 entry = {"actions": {}, "probabilities": {}, "rewards": {}}
@@ -202,6 +253,48 @@ class Store:
             if forfeit:
                 entry.setdefault("forfeited", []).append(agent)
         return log
+
+
+def _version(conn: sqlite3.Connection) -> int:
+    return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+    """Bring the run up to ``SCHEMA_VERSION`` in one transaction, or leave a read-only one."""
+    version = _version(conn)
+    _refuse_newer(version, path)
+    if version == SCHEMA_VERSION:
+        return
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        # again under the write lock: another process may have migrated it meanwhile
+        version = _version(conn)
+        _refuse_newer(version, path)
+        for migration in MIGRATIONS[version:]:
+            migration(conn)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException as exc:
+        if conn.in_transaction:  # some errors end the transaction themselves
+            conn.execute("ROLLBACK")
+        if not (isinstance(exc, sqlite3.OperationalError) and _read_only(exc)):
+            raise
+        if version < READABLE_FROM:
+            raise StoreError(f"{path} is from an older arena (schema {version}) and read-only, "
+                             "so it cannot be upgraded; copy the run somewhere writable") from None
+
+
+def _refuse_newer(version: int, path: Path) -> None:
+    if version > SCHEMA_VERSION:
+        raise StoreError(f"{path} was made by a newer arena (schema {version}, this one reads "
+                         f"up to {SCHEMA_VERSION}); upgrade arena to use it")
+
+
+def _read_only(exc: sqlite3.OperationalError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)  # Python 3.11+
+    if code is None:
+        return "readonly" in str(exc)
+    return code & 0xFF == _SQLITE_READONLY
 
 
 def _round_rows(r: MatchResult) -> Iterator[tuple[Any, ...]]:

@@ -1,14 +1,17 @@
-"""The results database: round trips, one transaction per match, refusal to overwrite."""
+"""The results database: round trips, one transaction per match, refusal to overwrite,
+schema versions and migrations of older runs."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import pytest
 
+import arena.store
 from arena.errors import StoreError
 from arena.records import FORFEIT, MatchResult
-from arena.store import Store
+from arena.store import SCHEMA_VERSION, Store
 
 CONFIG = {"name": "s", "games": [{"id": "rps", "args": {}, "format": None}],
           "agents": [{"name": "a", "type": "constant", "options": {"action": 1}, "games": None},
@@ -89,3 +92,158 @@ def test_a_run_killed_before_its_first_commit_counts_as_no_run(tmp_path):
         Store.open(run)
     with Store.create(run, config=CONFIG) as store:
         assert Store.holds_run(run) and store.count() == 0
+
+
+# The schema exactly as arena wrote it before versioning and before rounds.forfeit
+# (arena/store.py at 497f5f6, the commit before 7221dc4 added the column).
+V0_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY CHECK (id = 1), name TEXT, config TEXT, versions TEXT, created REAL);
+CREATE TABLE IF NOT EXISTS agents (
+    name TEXT PRIMARY KEY, type TEXT, options TEXT, games TEXT);
+CREATE TABLE IF NOT EXISTS matches (
+    idx INTEGER PRIMARY KEY, key TEXT UNIQUE NOT NULL, game TEXT, seed INTEGER,
+    agents TEXT, roles TEXT, status TEXT, scores TEXT, rounds INTEGER, error TEXT,
+    forfeited_by TEXT, grp TEXT, episodes INTEGER, stats TEXT, started REAL, finished REAL);
+CREATE TABLE IF NOT EXISTS rounds (
+    match INTEGER NOT NULL, round INTEGER NOT NULL, seat INTEGER NOT NULL, agent TEXT,
+    action, probabilities TEXT, reward REAL, episode INTEGER, step INTEGER,
+    PRIMARY KEY (match, round, seat)) WITHOUT ROWID;
+"""
+MATCH_COLUMNS = ("idx, key, game, seed, agents, roles, status, scores, rounds, error, "
+                 "forfeited_by, grp, episodes, stats, started, finished")
+
+
+def make_v0_run(directory, *matches: MatchResult, schema: str = V0_SCHEMA) -> None:
+    """A run as the code before versioning wrote it: same statements, user_version 0."""
+    directory.mkdir(parents=True)
+    conn = sqlite3.connect(directory / "arena.db", isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("BEGIN IMMEDIATE")
+    for statement in filter(str.strip, schema.split(";")):
+        conn.execute(statement)
+    conn.execute("INSERT INTO runs VALUES (1, ?, ?, ?, ?)",
+                 (CONFIG["name"], json.dumps(CONFIG), json.dumps({"numpy": "1"}), 5.0))
+    conn.executemany("INSERT INTO agents VALUES (?, ?, ?, ?)", [
+        (a["name"], a["type"], json.dumps(a["options"]), json.dumps(a["games"]))
+        for a in CONFIG["agents"]])
+    conn.execute("COMMIT")
+    for r in matches:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute(f"INSERT INTO matches ({MATCH_COLUMNS}) VALUES ({', '.join('?' * 16)})", (
+            r.index, r.key, r.game, r.seed, json.dumps(r.agents), json.dumps(r.roles),
+            r.status, json.dumps(r.scores), r.rounds, r.error, r.forfeited_by, r.group,
+            r.episodes, json.dumps(r.stats), r.started_at, r.finished_at))
+        width = 10 if "forfeit INTEGER" in schema else 9
+        conn.executemany(f"INSERT INTO rounds VALUES ({', '.join('?' * width)})", [
+            (r.index, number, seat, name, entry["actions"].get(name),
+             json.dumps(entry["probabilities"][name]) if name in entry["probabilities"]
+             else None, entry["rewards"].get(name), None, None,
+             *([1 if name in entry.get("forfeited", ()) else None] if width == 10 else []))
+            for number, entry in enumerate(r.round_log, 1)
+            for seat, name in enumerate(r.agents)])
+        conn.execute("COMMIT")
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 0
+    conn.close()
+
+
+def on_disk(directory) -> tuple[int, set[str]]:
+    """The run's user_version and its rounds columns, read past the Store."""
+    conn = sqlite3.connect(directory / "arena.db")
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(rounds)")}
+        return version, columns
+    finally:
+        conn.close()
+
+
+def with_forfeits(index: int) -> MatchResult:
+    match = result(index)
+    match.round_log[1]["forfeited"] = ["b"]
+    return match
+
+
+def test_a_new_run_has_the_current_schema_version(tmp_path):
+    Store.create(tmp_path / "run", config=CONFIG).close()
+    assert SCHEMA_VERSION >= 1
+    version, columns = on_disk(tmp_path / "run")
+    assert version == SCHEMA_VERSION and "forfeit" in columns
+    with Store.open(tmp_path / "run") as store:
+        assert store.schema_version == SCHEMA_VERSION
+
+
+def test_a_run_from_before_versioning_is_migrated_read_and_resumed(tmp_path):
+    run = tmp_path / "run"
+    make_v0_run(run, result(0), result(2, status=FORFEIT, error="a: boom", forfeited_by="a"))
+    version, columns = on_disk(run)
+    assert version == 0 and "forfeit" not in columns
+    with Store.open(run) as store:
+        version, columns = on_disk(run)
+        assert version == SCHEMA_VERSION and "forfeit" in columns
+        assert store.run_info()["versions"] == {"numpy": "1"}
+        records = store.results(rounds=True)
+        assert records[0] == result(0).to_dict()  # no forfeit marks appear from nowhere
+        assert all("forfeited" not in entry for entry in records[0]["round_log"])
+        assert records[1]["status"] == FORFEIT and records[1]["forfeited_by"] == "a"
+        # what --resume does next: skip the saved keys, save the rest
+        assert store.finished_keys() == {"rps/a-vs-b/0", "rps/a-vs-b/2"}
+        store.save(with_forfeits(1))
+    with Store.open(run) as again:  # a second open finds nothing left to do
+        assert [r["index"] for r in again.results()] == [0, 1, 2]
+        assert again.results(rounds=True)[1] == with_forfeits(1).to_dict()
+        assert again.results(rounds=True)[1]["round_log"][1]["forfeited"] == ["b"]
+    assert on_disk(run)[0] == SCHEMA_VERSION
+
+
+def test_a_version_0_run_that_already_has_the_forfeit_column_keeps_its_marks(tmp_path):
+    # made after rounds.forfeit arrived but before versioning: the migration must not fail
+    run = tmp_path / "run"
+    make_v0_run(run, with_forfeits(0), schema=arena.store.SCHEMA)
+    with Store.open(run) as store:
+        assert store.results(rounds=True)[0] == with_forfeits(0).to_dict()
+    assert on_disk(run)[0] == SCHEMA_VERSION
+
+
+def test_a_failed_migration_changes_nothing(tmp_path, monkeypatch):
+    def boom(conn: sqlite3.Connection) -> None:
+        raise RuntimeError("boom")
+
+    run = tmp_path / "run"
+    make_v0_run(run, result(0))
+    monkeypatch.setattr(arena.store, "MIGRATIONS", (*arena.store.MIGRATIONS, boom))
+    monkeypatch.setattr(arena.store, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    with pytest.raises(RuntimeError, match="boom"):
+        Store.open(run)
+    version, columns = on_disk(run)
+    assert version == 0 and "forfeit" not in columns  # the first migration was rolled back
+
+
+def test_a_run_from_a_newer_arena_is_refused_untouched(tmp_path):
+    run = tmp_path / "run"
+    Store.create(run, config=CONFIG).close()
+    conn = sqlite3.connect(run / "arena.db")
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    expected = (fr"made by a newer arena \(schema {SCHEMA_VERSION + 1}, this one reads up to "
+                fr"{SCHEMA_VERSION}\); upgrade")
+    with pytest.raises(StoreError, match=expected):
+        Store.open(run)
+    assert on_disk(run)[0] == SCHEMA_VERSION + 1
+
+
+def test_a_read_only_old_run_is_read_as_it_is(tmp_path, monkeypatch):
+    # root ignores file modes, so open the database read-only the way SQLite would have to
+    def read_only(path):
+        return sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+
+    run = tmp_path / "run"
+    make_v0_run(run, result(0))
+    monkeypatch.setattr(arena.store, "_connect", read_only)
+    with Store.open(run) as store:
+        assert store.schema_version == 0
+        assert store.results(rounds=True) == [result(0).to_dict()]
+        with pytest.raises(StoreError, match="read-only and from an older arena"):
+            store.save(result(1))
+    version, columns = on_disk(run)
+    assert version == 0 and "forfeit" not in columns
