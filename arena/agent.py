@@ -90,6 +90,9 @@ def one_hot(index: int, n: int) -> np.ndarray:
     return probs
 
 
+_IDLE = object()  # BaseAgent._deciding outside a decision
+
+
 class RoundForfeit(Exception):
     """Raised from a decision to give up this decision only; the message says why."""
 
@@ -109,9 +112,10 @@ class BaseAgent:
     """Convenience base: the name, a seeded RNG, the context and the decision count.
 
     Subclasses implement :meth:`distribution` for a mixed strategy (the engine stores it
-    and samples the action from it with ``self.rng``), or override :meth:`act` for an
-    agent without one. Either way ``decisions_made`` counts the decisions of this match
-    or episode, here and nowhere else.
+    and the action is drawn from it with ``self.rng``), or override :meth:`act` for an
+    agent without one. Either way the engine makes one call, :meth:`decide`, and
+    ``decisions_made`` counts the decisions of this match or episode, here and nowhere
+    else.
     """
 
     kinds: ClassVar[frozenset[str] | None] = None
@@ -123,6 +127,7 @@ class BaseAgent:
         self.rng = np.random.default_rng()
         self.context: Context = {}
         self.decisions_made = 0
+        self._deciding: Any = _IDLE
 
     def reset(self, *, seed: int | None = None, **context: Any) -> None:
         self.rng = np.random.default_rng(seed)
@@ -130,30 +135,49 @@ class BaseAgent:
         self.decisions_made = 0
 
     def decide(self, observation: Any, action_space: Any) -> Decision:
-        """One decision: draw from :meth:`distribution`, or ask :meth:`act` without one.
+        """One decision: the normalised :meth:`distribution` and an action drawn from it.
 
-        A drawn index is shifted by ``action_space.start``, so in the random-number
-        task (``Discrete(K, start=low)``) index ``i`` of the policy is the number ``low + i``.
+        A subclass that overrides :meth:`act` gets the last word on the action (and may
+        call ``super().act()`` to draw from this decision's distribution); without a
+        distribution the action is its ``act`` alone.
         """
+        made = self.decisions_made
         try:
             probs = self.distribution(observation, action_space)
-            if probs is None:
-                if type(self).act is BaseAgent.act:
+            if probs is not None:
+                probs = np.asarray(probs, dtype=float)
+                total = probs.sum()
+                if total != 1.0:  # already exact (a language model's softmax): keep its bits
+                    probs = probs / total
+            if type(self).act is BaseAgent.act:
+                if probs is None:
                     raise NotImplementedError(
                         f"{type(self).__name__} must implement act() or distribution()")
-                return Decision(self.act(observation, action_space))
-            probs = np.asarray(probs, dtype=float)
-            total = probs.sum()
-            if total != 1.0:  # already exact (a language model's softmax): keep its bits
-                probs = probs / total
-            start = int(getattr(action_space, "start", 0))
-            return Decision(start + int(self.rng.choice(len(probs), p=probs)), probs)
+                return Decision(self._draw(probs, action_space), probs)
+            self._deciding = probs
+            try:
+                return Decision(self.act(observation, action_space), probs)
+            finally:
+                self._deciding = _IDLE
         finally:  # a round given up (RoundForfeit) is still a round of the observation
-            self.decisions_made += 1
+            if self.decisions_made == made:  # an older agent's own act may have counted it
+                self.decisions_made += 1
 
     def act(self, observation: Any, action_space: Any) -> Any:
-        """The action alone (what a plain bot answers); the engine calls :meth:`decide`."""
-        return self.decide(observation, action_space).action
+        """The action alone. Called by a subclass's own ``act`` during a decision, it
+        draws from that decision's distribution; otherwise it is ``decide().action``."""
+        probs = getattr(self, "_deciding", _IDLE)
+        if probs is _IDLE:
+            return self.decide(observation, action_space).action
+        if probs is None:
+            raise NotImplementedError(f"{type(self).__name__} has no distribution() to draw from")
+        return self._draw(probs, action_space)
+
+    def _draw(self, probs: np.ndarray, action_space: Any) -> Any:
+        """Sample an index from ``probs``, shifted by ``action_space.start``: in the
+        random-number task (``Discrete(K, start=low)``) index ``i`` is the number ``low + i``."""
+        start = int(getattr(action_space, "start", 0))
+        return start + int(self.rng.choice(len(probs), p=probs))
 
     def distribution(self, observation: Any, action_space: Any) -> np.ndarray | None:
         """The mixed strategy for this decision; ``None`` if the agent has none."""

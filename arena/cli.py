@@ -90,15 +90,17 @@ def agents() -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from arena.registry import describe, registered
+    from arena.registry import can_play, describe, registered
+    from envs import GAMES
 
     table = Table(title="Agent types", title_justify="left")
     table.add_column("type", style="bold")
     table.add_column("games")
     table.add_column("description")
     for name, cls in registered().items():
-        games = getattr(cls, "games", None)
-        table.add_row(name, ", ".join(games) if games else "all", describe(cls))
+        games = [g for g in GAMES if can_play(cls, g)]
+        table.add_row(name, "all" if len(games) == len(GAMES) else ", ".join(games) or "none",
+                      describe(cls))
     Console().print(table)
 
 

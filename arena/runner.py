@@ -74,7 +74,7 @@ class GuardedObserver:
         self.failed = False
 
     def _call(self, method: str, *args: Any, **kwargs: Any) -> None:
-        if self.failed:
+        if self.failed or self.inner is None:  # None: nobody is watching
             return
         try:
             getattr(self.inner, method)(*args, **kwargs)
@@ -99,7 +99,7 @@ class GuardedObserver:
         self._call("notice", message)
 
     def run_finished(self, **kwargs: Any) -> None:
-        if not self.failed:
+        if not self.failed or self.inner is None:
             self._call("run_finished", **kwargs)
             return
         try:  # still give a live display the chance to restore the terminal

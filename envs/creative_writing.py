@@ -191,6 +191,10 @@ class CreativeWritingEnv(gym.Env[str, str]):
             print(self.render_text())
         return self._prompt, float(result["originality"]), True, False, info
 
+    def forfeit_action(self, observation: Any = None) -> str:
+        """The answer of a step an agent gave up: the empty text, which scores 0."""
+        return ""
+
     def context(self) -> dict[str, Any]:
         """Task keys for an agent's reset context (COMMON.md contract 3)."""
         if self._prompt is None:

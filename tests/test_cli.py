@@ -91,7 +91,7 @@ def test_agents_lists_registered_types_with_games():
     rows = {line.split("│")[1].strip(): line for line in done.stdout.splitlines()
             if line.startswith("│ ") and line.split("│")[1].strip()}
     assert {"uniform_random", "frequency", "constant"} <= set(rows)
-    assert "rps, hide_and_seek" in rows["frequency"]  # the class's declared games
+    assert "rps, hide_and_seek" in rows["frequency"]  # the games of the class's kinds
     assert "creative_writing" in rows["fixed_text"] and "rps" not in rows["fixed_text"]
 
 

@@ -186,15 +186,24 @@ class HFAgent(BaseAgent):
         return None
 
     def act(self, observation: Any, action_space: Any) -> Any:
-        """Sample mode and writing: the model writes, the parser reads."""
+        """Draw from the distribution; in sample mode and writing the model writes and
+        the parser reads."""
         if self.prompter.kind == "text":
             return self._write()
-        index = self._sample_choice()
-        # random numbers use Discrete(start=low): the action is the number itself
+        if self.mode == "distribution":
+            return super().act(observation, action_space)
+        return self._start(action_space) + self._sample_choice()
+
+    def _draw(self, probs: np.ndarray, action_space: Any) -> int:
+        return self._start(action_space) + int(self.rng.choice(len(probs), p=probs))
+
+    def _start(self, action_space: Any) -> int:
+        """The action of index 0: random numbers use Discrete(start=low), so the action is
+        the number itself (``low`` from the context when no space is given)."""
         start = getattr(action_space, "start", None)
         if start is None:
             start = self.context.get("low", 0) if self.prompter.kind == "numbers" else 0
-        return int(start) + index
+        return int(start)
 
     def _observe(self, observation: Any) -> None:
         step = self.decisions_made

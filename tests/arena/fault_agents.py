@@ -6,7 +6,6 @@ run ``arena`` with the repository root as the working directory so ``tests`` imp
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from typing import Any
 
@@ -70,15 +69,23 @@ class Garbage(_AtRound):
         return self.value
 
 
-class BadPolicy(_AtRound):
-    """From round ``at`` its ``policy`` returns text instead of probabilities."""
+class BadPolicy:
+    """A bare outside class (``policy`` then ``act``): from round ``at`` its ``policy``
+    returns text instead of probabilities."""
+
+    def __init__(self, *, at: int = 3) -> None:
+        self.at = at
+
+    def reset(self, *, seed: int | None = None, **context: Any) -> None:
+        self.decisions = 0
 
     def policy(self, observation: Any, action_space: Any) -> Any:
         if self.decisions + 1 >= self.at:
             return "not a policy"
-        return super().policy(observation, action_space)
+        return [1.0, 0.0, 0.0]
 
-    def misbehave(self, action_space: Any) -> Any:
+    def act(self, observation: Any, action_space: Any) -> Any:
+        self.decisions += 1
         return 0
 
 
@@ -106,15 +113,15 @@ class Hang(_AtRound):
 
 
 class Counted(Uniform):
-    """Counts its ``policy`` calls per match (``stats()``), to prove no second call."""
+    """Counts how often its policy is computed per match (``stats()``): never twice a round."""
 
     def reset(self, *, seed: int | None = None, **context: Any) -> None:
         super().reset(seed=seed, **context)
         self.policy_calls = 0
 
-    def policy(self, observation: Any, action_space: Any) -> np.ndarray | None:
+    def distribution(self, observation: Any, action_space: Any) -> np.ndarray:
         self.policy_calls += 1
-        return super().policy(observation, action_space)
+        return super().distribution(observation, action_space)
 
     def stats(self) -> dict[str, float]:
         return {"policy_calls": float(self.policy_calls)}
@@ -143,18 +150,6 @@ class Peeker(BaseAgent):
 
     def stats(self) -> dict[str, float]:
         return {"peeked_rounds": float(sum(s is not None for s in self.seen))}
-
-
-class AsyncUniform(Uniform):
-    """Uniform with ``async`` policy and act, as language-model agents are."""
-
-    async def policy(self, observation: Any, action_space: Any) -> np.ndarray | None:
-        await asyncio.sleep(0)
-        return Uniform.policy(self, observation, action_space)
-
-    async def act(self, observation: Any, action_space: Any) -> Any:
-        await asyncio.sleep(0)
-        return Uniform.act(self, observation, action_space)
 
 
 class QuickHang(Hang):
@@ -205,8 +200,8 @@ class NumpyActions(Uniform):
 
 class RoundForfeiter(Uniform):
     """Uniform, but gives up every ``every``-th decision with RoundForfeit: from ``act``
-    (after the engine has its policy, which must then not be logged), or from ``policy``
-    when ``in_policy`` (then ``act`` is never called for that decision)."""
+    (after its distribution was computed, which must then not be logged), or from
+    ``distribution`` when ``in_policy``."""
 
     def __init__(self, *, name: str | None = None, every: int = 3,
                  in_policy: bool = False) -> None:
@@ -215,14 +210,12 @@ class RoundForfeiter(Uniform):
 
     def _give_up(self) -> None:
         if (self.decisions_made + 1) % self.every == 0:
-            self.decisions_made += 1
-            self._pending = None
-            raise RoundForfeit(f"{self.name}: giving up decision {self.decisions_made}")
+            raise RoundForfeit(f"{self.name}: giving up decision {self.decisions_made + 1}")
 
-    def policy(self, observation: Any, action_space: Any) -> np.ndarray | None:
+    def distribution(self, observation: Any, action_space: Any) -> np.ndarray:
         if self.in_policy:
             self._give_up()
-        return super().policy(observation, action_space)
+        return super().distribution(observation, action_space)
 
     def act(self, observation: Any, action_space: Any) -> Any:
         self._give_up()

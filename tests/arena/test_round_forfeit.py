@@ -55,20 +55,6 @@ def test_rps_forfeited_rounds_are_losses_and_the_match_finishes(tmp_path, in_pol
         assert record["stats"] == {"quit": {"round_forfeits": 4.0}}
 
 
-def test_a_seat_called_off_the_loop_forfeits_rounds_too(tmp_path):
-    """Against an async agent the quitter's calls are offloaded (arena.calls.decide)."""
-    config = cfg([QUITTER, {"name": "async", "type": FAULTS + "AsyncUniform"}])
-    records, results = run(tmp_path, config)
-    for record in records:
-        assert record["status"] == FINISHED
-        for entry in results[record["key"]]["round_log"][2::3]:
-            theirs = entry["actions"]["async"]
-            assert entry["forfeited"] == ["quit"]
-            assert entry["actions"]["quit"] == (theirs + 2) % 3  # what that move beats
-            assert entry["rewards"]["quit"] == -1.0
-        assert record["stats"]["quit"] == {"round_forfeits": 4.0}
-
-
 def test_both_forfeiting_one_round_play_action_zero(tmp_path):
     config = cfg([QUITTER, {**QUITTER, "name": "also"}])
     records, results = run(tmp_path, config)

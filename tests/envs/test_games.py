@@ -13,7 +13,7 @@ from pettingzoo.utils.conversions import parallel_to_aec
 
 from envs import GAMES, make_game
 
-TWO_PLAYER = [game_id for game_id, spec in GAMES.items() if spec.kind == "parallel"]
+TWO_PLAYER = [game_id for game_id, spec in GAMES.items() if spec.kind == "matrix"]
 
 # (game id, keyword arguments): every registered game with its defaults, plus variants
 CASES: list[tuple[str, dict[str, Any]]] = [(game_id, {}) for game_id in TWO_PLAYER] + [
