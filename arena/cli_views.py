@@ -58,11 +58,7 @@ class RunView:
         self.draw_probability = float(rating.get("draw_probability", 0.1))
 
     def records(self, game: str) -> list[dict[str, Any]]:
-        """The game's records; solo tasks come with their round logs (per-episode ranks)."""
-        records = self.store.results(game=game)
-        if _is_solo(records):
-            records = self.store.results(game=game, rounds=True)
-        return records
+        return game_records(self.store, game)
 
     def close(self) -> None:
         self.store.close()
@@ -78,27 +74,36 @@ def _open(directory: Path, game: str | None) -> Iterator[RunView]:
 
 
 def _is_solo(records: list[dict[str, Any]]) -> bool:
-    return bool(records) and len(records[0]["agents"]) == 1
+    from leaderboards import is_solo
+
+    return bool(records) and is_solo(records[0])
+
+
+def game_records(store: Any, game: str) -> list[dict[str, Any]]:
+    """A game's records; solo tasks come with their round logs (per-episode ranks)."""
+    records = store.results(game=game)
+    if _is_solo(records):
+        records = store.results(game=game, rounds=True)
+    return records
+
+
+def game_board(records: list[dict[str, Any]], game: str, *, draw_probability: float,
+               bt: bool = False) -> Any:
+    """The leaderboard of one game's records: TrueSkill for matches (``bt``: with
+    Bradley-Terry), mean reward with intervals for solo tasks."""
+    from leaderboards import add_bradley_terry, build_leaderboard, build_solo_leaderboard
+
+    if _is_solo(records):
+        return build_solo_leaderboard(records, draw_probability=draw_probability, title=game)
+    board = build_leaderboard(records, draw_probability=draw_probability, title=game)
+    return add_bradley_terry(board, records) if bt else board
 
 
 # -- leaderboard --------------------------------------------------------------------
 def build_boards(view: RunView, *, bt: bool = False) -> dict[str, Any]:
     """Game id -> Leaderboard for every game of ``view``."""
-    from leaderboards import add_bradley_terry, build_leaderboard, build_solo_leaderboard
-
-    boards = {}
-    for game in view.games:
-        records = view.records(game)
-        if _is_solo(records):
-            board = build_solo_leaderboard(records, draw_probability=view.draw_probability,
-                                           title=game)
-        else:
-            board = build_leaderboard(records, draw_probability=view.draw_probability,
-                                      title=game)
-            if bt:
-                board = add_bradley_terry(board, records)
-        boards[game] = board
-    return boards
+    return {game: game_board(view.records(game), game, draw_probability=view.draw_probability,
+                             bt=bt) for game in view.games}
 
 
 def render_boards(boards: dict[str, Any], fmt: str, *, keyed: bool) -> str:

@@ -139,18 +139,15 @@ def print_leaderboards(store: Store, *, draw_probability: float, file: Any = Non
     """The final leaderboards, one per game, rated in schedule order."""
     from rich.console import Console
 
-    from envs import get_game
-    from leaderboards import build_leaderboard, build_solo_leaderboard
+    from arena.cli_views import game_board, game_records
 
     console = Console(file=file or sys.stdout)
     for game in store.games():
-        solo = get_game(game).solo
-        records = store.results(game=game, rounds=solo)
+        records = game_records(store, game)
         if not records:
             continue
-        build = build_solo_leaderboard if solo else build_leaderboard
         console.print(f"\n[bold]Leaderboard: {game}[/bold]")
-        console.print(build(records, draw_probability=draw_probability))
+        console.print(game_board(records, game, draw_probability=draw_probability))
 
 
 def run_command(config_path: str, *, out: str | None = None, resume: bool = False,

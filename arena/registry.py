@@ -47,7 +47,7 @@ def register_agent(name: str) -> Callable[[type], type]:
             raise RegistryError(f"agent type {name!r} is registered twice: "
                                 f"{existing.__module__}.{existing.__qualname__} and "
                                 f"{cls.__module__}.{cls.__qualname__}")
-        _REGISTRY[name] = cls
+        _REGISTRY[name] = _check_agent_class(cls, repr(name))
         return cls
 
     return decorate
@@ -98,6 +98,12 @@ def _check_agent_class(obj: Any, where: str) -> type:
     if not inspect.isclass(obj) or not all(callable(getattr(obj, m, None)) for m in ("reset", "act")):
         raise RegistryError(f"agent type {where} is not an agent class "
                             f"(a class with reset() and act())")
+    # a match calls its agents plainly, one decision at a time; a model that wants to
+    # batch does it inside its backend, where a call may block on a future
+    for method in ("reset", "act", "decide", "policy"):
+        if inspect.iscoroutinefunction(getattr(obj, method, None)):
+            raise RegistryError(f"agent type {where}: {method}() is 'async def'; agents are "
+                                "called synchronously (block inside the call instead)")
     return obj
 
 

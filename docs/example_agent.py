@@ -12,7 +12,7 @@ from arena.registry import register_agent
 class WinStayLoseShift(BaseAgent):
     """Repeats a winning move; after a loss (or a draw) plays a random other move."""
 
-    games = ("rps", "hide_and_seek")
+    kinds = frozenset({"matrix"})  # repeated matrix games: rps, hide_and_seek, ...
 
     def __init__(self, *, name: str | None = None, stay_on_draw: bool = False) -> None:
         super().__init__(name=name)

@@ -11,7 +11,7 @@ This package works on the records handed to it (mappings with the keys documente
 """
 
 from leaderboards.bradley_terry import add_bradley_terry, bradley_terry
-from leaderboards.contests import Contest, contests
+from leaderboards.contests import Contest, contests, is_solo
 from leaderboards.graph import cycles, dominance_graph
 from leaderboards.live import LiveRatings
 from leaderboards.matrix import PairwiseMatrix, pairwise_matrix
@@ -20,6 +20,7 @@ from leaderboards.table import Leaderboard
 from leaderboards.trueskill_ratings import build_leaderboard
 
 __all__ = [
+    "is_solo",
     "Contest",
     "Leaderboard",
     "LiveRatings",

@@ -35,7 +35,7 @@ import numpy as np
 
 from leaderboards.contests import FORFEIT, Record, record_order
 from leaderboards.table import Leaderboard
-from leaderboards.trueskill_ratings import RATE_STATS, make_env
+from leaderboards.trueskill_ratings import RATE_STATS, add_stats, make_env
 
 SOLO_COLUMNS = ["agent", "reward_mean", "ci_low", "ci_high", "mu", "sigma", "score",
                 "episodes"]
@@ -110,9 +110,7 @@ def build_solo_leaderboard(records: Iterable[Record], *, draw_probability: float
             forfeits[agent] += 1
             if record.get("forfeited_by") == agent:
                 quit_at[agent] = max(episodes) + 1 if episodes else 0
-        for key, value in ((record.get("stats") or {}).get(agent) or {}).items():
-            if isinstance(value, (int, float)):
-                stats[agent][key] = stats[agent].get(key, 0.0) + float(value)
+        add_stats(stats[agent], record, agent)
 
     env = make_env(draw_probability)
     ratings = {agent: env.create_rating() for agent in per_agent}

@@ -37,6 +37,13 @@ BASE_COLUMNS = ["agent", "mu", "sigma", "score", "wins", "losses", "draws", "mat
 RATE_STATS = {"invalid": "invalid_rate", "off_mass": "off_mass"}
 
 
+def add_stats(totals: dict[str, float], record: Record, agent: str) -> None:
+    """Add ``agent``'s numeric stats in ``record`` to ``totals`` (texts are not summed)."""
+    for key, value in ((record.get("stats") or {}).get(agent) or {}).items():
+        if isinstance(value, (int, float)):
+            totals[key] = totals.get(key, 0.0) + float(value)
+
+
 def make_env(draw_probability: float) -> trueskill.TrueSkill:
     """A private TrueSkill environment (never the module-global one)."""
     return trueskill.TrueSkill(draw_probability=draw_probability)
@@ -74,9 +81,7 @@ class Standings:
             if record.get("status") != FORFEIT:
                 tally.net += float((record.get("scores") or {}).get(name, 0.0))
                 tally.rounds += int(record.get("rounds") or 0)
-            for key, value in ((record.get("stats") or {}).get(name) or {}).items():
-                if isinstance(value, (int, float)):
-                    tally.stats[key] = tally.stats.get(key, 0.0) + float(value)
+            add_stats(tally.stats, record, name)
 
     def rate(self, contest: Contest) -> None:
         ta, tb = self._tally(contest.a), self._tally(contest.b)

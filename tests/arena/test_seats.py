@@ -129,3 +129,18 @@ def test_integers_of_every_kind_are_legal(action: Any) -> None:
 def test_anything_else_forfeits(action: Any) -> None:
     with pytest.raises(Forfeit, match="x: returned"):
         checker(Discrete(3), "x")(action)
+
+
+class AsyncBot:
+    def reset(self, *, seed: int | None = None, **context: Any) -> None: ...
+
+    async def act(self, observation: Any, action_space: Any) -> int:
+        return 0
+
+
+def test_an_async_agent_is_refused_with_a_reason() -> None:
+    from arena.registry import RegistryError, get_agent_class
+
+    with pytest.raises(RegistryError, match=r"act\(\) is 'async def'; agents are called "
+                                            "synchronously"):
+        get_agent_class(f"{__name__}:AsyncBot")
