@@ -52,10 +52,11 @@ def test_example_plays_through_the_module_class_route() -> None:
 
 def test_example_policy_is_exact() -> None:
     agent = make_agent(EXAMPLE, name="wsls", stay_on_draw=True)
-    agent.reset(seed=0, action_names=["rock", "paper", "scissors"], payoff=payoff_matrix(3))
+    agent.reset(seed=0, kind="matrix", action_names=["rock", "paper", "scissors"],
+                payoff=payoff_matrix(3))
     obs = np.full((3, 2), -1)
-    assert np.allclose(agent.policy(obs, Discrete(3)), 1 / 3)
-    obs[0] = (agent.act(obs, Discrete(3)), 0)  # against rock
-    own = int(obs[0, 0])
+    own, policy = agent.decide(obs, Discrete(3))
+    assert np.allclose(policy, 1 / 3)
+    obs[0] = (own, 0)  # against rock
     expected = {0: [1, 0, 0], 1: [0, 1, 0], 2: [0.5, 0.5, 0]}[own]  # draw stays, loss shifts
-    assert np.allclose(agent.policy(obs, Discrete(3)), expected)
+    assert np.allclose(agent.decide(obs, Discrete(3)).policy, expected)

@@ -30,6 +30,11 @@ def onehot(move: int) -> np.ndarray:
 class Bot(BaseAgent):
     """A test bot: ``move()`` returns a distribution given ``self.mine`` / ``self.theirs``."""
 
+    @classmethod
+    def can_play(cls, game: Any) -> bool:
+        """Rock-paper-scissors only (its moves are 0 rock, 1 paper, 2 scissors)."""
+        return game.id == "rps"
+
     def reset(self, *, seed: int | None = None, **context: Any) -> None:
         super().reset(seed=seed, **context)
         self.mine: list[int] = []

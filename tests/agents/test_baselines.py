@@ -9,6 +9,7 @@ import pytest
 from gymnasium.spaces import Discrete
 
 from agents.sequence import de_bruijn, parse_string, pi_digits
+from arena.agent import Decision
 from arena.registry import RegistryError, make_agent
 from envs.rps import ACTION_NAMES, payoff_matrix
 from tests.helpers import play
@@ -19,7 +20,7 @@ RANDOM = ["uniform_random", "biased", "copy_opponent", "beat_last", "never_repea
 
 
 def rps_context(n: int, rounds: int = 1000) -> dict[str, Any]:
-    return {"game": "rps", "role": "player_0", "rounds": rounds,
+    return {"game": "rps", "kind": "matrix", "role": "player_0", "rounds": rounds,
             "action_names": list(ACTION_NAMES[:n]), "payoff": payoff_matrix(n)}
 
 
@@ -32,8 +33,7 @@ def drive(agent: Any, opponent: list[int], *, context: dict[str, Any], seed: int
     obs = np.full((rounds, 2), -1, dtype=np.int64)
     actions, policies = [], []
     for t, theirs in enumerate(opponent):
-        probs = agent.policy(obs, Discrete(n))
-        action = agent.act(obs, Discrete(n))
+        action, probs = agent.decide(obs, Discrete(n))
         assert probs.shape == (n,) and np.all(probs >= 0)
         assert probs.sum() == pytest.approx(1.0)
         assert probs[action] > 0, f"round {t}: sampled action {action} had probability 0"
@@ -127,7 +127,8 @@ def test_beat_last_best_responds_from_payoff(n: int) -> None:
 def test_beat_last_uses_any_payoff_matrix() -> None:
     # A seeker on a path a-b-c with search radius 1: searching b covers everyone.
     payoff = np.array([[1, 1, -1], [1, 1, 1], [-1, 1, 1]], dtype=float)
-    context = {"action_names": ["a", "b", "c"], "payoff": payoff, "role": "seeker_0"}
+    context = {"kind": "matrix", "action_names": ["a", "b", "c"], "payoff": payoff,
+               "role": "seeker_0"}
     _, policies = drive(make_agent("beat_last", name="b"), [0, 2, 1], context=context)
     assert np.allclose(policies[1], [0.5, 0.5, 0])  # hider was at a: search a or b
     assert np.allclose(policies[2], [0, 0.5, 0.5])
@@ -228,7 +229,8 @@ def test_matches_through_the_env(n: int) -> None:
 
 
 class Checked:
-    """Wraps an agent in a match and checks every policy and the action drawn from it."""
+    """Wraps an agent in a match and checks every decision: its policy and the action drawn
+    from it."""
 
     def __init__(self, agent: Any) -> None:
         self.agent, self.name, self.decisions = agent, agent.name, 0
@@ -237,16 +239,16 @@ class Checked:
         self.n = len(context["action_names"])
         self.agent.reset(seed=seed, **context)
 
-    def policy(self, observation: Any, action_space: Any) -> np.ndarray:
-        self.probs = self.agent.policy(observation, action_space)
-        assert self.probs.shape == (self.n,) and self.probs.sum() == pytest.approx(1.0)
-        return self.probs
+    def decide(self, observation: Any, action_space: Any) -> Decision:
+        decision = self.agent.decide(observation, action_space)
+        probs = decision.policy
+        assert probs.shape == (self.n,) and probs.sum() == pytest.approx(1.0)
+        assert probs[decision.action] > 0
+        self.decisions += 1
+        return decision
 
     def act(self, observation: Any, action_space: Any) -> int:
-        action = self.agent.act(observation, action_space)
-        assert self.probs[action] > 0
-        self.decisions += 1
-        return action
+        return self.decide(observation, action_space).action
 
 
 @pytest.mark.parametrize("graph", ["house", "line-6"])
@@ -259,6 +261,7 @@ def test_plays_both_hide_and_seek_roles(kind: str, graph: str) -> None:
         result = play(hider, seeker, game="hide_and_seek", rounds=300, seed=1, graph=graph,
                       search_radius=1)
         assert hider.decisions == seeker.decisions == 300
+        assert hider.agent.decisions_made == seeker.agent.decisions_made == 300
         assert -1 <= result["a"] <= 1 and result["a"] == pytest.approx(-result["b"])
 
 

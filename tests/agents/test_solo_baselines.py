@@ -13,7 +13,8 @@ from arena.registry import RegistryError, make_agent
 
 
 def number_context(low: int, high: int, length: int, episode: int = 0) -> dict[str, Any]:
-    return {"game": "random_number", "episode": episode, "role": "solo", "low": low,
+    return {"game": "random_number", "kind": "numbers", "episode": episode, "role": "solo",
+            "low": low,
             "high": high, "length": length, "action_names": [str(v) for v in range(low, high + 1)]}
 
 
@@ -26,8 +27,7 @@ def say_numbers(agent: Any, *, low: int = 0, high: int = 10, length: int = 10,
         agent.reset(seed=seed + episode, **number_context(low, high, length, episode))
         obs = np.full(length, low - 1, dtype=np.int64)
         for step in range(length):
-            probs = agent.policy(obs, space)
-            number = agent.act(obs, space)
+            number, probs = agent.decide(obs, space)
             assert low <= number <= high and probs.sum() == pytest.approx(1.0)
             assert probs[number - low] > 0
             obs[step] = number
@@ -95,10 +95,12 @@ def test_numbers_seeded() -> None:
 
 
 def write(agent: Any, prompt: str, *, seed: int = 0, max_chars: int = 2000) -> str:
-    agent.reset(seed=seed, game="creative_writing", episode=0, role="solo", prompt=prompt,
-                max_chars=max_chars)
-    assert agent.policy(prompt, None) is None  # text has no exact distribution
-    return agent.act(prompt, None)
+    agent.reset(seed=seed, game="creative_writing", kind="text", episode=0, role="solo",
+                prompt=prompt, max_chars=max_chars)
+    text, policy = agent.decide(prompt, None)
+    assert policy is None  # text has no exact distribution
+    assert agent.decisions_made == 1
+    return text
 
 
 def test_fixed_text_writes_its_text_cut_to_max_chars() -> None:
@@ -136,9 +138,9 @@ def test_writers_through_the_env() -> None:
         env, agent, rewards = CreativeWritingEnv(semantic=False), make_agent(kind, name=kind), []
         for episode in range(6):
             prompt, _ = env.reset(seed=episode, options={"prompt_index": 0})
-            agent.reset(seed=episode, game="creative_writing", episode=episode, role="solo",
-                        **env.context())
-            _, reward, terminated, _, _ = env.step(agent.act(prompt, env.action_space))
+            agent.reset(seed=episode, game="creative_writing", kind="text", episode=episode,
+                        role="solo", **env.context())
+            _, reward, terminated, _, _ = env.step(agent.decide(prompt, env.action_space).action)
             assert terminated and 0.0 <= reward <= 1.0
             rewards.append(reward)
         return float(np.mean(rewards))
@@ -153,11 +155,10 @@ def test_number_bots_through_the_env() -> None:
         env, agent, rewards = RandomNumberEnv(), make_agent(kind, name=kind, **options), []
         for episode in range(200):  # 2,000 numbers
             obs, _ = env.reset(seed=episode)
-            agent.reset(seed=episode, game="random_number", episode=episode, role="solo",
-                        **env.context())
+            agent.reset(seed=episode, game="random_number", kind="numbers", episode=episode,
+                        role="solo", **env.context())
             for _ in range(10):
-                agent.policy(obs, env.action_space)
-                obs, reward, terminated, _, _ = env.step(agent.act(obs, env.action_space))
+                obs, reward, terminated, _, _ = env.step(agent.decide(obs, env.action_space).action)
                 rewards.append(reward)
             assert terminated
             if kind == "humanlike":

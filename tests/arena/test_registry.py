@@ -14,6 +14,7 @@ from arena import registry
 from arena.agent import Agent, BaseAgent
 from arena.registry import (
     RegistryError,
+    can_play,
     check_options,
     describe,
     get_agent_class,
@@ -21,6 +22,7 @@ from arena.registry import (
     register_agent,
     registered,
 )
+from envs import GAMES, KINDS
 from tests.helpers import play
 
 BASELINES = {"uniform_random", "constant", "cycle", "biased", "copy_opponent", "beat_last",
@@ -51,15 +53,21 @@ def fresh_registry(monkeypatch: pytest.MonkeyPatch) -> dict[str, type]:
     return copy
 
 
-def test_every_baseline_is_listed_with_games_and_a_description() -> None:
+def test_every_baseline_is_listed_with_kinds_and_a_description() -> None:
     agents = registered()
     assert BASELINES <= set(agents)
     for key in BASELINES:
         cls = agents[key]
-        assert cls.registry_name == key
+        assert get_agent_class(key) is cls and type(make_agent(key, name="x")) is cls
         assert describe(cls) and "\n" not in describe(cls)
-        assert cls.games, f"{key} should declare its games"
+        assert cls.kinds and cls.kinds <= set(KINDS), f"{key} should declare its kinds of game"
+        assert [g for g in GAMES if can_play(cls, g)], f"{key} plays no game"
         assert isinstance(cls(name="x"), Agent)
+    playable = {key: {g for g in GAMES if can_play(agents[key], g)}
+                for key in ("constant", "uniform_random", "cycle", "fixed_text")}
+    assert playable == {"constant": {"rps", "hide_and_seek", "random_number"},
+                        "uniform_random": {"rps", "hide_and_seek", "random_number"},
+                        "cycle": {"rps", "hide_and_seek"}, "fixed_text": {"creative_writing"}}
 
 
 def test_unknown_type_suggests_close_names() -> None:
@@ -152,7 +160,7 @@ def make_plugin(root: Path) -> None:
         class PluginBot(BaseAgent):
             """Always plays the last action (installed as a plugin)."""
 
-            games = ("rps",)
+            kinds = frozenset({"matrix"})
 
             def distribution(self, observation, action_space):
                 n = self.n_actions(action_space)
@@ -176,6 +184,7 @@ def test_plugin_entry_point_is_found_lazily_and_plays(
     assert "arena_test_plugin" not in sys.modules  # listed, not imported, until used
     cls = get_agent_class("plugin_bot")
     assert cls.__name__ == "PluginBot" and "arena_test_plugin" in sys.modules
+    assert can_play(cls, "rps") and not can_play(cls, "random_number")  # its kinds
     assert describe(registered()["plugin_bot"]) == "Always plays the last action (installed as a plugin)."
     result = play(make_agent("plugin_bot", name="plug"), make_agent("constant", name="rock"),
                   rounds=50)

@@ -134,6 +134,7 @@ class _Constant:
 
     def reset(self, *, seed: int | None = None, **context) -> None:
         self.index = context["action_names"].index(self.move)
+        assert context["kind"] == "matrix"
         assert context["payoff"].shape == (len(context["action_names"]),) * 2
 
     def act(self, observation: np.ndarray, action_space) -> int:
