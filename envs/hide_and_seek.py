@@ -55,9 +55,11 @@ the hider gets the opposite.
 ## Equilibrium
 
 ``raw_env.nash()`` solves the stage game's linear program and returns (hider
-strategy, seeker strategy, seeker value). Where one search covers more hiding spots
-than another (a line, a star, the house with radius 1) the equilibrium is not
-uniform, and equilibria need not be unique. The seeker's equilibrium find rate is
+strategy, seeker strategy, seeker value). Each strategy is the one the exploiting
+agents compute from that seat (``envs.zero_sum.equilibrium``) and the value is what
+the pair earns the seeker. Where one search covers more hiding spots than another
+(a line, a star, the house with radius 1) the equilibrium is not uniform, and
+equilibria need not be unique. The seeker's equilibrium find rate is
 ``(value + 1) / 2``: the yardstick for measuring agents.
 
 ## Context for agents
@@ -79,6 +81,7 @@ import networkx as nx
 import numpy as np
 
 from envs.repeated_game import RepeatedZeroSumGame, aec_env
+from envs.zero_sum import solve_zero_sum
 
 GRAPH_FORMS = ("house", "line-N", "cycle-N", "grid-RxC", "complete-N")
 """The names ``graph`` accepts besides a networkx Graph."""
@@ -167,33 +170,6 @@ def payoff_matrix(graph: nx.Graph | str, search_radius: int = 0,
     covered = coverage_matrix(build_graph(graph), _check_radius(search_radius))
     seeker = np.where(covered, 1.0, -1.0)
     return seeker if role == "seeker" else -seeker.T
-
-
-def solve_zero_sum(payoff: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """Equilibrium of a zero-sum matrix game: (row strategy, column strategy, row value).
-
-    Two linear programs: the row player maximises its guaranteed payoff, the column
-    player minimises what it concedes.
-    """
-    from scipy.optimize import linprog  # only equilibrium users pay for scipy's import
-
-    payoff = np.asarray(payoff, dtype=float)
-    m, n = payoff.shape
-    tight = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
-    # row: maximise v subject to (x @ payoff)_j >= v for every column j, x a distribution
-    row = linprog(np.r_[np.zeros(m), -1.0], A_ub=np.c_[-payoff.T, np.ones(n)], b_ub=np.zeros(n),
-                  A_eq=np.r_[np.ones(m), 0.0][None], b_eq=[1.0],
-                  bounds=[(0, None)] * m + [(None, None)], method="highs", options=tight)
-    # column: minimise w subject to (payoff @ y)_i <= w for every row i
-    col = linprog(np.r_[np.zeros(n), 1.0], A_ub=np.c_[payoff, -np.ones(m)], b_ub=np.zeros(m),
-                  A_eq=np.r_[np.ones(n), 0.0][None], b_eq=[1.0],
-                  bounds=[(0, None)] * n + [(None, None)], method="highs", options=tight)
-    if not (row.success and col.success):
-        raise RuntimeError(f"equilibrium LP failed: {row.message} / {col.message}")
-    x = np.clip(row.x[:m], 0.0, None)
-    y = np.clip(col.x[:n], 0.0, None)
-    x, y = x / x.sum(), y / y.sum()
-    return x, y, float(x @ payoff @ y)
 
 
 def env(**kwargs: Any) -> Any:

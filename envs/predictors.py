@@ -39,7 +39,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["Frequency", "HistoryMatch", "Markov", "Mixture", "ShorterMatch", "uniform"]
+__all__ = ["Frequency", "HistoryMatch", "Markov", "Mixture", "MixtureWeights", "ShorterMatch",
+           "uniform"]
 
 
 def uniform(n: int) -> np.ndarray:
@@ -250,21 +251,23 @@ class ShorterMatch:
         return par._predict_step(par._follow[length - 1][par._keys.keys[length - 1]])
 
 
-class Mixture:
-    """Bayesian mixture of predictors, weighted by their (decayed) log-likelihood.
+class MixtureWeights:
+    """The weights of a Bayesian mixture: each expert's decayed log-likelihood, floored.
 
-    ``decay`` < 1 forgets old evidence so the mixture can switch experts; each
-    expert's weight is floored at ``floor`` of the total to keep switching cheap.
+    After every symbol ``L_i <- decay * L_i + ln P_i(symbol)``; the weights are
+    ``exp(L_i)`` normalised, each floored at ``floor`` and renormalised. ``decay`` < 1
+    forgets old evidence so the mixture can switch experts, and the floor keeps
+    switching cheap. Probabilities below ``min_probability`` count as that much, so one
+    confident miss cannot sink an expert for good. Kept apart from the experts so that
+    experts that are not online predictors (``envs.random_number``) share the arithmetic.
     """
 
-    def __init__(self, experts: Sequence, *, decay: float = 0.98, floor: float = 1e-3) -> None:
-        if not experts:
+    def __init__(self, size: int, *, decay: float = 0.98, floor: float = 1e-3,
+                 min_probability: float = 1e-12) -> None:
+        if size < 1:
             raise ValueError("need at least one expert")
-        self.experts = list(experts)
-        self.n = self.experts[0].n
-        self.decay, self.floor = decay, floor
-        self.log_w = np.zeros(len(self.experts))
-        self._preds = np.stack([e.predict() for e in self.experts])
+        self.decay, self.floor, self.min_probability = decay, floor, min_probability
+        self.log_w = np.zeros(size)
 
     def weights(self) -> np.ndarray:
         w = np.exp(self.log_w - self.log_w.max())
@@ -272,13 +275,45 @@ class Mixture:
         w = np.maximum(w, self.floor)
         return w / w.sum()
 
+    def mix(self, preds: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        """The mixture of the experts' distributions ``preds`` (one row per expert).
+
+        ``weights`` defaults to :meth:`weights`; pass them when already computed.
+        """
+        p = (self.weights() if weights is None else weights) @ preds
+        return p / p.sum()
+
+    def update(self, likelihoods: np.ndarray) -> None:
+        """Learn from the probability each expert gave the symbol that came."""
+        self.log_w = self.decay * self.log_w + np.log(
+            np.maximum(likelihoods, self.min_probability))
+
+
+class Mixture:
+    """Bayesian mixture of predictors, weighted by their (decayed) log-likelihood.
+
+    ``decay`` < 1 forgets old evidence so the mixture can switch experts; each
+    expert's weight is floored at ``floor`` of the total to keep switching cheap
+    (see :class:`MixtureWeights`).
+    """
+
+    def __init__(self, experts: Sequence, *, decay: float = 0.98, floor: float = 1e-3) -> None:
+        if not experts:
+            raise ValueError("need at least one expert")
+        self.experts = list(experts)
+        self.n = self.experts[0].n
+        self._weights = MixtureWeights(len(self.experts), decay=decay, floor=floor)
+        self._preds = np.stack([e.predict() for e in self.experts])
+
+    def weights(self) -> np.ndarray:
+        return self._weights.weights()
+
     def update(self, symbol: int, context: int | None = None) -> None:
         s = _check(symbol, self.n)
-        self.log_w = self.decay * self.log_w + np.log(np.maximum(self._preds[:, s], 1e-12))
+        self._weights.update(self._preds[:, s])
         for e in self.experts:
             e.update(s, context)
         self._preds = np.stack([e.predict() for e in self.experts])
 
     def predict(self) -> np.ndarray:
-        p = self.weights() @ self._preds
-        return p / p.sum()
+        return self._weights.mix(self._preds)

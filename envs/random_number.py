@@ -83,15 +83,21 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from envs.predictors import Frequency
+from envs.predictors import Frequency, MixtureWeights
 
 DECAY = 0.98
 FLOOR = 1e-3
+# keeps the log-likelihood of an expert that ruled the number out finite, so it can recover
+MIN_PROBABILITY = 1e-300
 REPEAT_PRIOR_STRENGTH = 2.0
 
 
 class SurprisalPredictor:
-    """The mixture predictor over values ``0..K-1`` (see the module docstring)."""
+    """The mixture predictor over values ``0..K-1`` (see the module docstring).
+
+    Its experts condition on the episode so far (``prefix``), so they are computed
+    here and weighted by the shared :class:`envs.predictors.MixtureWeights`.
+    """
 
     names = ("uniform", "frequency", "position", "repeat", "step", "markov")
 
@@ -107,12 +113,11 @@ class SurprisalPredictor:
         self.last: int | None = None
         self.repeats = np.zeros(k + 1)  # repeats seen when k distinct numbers were said
         self.trials = np.zeros(k + 1)
-        self.log_w = np.zeros(len(self.names))
+        self.mixture = MixtureWeights(len(self.names), decay=DECAY, floor=FLOOR,
+                                      min_probability=MIN_PROBABILITY)
 
     def weights(self) -> np.ndarray:
-        w = np.exp(self.log_w - self.log_w.max())
-        w = np.maximum(w / w.sum(), FLOOR)
-        return w / w.sum()
+        return self.mixture.weights()
 
     def _repeat(self, prefix: list[int], base: np.ndarray) -> np.ndarray:
         said = np.zeros(self.k, dtype=bool)
@@ -146,12 +151,11 @@ class SurprisalPredictor:
         """(mixture distribution, weights, expert distributions) before the next value."""
         experts = self.experts(prefix)
         weights = self.weights()
-        mix = weights @ experts
-        return mix / mix.sum(), weights, experts
+        return self.mixture.mix(experts, weights), weights, experts
 
     def learn(self, prefix: list[int], value: int, experts: np.ndarray) -> None:
         """Update weights (from the predictions ``experts`` made for ``value``) and counts."""
-        self.log_w = DECAY * self.log_w + np.log(np.maximum(experts[:, value], 1e-300))
+        self.mixture.update(experts[:, value])
         said = set(prefix)
         if said and len(said) < self.k:
             self.trials[len(said)] += 1
@@ -245,6 +249,12 @@ class RandomNumberEnv(gym.Env[np.ndarray, int]):
         if self.render_mode == "human":
             print(self.render_text())
         return self._obs(), reward, self._done, False, info
+
+    def forfeit_action(self, observation: Any = None) -> int:
+        """The number said for a step an agent gave up: the one the predictor now finds
+        most likely (the lowest among ties), so it earns the least surprisal."""
+        forecast = self.predictor.predict(self._prefix)[0]
+        return self.low + int(np.argmax(forecast))
 
     def context(self) -> dict[str, Any]:
         """Task keys for an agent's reset context (COMMON.md contract 3)."""
