@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from arena.schedule import derive_seed
+from arena.seeds import derive_seed
 
 SEPARATOR = "\n--- later round ---\n"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -11,21 +12,25 @@ import pytest
 
 from agents.llm import HFAgent, InvalidAnswer
 from agents.llm.parse import parse_choice
-from arena.agent import RoundForfeit
+from agents.llm.prompts import available_templates
+from arena.agent import Decision, RoundForfeit
+from arena.match import play_match, seat_context
+from arena.records import Fixture
 from arena.registry import RegistryError, make_agent
-from envs import make_game
+from envs import get_game, make_game
 from tests.agents.llm import reference
 from tests.helpers import play
 
 
 def rps_context(role: str = "player_0", rounds: int = 6) -> dict[str, Any]:
-    env = make_game("rps", rounds=rounds)
-    return {"game": "rps", "role": role, "rounds": rounds, **env.unwrapped.context(role)}
+    """The reset context the engine gives the seat ``role`` (kind ``matrix``)."""
+    return seat_context("rps", make_game("rps", rounds=rounds), role)
 
 
 def number_context(length: int = 1) -> dict[str, Any]:
-    return {"game": "random_number", "episode": 0, "role": "solo", "low": 0, "high": 10,
-            "length": length, "action_names": [str(v) for v in range(11)]}
+    return {"game": "random_number", "kind": "numbers", "episode": 0, "role": "solo",
+            "low": 0, "high": 10, "length": length,
+            "action_names": [str(v) for v in range(11)]}
 
 
 def fresh(rows: int = 6) -> np.ndarray:
@@ -42,7 +47,9 @@ def test_policy_is_the_exact_renormalised_distribution(tiny_model_dir: Path, pro
                                                        temperature: float) -> None:
     lm = agent(tiny_model_dir, prompt_format=prompt_format, temperature=temperature)
     lm.reset(seed=1, **rps_context())
-    probs = lm.policy(fresh(), None)
+    decision = lm.decide(fresh(), None)
+    assert isinstance(decision, Decision)
+    probs = decision.policy
     prompt = lm.prompt_text()
     if prompt_format == "chat":
         assert prompt.endswith("<|im_start|>assistant\n")
@@ -53,12 +60,14 @@ def test_policy_is_the_exact_renormalised_distribution(tiny_model_dir: Path, pro
     np.testing.assert_allclose(probs, want, rtol=0, atol=1e-5)
     assert probs.sum() == pytest.approx(1.0)
     assert lm.off_mass == [pytest.approx(off, abs=1e-6)]
+    # the action is the draw the agent's seeded RNG makes from that very policy
+    assert decision.action == int(np.random.default_rng(1).choice(3, p=probs))
 
 
 def test_prefix_names_are_complete_answers(tiny_model_dir: Path) -> None:
     lm = agent(tiny_model_dir)
     lm.reset(seed=0, **number_context())
-    probs = lm.policy(np.array([-1]), None)
+    probs = lm.decide(np.array([-1]), None).policy
     prompt = lm.prompt_text()
     names = [str(v) for v in range(11)]
     want, _ = reference.distribution(tiny_model_dir, prompt, names, chat=True)
@@ -103,20 +112,23 @@ class RecordingBackend:
         return getattr(self.inner, name)
 
 
-def test_act_draws_once_from_the_cached_policy(tiny_model_dir: Path) -> None:
+def test_decide_draws_from_its_policy_and_asks_the_model_once(tiny_model_dir: Path) -> None:
     lm = agent(tiny_model_dir, temperature=2.0)
     counting = CountingBackend(lm.backend)
     lm._backend = counting  # type: ignore[assignment]
     lm.reset(seed=42, **rps_context())
-    probs = lm.policy(fresh(), None)
-    action = lm.act(fresh(), None)
+    rng = np.random.default_rng(42)
+    first = lm.decide(fresh(), None)
     assert counting.calls == [3]  # one batched pass for all legal actions, never a second
-    assert action == int(np.random.default_rng(42).choice(3, p=probs))
+    assert first.action == int(rng.choice(3, p=first.policy))
     obs = fresh()
-    obs[0] = (action, 0)
-    lm.act(obs, None)  # act without policy asks the model itself, once
+    obs[0] = (first.action, 0)
+    second = lm.decide(obs, None)  # every decision asks the model itself, once
     assert counting.calls == [3, 3]
-    assert lm.stats()["decisions"] == 2
+    assert second.action == int(rng.choice(3, p=second.policy))  # the same seeded RNG
+    assert not np.array_equal(first.policy, second.policy)  # round 1 is in the prompt now
+    assert "Round 1: you played" in lm.prompt_text()
+    assert lm.stats()["decisions"] == 2 and len(lm.off_mass) == 2
 
 
 def test_history_reaches_the_prompt(tiny_model_dir: Path) -> None:
@@ -136,14 +148,16 @@ def test_random_numbers_act_with_the_number_itself(tiny_model_dir: Path) -> None
     env = make_game("random_number", length=3, low=5, high=9)
     obs, _ = env.reset(seed=0)
     lm = agent(tiny_model_dir, prompt_format="completion")
-    lm.reset(seed=0, game="random_number", episode=0, role="solo", **env.context())
+    lm.reset(seed=0, game="random_number", kind="numbers", episode=0, role="solo",
+             **env.context())
     said = []
     done = False
     while not done:
-        lm.policy(obs, env.action_space)
-        said.append(lm.act(obs, env.action_space))
+        decision = lm.decide(obs, env.action_space)
+        assert decision.policy is not None and len(decision.policy) == 5
+        said.append(decision.action)
         obs, _, done, _, _ = env.step(said[-1])
-    assert all(5 <= v <= 9 for v in said)
+    assert all(5 <= v <= 9 for v in said) and lm.stats()["decisions"] == 3
     # the third number's prompt showed the first two
     assert lm.prompt_text().endswith(f"inclusive:\n1. {said[0]}\n2. {said[1]}\n3.")
 
@@ -155,8 +169,8 @@ def test_sample_mode_plays_legal_moves(tiny_model_dir: Path, prompt_format: str)
     recording = RecordingBackend(lm.backend)
     lm._backend = recording  # type: ignore[assignment]
     lm.reset(seed=7, **rps_context())
-    assert lm.policy(fresh(), None) is None
-    action = lm.act(fresh(), None)
+    action, policy = lm.decide(fresh(), None)
+    assert policy is None  # sample mode has no exact distribution
     assert action in (0, 1, 2)
     stats = lm.stats()
     assert stats["decisions"] == 1 and "off_mass" not in stats
@@ -207,10 +221,10 @@ def scripted(monkeypatch: pytest.MonkeyPatch) -> Any:
 def test_junk_is_retried_then_counted_and_played_uniformly(scripted: Any) -> None:
     lm = scripted(["banana", "I like rocks", "Paper!", "???", "nope", "zzz"], retries=2)
     lm.reset(seed=0, **rps_context())
-    assert lm.act(fresh(), None) == 1  # the third try parses
+    assert lm.decide(fresh(), None) == Decision(1, None)  # the third try parses
     obs = fresh()
     obs[0] = (1, 2)
-    assert lm.act(obs, None) in (0, 1, 2)  # three junk answers: uniform fall-back
+    assert lm.decide(obs, None).action in (0, 1, 2)  # three junk answers: uniform fall-back
     assert lm.stats() == {"decisions": 2.0, "invalid": 1.0,
                           "invalid_answers": ["???", "nope", "zzz"]}  # stored with the match
     assert lm.invalid_answers == [{"decision": 2, "texts": ["???", "nope", "zzz"]}]
@@ -220,33 +234,59 @@ def test_forfeit_fallback_gives_up_the_round_with_the_raw_text(scripted: Any) ->
     lm = scripted(["no idea", "still no idea", "Rock."], retries=1, fallback="forfeit")
     lm.reset(seed=0, **rps_context())
     with pytest.raises(RoundForfeit, match="still no idea") as raised:
-        lm.act(fresh(), None)
+        lm.decide(fresh(), None)
     assert isinstance(raised.value, InvalidAnswer)
     assert lm.invalid_answers == [{"decision": 1, "texts": ["no idea", "still no idea"]}]
     assert lm.stats() == {"decisions": 1.0, "invalid": 1.0,
                           "invalid_answers": ["no idea", "still no idea"]}
     obs = fresh()
     obs[0] = (2, 1)  # the engine played its worst move for it; the next round goes on
-    assert lm.act(obs, None) == 0
+    assert lm.decide(obs, None) == Decision(0, None)
     assert lm.stats()["decisions"] == 2.0
+    # the round given up is still a round of the history the model is shown
+    assert "Round 1: you played scissors, your opponent played paper" in lm.prompt_text()
+
+
+def test_a_solo_series_counts_decisions_and_forfeits_over_every_episode(scripted: Any) -> None:
+    # two episodes of two numbers; the second and third decisions give up their round
+    lm = scripted(["3", "no number", "none either", "7"], retries=0, fallback="forfeit")
+    backend = lm.backend
+    env = make_game("random_number", length=2, low=0, high=10)
+    fixture = Fixture(key="numbers", index=0, game="random_number", agents=("lm",), seed=5,
+                      episodes=2)
+    result = play_match(env, [lm], game="random_number", seed=5, fixture=fixture)
+    assert result.status == "finished", result.error
+    assert result.rounds == 4
+    assert [e.get("forfeited") for e in result.round_log] == [None, ["lm"], ["lm"], None]
+    assert [e["actions"]["lm"] for e in result.round_log][::3] == [3, 7]
+    assert result.stats["lm"] == {"decisions": 4.0, "invalid": 2.0, "round_forfeits": 2.0,
+                                  "invalid_answers": ["no number", "none either"]}
+    # decisions are numbered over the whole series, not per episode
+    assert [a["decision"] for a in lm.invalid_answers] == [2, 3]
+    # the second number's prompt showed the first; a new episode starts with no history
+    assert "numbers so far are: 3." in backend.prompts[1]
+    assert "no numbers yet" in backend.prompts[2]
+    forfeited = result.round_log[2]["actions"]["lm"]
+    assert f"numbers so far are: {forfeited}." in backend.prompts[3]
 
 
 def test_creative_writing_always_samples_within_the_limit(tiny_model_dir: Path,
                                                           scripted: Any) -> None:
-    ctx = {"game": "creative_writing", "episode": 0, "role": "solo",
+    ctx = {"game": "creative_writing", "kind": "text", "episode": 0, "role": "solo",
            "prompt": "A poem about rock.", "max_chars": 20}
     lm = agent(tiny_model_dir, prompt_format="completion", max_new_tokens=12)
     lm.reset(seed=0, **ctx)
-    assert lm.policy("A poem about rock.", None) is None
-    text = lm.act("A poem about rock.", None)
+    text, policy = lm.decide("A poem about rock.", None)
+    assert policy is None  # writing samples even in distribution mode
     assert isinstance(text, str) and 0 < len(text) <= 20 and lm.stats()["invalid"] == 0
     long = scripted(["\n  " + "word " * 10], retries=0)
     long.reset(seed=0, **ctx)
-    assert long.act("A poem about rock.", None) == "word word word word "  # stripped, then cut
+    # stripped, then cut
+    assert long.decide("A poem about rock.", None) == Decision("word word word word ", None)
     empty = scripted(["", "  ", "\n"], retries=2)
     empty.reset(seed=0, **ctx)
-    assert empty.act("A poem about rock.", None) == ""
-    assert empty.stats()["invalid"] == 1
+    assert empty.decide("A poem about rock.", None).action == ""
+    assert empty.stats()["invalid"] == 1 and empty.stats()["decisions"] == 1
 
 
 @pytest.mark.parametrize(("options", "message"), [
@@ -270,6 +310,12 @@ def test_hide_and_seek_in_both_roles_and_modes(tiny_model_dir: Path) -> None:
     assert "You are the hider" in exact.prompt_text()
     assert "I am the seeker." in sampler.prompt_text()
     assert exact.stats()["decisions"] == sampler.stats()["decisions"] == 3
+
+
+def test_plays_every_game_with_a_template_and_no_other() -> None:
+    for game_id in available_templates():
+        assert HFAgent.can_play(get_game(game_id))
+    assert not HFAgent.can_play(SimpleNamespace(id="chess"))
 
 
 def test_bad_template_overrides_fail_when_the_agent_is_built(tiny_model_dir: Path) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from arena.match import seat_context
 from arena.registry import make_agent
 from envs import make_game
 from tests.agents.llm.runs import SEPARATOR, arena
@@ -36,9 +37,7 @@ def test_prints_the_exact_round_one_prompt_then_a_later_one(config: Path,
     assert done.returncode == 0, done.stderr
     first, later = done.stdout.split(SEPARATOR)
     lm = make_agent("hf", name="chat", model=str(tiny_model_dir))
-    env = make_game("rps", rounds=8)
-    lm.reset(seed=0, game="rps", role="player_0", rounds=8,
-             **env.unwrapped.context("player_0"))
+    lm.reset(seed=0, **seat_context("rps", make_game("rps", rounds=8), "player_0"))
     assert first == lm.prompt_text([])  # raw: special tokens written out, nothing stripped
     assert first.startswith("<|im_start|>system\n") and first.endswith("<|im_start|>assistant\n")
     assert "Round 3: you played" in later and later.endswith("<|im_start|>assistant\n\n")

@@ -7,18 +7,29 @@ from typing import Any
 import pytest
 
 from agents.llm.prompts import Prompter, available_templates, load_template
-from envs import make_game
+from arena.match import seat_context, start_episode
+from envs import get_game, make_game
 
 
 def two_player_context(game: str, role: str, **args: Any) -> dict[str, Any]:
-    env = make_game(game, **args)
-    return {"game": game, "role": role, "rounds": env.unwrapped.rounds,
-            **env.unwrapped.context(role)}
+    """The reset context the engine gives the seat ``role`` (kind ``matrix``)."""
+    return seat_context(game, make_game(game, **args), role)
 
 
 def test_every_game_has_a_template() -> None:
     assert set(available_templates()) >= {"rps", "hide_and_seek", "random_number",
                                            "creative_writing"}
+
+
+@pytest.mark.parametrize("game", ["rps", "hide_and_seek", "random_number", "creative_writing"])
+def test_the_kind_of_prompt_is_the_kind_the_engine_names(game: str) -> None:
+    env = make_game(game)
+    spec = get_game(game)
+    if spec.solo:
+        _, ctx = start_episode(env, game, spec.kind, 0, 0)
+    else:
+        ctx = seat_context(game, env, env.possible_agents[0])
+    assert Prompter(ctx, prompt_format="chat").kind == spec.kind == ctx["kind"]
 
 
 def test_rps_chat_shows_rules_history_and_score() -> None:
@@ -72,8 +83,9 @@ def test_hide_and_seek_explains_rooms_and_role(role: str) -> None:
 
 
 def number_context(length: int) -> dict[str, Any]:
-    return {"game": "random_number", "episode": 0, "role": "solo", "low": 0, "high": 10,
-            "length": length, "action_names": [str(v) for v in range(11)]}
+    return {"game": "random_number", "kind": "numbers", "episode": 0, "role": "solo",
+            "low": 0, "high": 10, "length": length,
+            "action_names": [str(v) for v in range(11)]}
 
 
 def test_random_number_single_and_sequence() -> None:
@@ -88,7 +100,7 @@ def test_random_number_single_and_sequence() -> None:
 
 
 def test_creative_writing_prompt_and_stops() -> None:
-    ctx = {"game": "creative_writing", "episode": 0, "role": "solo",
+    ctx = {"game": "creative_writing", "kind": "text", "episode": 0, "role": "solo",
            "prompt": "A poem about the sea.", "max_chars": 400}
     p = Prompter(ctx, prompt_format="completion")
     assert "A poem about the sea." in p.render([]) and "400 characters" in p.render([])
