@@ -1,19 +1,40 @@
-"""The checks a config needs beyond its shape: real agent types, real game arguments.
+"""Resolving a parsed config into a :class:`Config`, with the checks that need more than shape.
 
-Called by :func:`arena.config.parse_config` after pydantic has validated the shape. It
-normalises ``game:`` into ``games:``, gives each game its effective format, and checks
-everything that needs the registry or the envs: agent types and options, game ids,
-constructor arguments (each game is built once), gauntlet opponents, name clashes.
+:func:`resolve_config` takes the :class:`ParsedConfig` pydantic has validated and builds a
+new, frozen :class:`Config`: ``game:`` becomes a one-game tuple and each game gets its
+effective format. On the way it checks everything that needs the registry or the envs:
+agent types and options, game ids, constructor arguments (each game is built once),
+gauntlet opponents, name clashes. The first problem raises a one-line ConfigError.
 """
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from typing import Any
 
-from arena.config import Config, GameConfig, RoundRobin, Solo
+from arena.config_model import (
+    AgentConfig,
+    Config,
+    Format,
+    GameConfig,
+    Gauntlet,
+    ParsedConfig,
+    ParsedGame,
+    RoundRobin,
+    Solo,
+)
 from arena.errors import ConfigError
-from arena.registry import RegistryError, accepted_options, get_agent_class, option_problem
+from arena.registry import (
+    RegistryError,
+    accepted_options,
+    can_play,
+    get_agent_class,
+    option_problem,
+)
+
+#: builds the ConfigError for a key path and a problem (the source file is bound in)
+Err = Callable[[str, str], ConfigError]
 
 
 def game_parameters(entry: Any) -> set[str] | None:
@@ -38,36 +59,35 @@ def game_parameters(entry: Any) -> set[str] | None:
 
 def agent_plays(config: Config, name: str, game_id: str) -> bool:
     """Whether agent ``name`` may play ``game_id`` (its class's and its config's ``games``)."""
-    spec = config.agent(name)
-    allowed = getattr(get_agent_class(spec.type), "games", None)
-    if allowed is not None and game_id not in allowed:
+    return _plays(config.agent(name), game_id)
+
+
+def _plays(spec: AgentConfig, game_id: str) -> bool:
+    if not can_play(get_agent_class(spec.type), game_id):
         return False
     return spec.games is None or game_id in spec.games
 
 
-def _check_game(config: Config, game: GameConfig, where: str, err: Any) -> None:
-    from envs import get_game  # imports gymnasium; only needed once a config is checked
-
-    try:
-        spec = get_game(game.id)
-    except ValueError as exc:
-        raise err(f"{where}.id", str(exc)) from None
-    solo = spec.kind == "solo"
+def _effective_format(parsed: ParsedConfig, games: tuple[ParsedGame, ...], game: ParsedGame,
+                      solo: bool, where: str, err: Err) -> Format:
+    """The game's own format, else the top-level one if it suits the game, else the default."""
     want = "solo" if solo else "round_robin or gauntlet"
-    if game.format is not None and solo != isinstance(game.format, Solo):
-        raise err(f"{where}.format.type", f"game {game.id!r} needs format type {want}, "
-                  f"not {game.format.type!r}")
-    if game.format is None:
-        top = config.format
-        if top is not None and solo == isinstance(top, Solo):
-            game.format = top
-        elif top is not None and len(config.games) == 1:
-            raise err("format.type", f"game {game.id!r} needs format type {want}, "
-                      f"not {top.type!r}")
-        else:  # a game of the other kind in a `games:` list, or no format at all
-            game.format = Solo(type="solo") if solo else RoundRobin(type="round_robin")
-    fmt_path = "format" if game.format is config.format else f"{where}.format"
-    entry = spec.load()
+    if game.format is not None:
+        if solo != isinstance(game.format, Solo):
+            raise err(f"{where}.format.type", f"game {game.id!r} needs format type {want}, "
+                      f"not {game.format.type!r}")
+        return game.format
+    top = parsed.format
+    if top is not None and solo == isinstance(top, Solo):
+        return top
+    if top is not None and len(games) == 1:  # the top format can only have meant this game
+        raise err("format.type", f"game {game.id!r} needs format type {want}, not {top.type!r}")
+    # a game of the other kind in a `games:` list, or no format at all
+    return Solo(type="solo") if solo else RoundRobin(type="round_robin")
+
+
+def _check_arguments(entry: Any, game: ParsedGame, where: str, err: Err) -> None:
+    """Names first (a clear message), then one real construction (the env's own checks)."""
     accepted = game_parameters(entry)
     if accepted is not None:
         for arg in game.args:
@@ -81,37 +101,53 @@ def _check_game(config: Config, game: GameConfig, where: str, err: Any) -> None:
     close = getattr(env, "close", None)
     if callable(close):
         close()
-    players = [a.name for a in config.agents if agent_plays(config, a.name, game.id)]
-    needed = 1 if spec.kind == "solo" else 2
+
+
+def _resolve_game(parsed: ParsedConfig, games: tuple[ParsedGame, ...], game: ParsedGame,
+                  where: str, err: Err) -> GameConfig:
+    from envs import get_game  # imports gymnasium; only needed once a config is checked
+
+    try:
+        spec = get_game(game.id)
+    except ValueError as exc:
+        raise err(f"{where}.id", str(exc)) from None
+    solo = spec.solo
+    fmt = _effective_format(parsed, games, game, solo, where, err)
+    _check_arguments(spec.load(), game, where, err)
+    players = [a.name for a in parsed.agents if _plays(a, game.id)]
+    needed = 1 if solo else 2
     if len(players) < needed:
         raise err(where, f"game {game.id!r} needs at least {needed} agents that can play it, "
                   f"found {len(players)}")
-    if hasattr(game.format, "opponents"):
-        _check_opponents(config, game, players, f"{fmt_path}.opponents", err)
+    if isinstance(fmt, Gauntlet):
+        # an inherited format is reported where the user wrote it: at the top level
+        fmt_path = "format" if fmt is parsed.format else f"{where}.format"
+        _check_opponents(parsed, game.id, fmt, players, f"{fmt_path}.opponents", err)
+    return GameConfig(id=game.id, args=game.args, format=fmt)
 
 
-def _check_opponents(config: Config, game: GameConfig, players: list[str], path: str,
-                     err: Any) -> None:
+def _check_opponents(parsed: ParsedConfig, game_id: str, fmt: Gauntlet, players: list[str],
+                     path: str, err: Err) -> None:
     """A gauntlet needs real, distinct opponents and someone left to challenge them."""
-    opponents = game.format.opponents  # type: ignore[union-attr]
-    names = {a.name for a in config.agents}
+    opponents = fmt.opponents
+    names = {a.name for a in parsed.agents}
     for i, opp in enumerate(opponents):
         if opp not in names:
             raise err(f"{path}[{i}]", f"no agent named {opp!r}")
         if opp in opponents[:i]:
             raise err(f"{path}[{i}]", f"{opp!r} is listed twice")
     if not any(p in opponents for p in players):
-        raise err(path, f"none of the opponents plays {game.id!r}: the gauntlet has no matches")
+        raise err(path, f"none of the opponents plays {game_id!r}: the gauntlet has no matches")
     if all(p in opponents for p in players):
-        raise err(path, f"every agent that plays {game.id!r} is an opponent: nobody is left "
+        raise err(path, f"every agent that plays {game_id!r} is an opponent: nobody is left "
                   "to challenge them")
 
 
-def _check_agents(config: Config, err: Any) -> None:
+def _check_agents(parsed: ParsedConfig, err: Err) -> None:
     from envs import GAMES
 
     seen: set[str] = set()
-    for i, agent in enumerate(config.agents):
+    for i, agent in enumerate(parsed.agents):
         if agent.name in seen:
             raise err(f"agents[{i}].name", f"duplicate agent name {agent.name!r}")
         if "/" in agent.name or agent.name != agent.name.strip():
@@ -130,27 +166,32 @@ def _check_agents(config: Config, err: Any) -> None:
                 raise err(f"agents[{i}].games[{j}]", f"unknown game {game_id!r}")
 
 
-def check_config(config: Config, raw: dict[str, Any], *, source: str) -> None:
-    """Normalise and check ``config`` in place; raise a one-line ConfigError on a problem."""
+def resolve_config(parsed: ParsedConfig, *, source: str,
+                   games_list: bool | None = None) -> Config:
+    """Check ``parsed`` and build the tournament it describes; ``parsed`` is left as it was.
+
+    ``games_list`` is a stored snapshot's value; by default, whether the file said ``games:``.
+    """
 
     def err(path: str, problem: str) -> ConfigError:
         return ConfigError(problem, file=source, path=path)
 
     # the name becomes the run directory runs/<name>-<time>: one plain path component
-    if any(c in config.name for c in "/\\\0") or config.name != config.name.strip():
-        raise err("name", f"{config.name!r}: a run name may not contain '/' or '\\' or "
+    if any(c in parsed.name for c in "/\\\0") or parsed.name != parsed.name.strip():
+        raise err("name", f"{parsed.name!r}: a run name may not contain '/' or '\\' or "
                   "start or end with spaces")
-    if (config.game is None) == (not config.games):
+    if (parsed.game is None) == (not parsed.games):
         raise err("game", "give exactly one of 'game' (one game) or 'games' (a list)")
-    single = config.game is not None
-    if single:
-        config.games = [config.game]
-        config.game = None
-    config._games_list = not single
-    ids = [g.id for g in config.games]
+    single = parsed.game is not None
+    games = (parsed.game,) if parsed.game is not None else tuple(parsed.games)
+    ids = [g.id for g in games]
     for i, game_id in enumerate(ids):
         if game_id in ids[:i]:
             raise err(f"games[{i}].id", f"game {game_id!r} is listed twice")
-    _check_agents(config, err)
-    for i, game in enumerate(config.games):
-        _check_game(config, game, "game" if single else f"games[{i}]", err)
+    _check_agents(parsed, err)
+    resolved = tuple(_resolve_game(parsed, games, game, "game" if single else f"games[{i}]", err)
+                     for i, game in enumerate(games))
+    return Config(name=parsed.name, seed=parsed.seed, games=resolved, format=parsed.format,
+                  agents=tuple(parsed.agents), rating=parsed.rating,
+                  concurrency=parsed.concurrency, timeout=parsed.timeout,
+                  games_list=not single if games_list is None else games_list)

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 import yaml
+from pydantic import ValidationError
 
-from arena.config import Gauntlet, RoundRobin, Solo, load_config, parse_config
+from arena.config import (
+    Gauntlet,
+    RoundRobin,
+    Solo,
+    apply_override,
+    load_config,
+    parse_config,
+    parse_shape,
+)
+from arena.config_checks import resolve_config
 from arena.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -44,6 +55,57 @@ def test_valid_config_normalises_game_into_games():
     snap = config.snapshot()
     assert "game" not in snap and snap["games"][0]["args"] == {"rounds": 10}
     assert parse_config(snap).snapshot() == snap  # the stored snapshot validates again
+
+
+def test_resolve_builds_a_new_config_and_leaves_the_parsed_one_alone():
+    parsed = parse_shape(base())
+    before = parsed.model_dump()
+    config = resolve_config(parsed, source="cfg.yaml")
+    assert config is not parsed and type(config) is not type(parsed)
+    assert parsed.model_dump() == before
+    assert parsed.game is not None and parsed.games == [] and parsed.game.format is None
+
+
+def test_resolved_config_is_frozen():
+    config = parse_config(base())
+    with pytest.raises(ValidationError, match="frozen"):
+        config.seed = 4  # type: ignore[misc]
+    with pytest.raises(ValidationError, match="frozen"):
+        config.games[0].format = Solo(type="solo")  # type: ignore[misc]
+    assert isinstance(config.games, tuple) and isinstance(config.agents, tuple)
+
+
+def test_games_list_says_whether_the_file_wrote_games():
+    assert parse_config(base()).games_list is False
+    listed = parse_config(base(game=None, games=[{"id": "rps", "rounds": 10}]))
+    assert listed.games_list is True
+    assert listed.snapshot()["games_list"] is True
+    assert parse_config(base()).snapshot()["games_list"] is False
+
+
+@pytest.mark.parametrize("changes", [{}, {"game": None, "games": [{"id": "rps"}]},
+                                     {"format": {"type": "gauntlet", "opponents": ["b"]}}])
+def test_a_stored_snapshot_reads_back_as_an_equal_config(changes):
+    config = parse_config(base(**changes))
+    snap = json.loads(json.dumps(config.snapshot()))  # as the store keeps it
+    again = parse_config(snap)
+    assert again == config
+    assert json.dumps(again.snapshot()) == json.dumps(snap)  # same keys, same order
+
+
+def test_parse_config_leaves_its_input_alone():
+    data = base()
+    snap = parse_config(data).snapshot()
+    assert data == base()
+    parse_config(snap)
+    assert "games_list" in snap
+
+
+def test_apply_override_returns_new_data():
+    data = base()
+    changed = apply_override(data, "agents[1].window=9")
+    assert changed["agents"][1]["window"] == 9
+    assert data == base()
 
 
 def test_formats_default_by_game_kind():

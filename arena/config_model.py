@@ -1,0 +1,151 @@
+"""The config's types, in two layers: what the YAML says, and what a run uses.
+
+* :class:`ParsedConfig` is the file's shape as the user wrote it: ``game:`` or ``games:``,
+  a top-level ``format`` that games without one inherit. Pydantic checks it.
+* :class:`Config` is the resolved tournament (built by
+  :func:`arena.config_checks.resolve_config`): ``games`` is always a tuple, each game has
+  its effective ``format``, and ``games_list`` records whether the user wrote ``games:``.
+
+Every model is frozen, so resolving builds a new object instead of editing the parsed one.
+Collections inside (``args``, ``options``, lists of names) are plain ones: frozen stops
+reassignment, and nothing here edits them.
+
+This module imports only pydantic, so the checks and the YAML layer can both sit on it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+FORMAT_TYPES = ("round_robin", "gauntlet", "solo")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class RoundRobin(_Frozen):
+    """Every pair plays ``matches`` times in each seat order (hide-and-seek: ``matches`` pairs)."""
+
+    type: Literal["round_robin"]
+    matches: int = Field(default=1, ge=1)
+
+
+class Gauntlet(_Frozen):
+    """Every agent not in ``opponents`` plays each opponent, in both seats."""
+
+    type: Literal["gauntlet"]
+    opponents: list[str] = Field(min_length=1)
+    matches: int = Field(default=1, ge=1)
+
+
+class Solo(_Frozen):
+    """Single-agent tasks: each agent plays ``episodes`` seeded episodes, same seeds for all."""
+
+    type: Literal["solo"]
+    episodes: int = Field(default=10, ge=1)
+
+
+Format = Annotated[RoundRobin | Gauntlet | Solo, Field(discriminator="type")]
+
+
+def _split_extras(data: Any, fixed: set[str], into: str) -> Any:
+    """Move every key not in ``fixed`` into the ``into`` mapping (game args, agent options)."""
+    if not isinstance(data, dict) or into in data:
+        return data
+    extras = {k: v for k, v in data.items() if k not in fixed}
+    return {**{k: v for k, v in data.items() if k in fixed}, into: extras}
+
+
+class AgentConfig(_Frozen):
+    """One player: a unique name, a registered type (or ``module:Class``) and its options."""
+
+    name: str = Field(min_length=1)
+    type: str = Field(min_length=1)
+    games: list[str] | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _collect_options(cls, data: Any) -> Any:
+        return _split_extras(data, {"name", "type", "games"}, "options")
+
+
+class Rating(_Frozen):
+    draw_probability: float = Field(default=0.1, ge=0.0, lt=1.0)
+
+
+Timeout = float | Literal["auto"] | None
+
+
+class ParsedGame(_Frozen):
+    """One game block as written: the env id, its constructor arguments, maybe a format."""
+
+    id: str
+    args: dict[str, Any] = Field(default_factory=dict)
+    format: Format | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _collect_args(cls, data: Any) -> Any:
+        if isinstance(data, str):  # `game: rps` is short for `game: {id: rps}`
+            return {"id": data}
+        return _split_extras(data, {"id", "format"}, "args")
+
+
+class ParsedConfig(_Frozen):
+    """The config file's shape; :func:`arena.config_checks.resolve_config` makes a Config."""
+
+    name: str = Field(min_length=1)
+    seed: int = 0
+    game: ParsedGame | None = None
+    games: list[ParsedGame] = Field(default_factory=list)
+    format: Format | None = None
+    agents: list[AgentConfig] = Field(min_length=1)
+    rating: Rating = Field(default_factory=Rating)
+    concurrency: int = Field(default=4, ge=1)
+    # "auto": each agent class's `match_timeout` (60 s for bots, none for language models)
+    timeout: Timeout = Field(default="auto")
+
+    @field_validator("timeout", mode="before")
+    @classmethod
+    def _check_timeout(cls, value: Any) -> Any:  # the union's errors say "timeout.float"
+        if value is None or value == "auto":
+            return value
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+            raise ValueError(f"must be a number of seconds > 0, 'auto' or null, not {value!r}")
+        return float(value)
+
+
+class GameConfig(_Frozen):
+    """One game of a resolved config: the env id, its constructor arguments, its format."""
+
+    id: str
+    args: dict[str, Any]
+    format: Format
+
+
+class Config(_Frozen):
+    """A resolved tournament. ``format`` is the top-level one as written (the snapshot keeps
+    it); the games carry the format each one actually plays."""
+
+    name: str
+    seed: int
+    games: tuple[GameConfig, ...]
+    format: Format | None
+    agents: tuple[AgentConfig, ...]
+    rating: Rating
+    concurrency: int
+    timeout: Timeout
+    # whether the user wrote `games:` (a list): the leaderboard JSON is then keyed by game
+    # id, even for one game. Declared last: the snapshot's keys keep their stored order.
+    games_list: bool
+
+    def agent(self, name: str) -> AgentConfig:
+        return next(a for a in self.agents if a.name == name)
+
+    def snapshot(self) -> dict[str, Any]:
+        """The resolved config as plain data (what the store keeps; ``--resume`` compares)."""
+        return self.model_dump(mode="json")
