@@ -15,6 +15,7 @@ import numpy as np
 
 from arena.agent import BaseAgent
 from arena.registry import register_agent
+from envs.zero_sum import best_response
 
 
 @register_agent("beat_last")
@@ -27,8 +28,7 @@ class BeatLast(BaseAgent):
         super().reset(seed=seed, **context)
         payoff = np.asarray(context["payoff"], dtype=float)
         # One best-response distribution per opponent move, computed once per match.
-        best = payoff >= payoff.max(axis=0, keepdims=True) - 1e-12
-        self._responses = (best / best.sum(axis=0, keepdims=True)).T
+        self._responses = best_response(payoff, np.eye(payoff.shape[1]))
 
     def distribution(self, observation: Any, action_space: Any) -> np.ndarray:
         n = self.n_actions(action_space)

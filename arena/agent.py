@@ -173,6 +173,11 @@ class BaseAgent:
             raise NotImplementedError(f"{type(self).__name__} has no distribution() to draw from")
         return self._draw(probs, action_space)
 
+    @property
+    def deciding(self) -> bool:
+        """Whether a :meth:`decide` is under way (an ``act`` called by it, not by a user)."""
+        return getattr(self, "_deciding", _IDLE) is not _IDLE
+
     def _draw(self, probs: np.ndarray, action_space: Any) -> Any:
         """Sample an index from ``probs``, shifted by ``action_space.start``: in the
         random-number task (``Discrete(K, start=low)``) index ``i`` is the number ``low + i``."""

@@ -19,7 +19,6 @@ from typing import Any, Literal
 
 import gymnasium
 
-
 #: the kinds of game, which is what the engine and the agents need to know about one:
 #: ``matrix`` -- a repeated two-player zero-sum matrix game (PettingZoo ``ParallelEnv``
 #: whose raw env has ``action_names`` and ``context(role)`` with the stage ``payoff``);

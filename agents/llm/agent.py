@@ -188,6 +188,8 @@ class HFAgent(BaseAgent):
     def act(self, observation: Any, action_space: Any) -> Any:
         """Draw from the distribution; in sample mode and writing the model writes and
         the parser reads."""
+        if not self.deciding:  # called directly: still one whole decision, history and all
+            return self.decide(observation, action_space).action
         if self.prompter.kind == "text":
             return self._write()
         if self.mode == "distribution":
