@@ -71,7 +71,6 @@ class HFAgent(BaseAgent):
     ``templates``           per-game template overrides: ``{game: {key: text}}``
     """
 
-    engine = "hf"
     match_timeout = None  # minutes per match on a CPU is normal: no default limit
 
     def __init__(self, *, name: str | None = None, model: str | None = None,
@@ -120,7 +119,7 @@ class HFAgent(BaseAgent):
         self._past: list[Any] = []
         # the tokenizer now (shared, cheap after the first agent), the weights on first use:
         # a wrong model id or path is reported when the config is checked, not mid-run
-        self._backend: Backend = get_backend(self.engine, **self.load_options)
+        self._backend: Backend = get_backend(**self.load_options)
 
     # -- lifecycle --------------------------------------------------------------------
     @property

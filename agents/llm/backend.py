@@ -26,15 +26,12 @@ Building a backend is the only place torch and transformers are imported.
 
 from __future__ import annotations
 
-import importlib
 import json
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 import numpy as np
-
-ENGINES = {"hf": "agents.llm.hf_backend:HFBackend"}
 
 _CACHE: dict[str, Backend] = {}
 _LOCK = threading.Lock()
@@ -55,28 +52,14 @@ class Backend(Protocol):
     def end_of_turn(self) -> str: ...
 
 
-def cache_key(engine: str, options: Mapping[str, Any]) -> str:
-    """A stable key for one engine and its loading options."""
-    return json.dumps({"engine": engine, **options}, sort_keys=True, default=str)
-
-
-def get_backend(engine: str = "hf", **options: Any) -> Backend:
-    """The shared backend for ``engine`` built with ``options``, built on first use."""
-    if engine not in ENGINES:
-        raise ValueError(f"unknown language-model engine {engine!r} "
-                         f"(engines: {', '.join(sorted(ENGINES))})")
-    key = cache_key(engine, options)
+def get_backend(**options: Any) -> Backend:
+    """The shared transformers backend for a model and its loading options, built on
+    first use (the only place torch and transformers are imported)."""
+    key = json.dumps(options, sort_keys=True, default=str)
     with _LOCK:
         backend = _CACHE.get(key)
         if backend is None:
-            module_name, _, attr = ENGINES[engine].partition(":")
-            cls = getattr(importlib.import_module(module_name), attr)
-            backend = cls(**options)
-            _CACHE[key] = backend
+            from agents.llm.hf_backend import HFBackend
+
+            backend = _CACHE[key] = HFBackend(**options)
         return backend
-
-
-def clear_cache() -> None:
-    """Forget every shared backend (their models are freed once no agent holds them)."""
-    with _LOCK:
-        _CACHE.clear()

@@ -18,7 +18,7 @@ CHAT = "<|im_start|>user\nPick a number.<|im_end|>\n<|im_start|>assistant\n"
 
 @pytest.fixture(scope="module")
 def backend(tiny_model_dir: Path):
-    return get_backend("hf", model=str(tiny_model_dir))
+    return get_backend(model=str(tiny_model_dir))
 
 
 def test_importing_the_agents_never_imports_torch() -> None:
@@ -87,8 +87,6 @@ def test_stop_strings_cut_the_text(backend) -> None:
 
 
 def test_one_shared_copy_per_model_and_options(backend, tiny_model_dir: Path) -> None:
-    assert get_backend("hf", model=str(tiny_model_dir)) is backend
-    other = get_backend("hf", model=str(tiny_model_dir), dtype="float32")
+    assert get_backend(model=str(tiny_model_dir)) is backend
+    other = get_backend(model=str(tiny_model_dir), dtype="float32")
     assert other is not backend
-    with pytest.raises(ValueError, match="unknown language-model engine"):
-        get_backend("nope", model="x")
