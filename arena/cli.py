@@ -1,7 +1,8 @@
 """The ``arena`` command line: run tournaments, export results, list agents.
 
 ``leaderboard``, ``matrix`` and ``graph`` come from :mod:`arena.cli_views`, ``prompt``
-from :mod:`arena.cli_prompt`; each registers its commands on :data:`app`.
+from :mod:`arena.cli_prompt`, ``analyze`` and ``report`` from :mod:`arena.cli_analysis`;
+each registers its commands on :data:`app`.
 
 Start-up stays light (``arena --help`` must be quick): the engine, the envs and anything
 heavy are imported inside the commands. A user error anywhere prints one line,
@@ -16,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from arena import cli_prompt, cli_views
+from arena import cli_analysis, cli_prompt, cli_views
 from arena.errors import ArenaError
 
 app = typer.Typer(
@@ -106,6 +107,7 @@ def agents() -> None:
 
 cli_views.register(app)
 cli_prompt.register(app)
+cli_analysis.register(app)
 
 
 def fail(message: str) -> None:
