@@ -17,7 +17,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 FORMAT_TYPES = ("round_robin", "gauntlet", "solo")
 
@@ -59,18 +67,36 @@ def _split_extras(data: Any, fixed: set[str], into: str) -> Any:
     return {**{k: v for k, v in data.items() if k in fixed}, into: extras}
 
 
+#: tags on an agent entry: read by the arena (the report groups by them), never passed to
+#: the agent class; ``family`` names a model family, ``aligned`` says base (false) or aligned
+AGENT_TAGS = ("family", "aligned")
+
+
 class AgentConfig(_Frozen):
-    """One player: a unique name, a registered type (or ``module:Class``) and its options."""
+    """One player: a unique name, a registered type (or ``module:Class``), its options and
+    the tags ``family`` and ``aligned`` (left out of the snapshot when not given, so a
+    config without tags stores exactly what it stored before tags existed)."""
 
     name: str = Field(min_length=1)
     type: str = Field(min_length=1)
     games: list[str] | None = None
     options: dict[str, Any] = Field(default_factory=dict)
+    family: str | None = Field(default=None, min_length=1)
+    aligned: StrictBool | None = None
 
     @model_validator(mode="before")
     @classmethod
     def _collect_options(cls, data: Any) -> Any:
-        return _split_extras(data, {"name", "type", "games"}, "options")
+        return _split_extras(data, {"name", "type", "games", *AGENT_TAGS}, "options")
+
+    @model_serializer(mode="wrap")
+    def _drop_unset_tags(self, handler: Any) -> Any:
+        data = handler(self)
+        if isinstance(data, dict):
+            for tag in AGENT_TAGS:
+                if data.get(tag) is None:
+                    data.pop(tag, None)
+        return data
 
 
 class Rating(_Frozen):
