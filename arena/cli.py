@@ -66,6 +66,9 @@ def export(
     ] = False,
     out: Annotated[str | None, typer.Option(
         "--out", help="Write to FILE instead of standard output.")] = None,
+    tidy: Annotated[bool, typer.Option(
+        "--tidy", help="One flat row per decision (action names, one column per action "
+        "probability), ready for pandas.")] = False,
 ) -> None:
     """Export a run's matches as JSON lines or CSV."""
     from arena.export import check_format
@@ -75,11 +78,11 @@ def export(
     check_format(format_)  # before --out is created: a typo must not leave an empty file
     with Store.open(directory) as store:
         if out is None:
-            export_matches(store, sys.stdout, fmt=format_, rounds=rounds)
+            export_matches(store, sys.stdout, fmt=format_, rounds=rounds, tidy=tidy)
             return
         try:
             with open(out, "w", encoding="utf-8", newline="") as handle:
-                count = export_matches(store, handle, fmt=format_, rounds=rounds)
+                count = export_matches(store, handle, fmt=format_, rounds=rounds, tidy=tidy)
         except OSError as exc:
             raise ArenaError(f"cannot write {out}: {exc.strerror or exc}") from None
     print(f"{count} rows written to {out}", file=sys.stderr)

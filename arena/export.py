@@ -58,9 +58,15 @@ def check_format(fmt: str) -> None:
         raise ArenaError(f"unknown export format {fmt!r} (choose {' or '.join(FORMATS)})")
 
 
-def export(store: Store, out: TextIO, *, fmt: str = "jsonl", rounds: bool = False) -> int:
-    """Write every finished match of ``store`` to ``out``; returns the number of rows."""
+def export(store: Store, out: TextIO, *, fmt: str = "jsonl", rounds: bool = False,
+           tidy: bool = False) -> int:
+    """Write every finished match of ``store`` to ``out``; returns the number of rows.
+    ``tidy``: one flat row per decision instead (:mod:`arena.export_tidy`)."""
     check_format(fmt)
+    if tidy:
+        from arena.export_tidy import export_tidy
+
+        return export_tidy(store, out, fmt=fmt)
     rows = export_rows(store, rounds=rounds)
     if fmt == "jsonl":
         return write_jsonl(rows, out)
