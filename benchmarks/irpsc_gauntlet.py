@@ -7,12 +7,14 @@ not a project dependency; install them next to the project first::
     python benchmarks/irpsc_gauntlet.py [agent ...] [--seeds 3] [--procs 2] [--bots a,b]
 
 Each of our agents (default: every exploiter) plays a 1000-throw RPS match against each
-of the 43 bots per seed, built with ``arena.registry.make_agent`` and driven as the
-engine drives it: reset with the engine's context, then ``policy`` and ``act`` every
-round over our ``envs.rps`` env, in seat 0 unless ``--seat 1``. The bots' C
-``random()`` is seeded with ``srandom`` per match, so a run is reproducible. The
-reference row is OpenSpiel's ``greenberg`` (the 2000 winner) against the same 43 bots
-with the same seeds (its self-match included, as in the published figures). Printed:
+of the 43 bots per seed, built with ``arena.registry.make_agent`` and played by the
+engine's own loop, :func:`arena.match.play_match`, over our ``envs.rps`` env, in seat 0
+unless ``--seat 1``. The bot is wrapped as a small agent (:class:`OpenSpielBot`), so
+play_match drives both sides and seeds our agent as a run would (from the match seed,
+:func:`arena.seeds.derive_seed`). The bots' C ``random()`` is seeded with
+``srandom(seed)`` per match, so a run is reproducible. The reference row is OpenSpiel's
+``greenberg`` (the 2000 winner) against the same 43 bots with the same seeds, played by
+OpenSpiel alone (its self-match included, as in the published figures). Printed:
 per bot, each agent's mean net per round over the seeds and its worst seed; then each
 agent's overall mean and worst match, with the difference to greenberg.
 """
@@ -25,6 +27,7 @@ import sys
 import time
 from multiprocessing import Pool
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -36,7 +39,7 @@ REFERENCE = "greenberg"
 GAME = f"repeated_game(stage_game=matrix_rps(),num_repetitions={ROUNDS})"
 
 
-def _pyspiel():
+def _pyspiel() -> Any:
     try:
         import pyspiel
     except ImportError:
@@ -45,30 +48,53 @@ def _pyspiel():
     return pyspiel
 
 
+class OpenSpielBot:
+    """A compiled RoShamBo bot as an arena agent (``name``, ``reset``, ``act``).
+
+    OpenSpiel's bots read the match from a ``repeated_game`` state, so the wrapper keeps
+    one and applies each finished round to it from the engine's observation (row ``t``:
+    own move, opponent's move) before asking the bot for its next throw. ``player`` is
+    the bot's seat (0 or 1). With ``seed`` given, ``reset`` reseeds the C ``random()``
+    the bots share with ``srandom(seed)`` before building the bot, as the reference does.
+    """
+
+    def __init__(self, bot_name: str, *, player: int, seed: int | None = None,
+                 name: str | None = None) -> None:
+        self.bot_name = bot_name
+        self.name = name or bot_name  # the engine wants two names in a match: a bot's twin
+        self.player = player
+        self.seed = seed
+
+    def reset(self, *, rounds: int = ROUNDS, **context: Any) -> None:
+        pyspiel = _pyspiel()
+        if self.seed is not None:
+            ctypes.CDLL(None).srandom(self.seed)
+        game = f"repeated_game(stage_game=matrix_rps(),num_repetitions={rounds})"
+        self.state = pyspiel.load_game(game).new_initial_state()
+        self.bot = pyspiel.make_roshambo_bot(self.player, self.bot_name, rounds)
+        self.turn = 0
+
+    def act(self, observation: Any, action_space: Any) -> int:
+        if self.turn:  # the previous round, as played (a forfeited move included)
+            own, theirs = (int(v) for v in observation[self.turn - 1])
+            self.state.apply_actions([own, theirs] if self.player == 0 else [theirs, own])
+        self.turn += 1
+        return int(self.bot.step(self.state))
+
+
 def play_ours(agent_type: str, bot_name: str, seed: int, options: dict, seat: int = 0) -> float:
     """Net per round of our agent (``seat`` 0 or 1) against one compiled bot, one seeded match."""
+    from arena.match import play_match
     from arena.registry import make_agent
     from envs import make_game
 
-    pyspiel = _pyspiel()
-    ctypes.CDLL(None).srandom(seed)
-    state = pyspiel.load_game(GAME).new_initial_state()
-    bot = pyspiel.make_roshambo_bot(1 - seat, bot_name, ROUNDS)
-    env = make_game("rps", rounds=ROUNDS)
-    obs, _ = env.reset(seed=seed)
-    me_id, bot_id = env.possible_agents[seat], env.possible_agents[1 - seat]
     me = make_agent(agent_type, name="me", **options)
-    me.reset(seed=seed, game="rps", role=me_id, rounds=ROUNDS, **env.unwrapped.context(me_id))
-    total = 0.0
-    while env.agents:
-        space = env.action_space(me_id)
-        me.policy(obs[me_id], space)
-        a = int(me.act(obs[me_id], space))
-        b = int(bot.step(state))
-        state.apply_actions([a, b] if seat == 0 else [b, a])
-        obs, rewards, *_ = env.step({me_id: a, bot_id: b})
-        total += rewards[me_id]
-    return total / ROUNDS
+    bot = OpenSpielBot(bot_name, player=1 - seat, seed=seed)
+    agents = [me, bot] if seat == 0 else [bot, me]
+    result = play_match(make_game("rps", rounds=ROUNDS), agents, game="rps", seed=seed)
+    if result.status != "finished":
+        raise RuntimeError(f"{agent_type} vs {bot_name}, seed {seed}: {result.error}")
+    return result.scores["me"] / ROUNDS
 
 
 def play_reference(bot_name: str, seed: int) -> float:

@@ -5,25 +5,28 @@
 Two simple bots (``uniform_random`` and ``cycle``) play a round robin (``matches``
 per seat order, ``rounds`` each):
 
-* **arena**: ``arena run CONFIG --no-live`` as a subprocess, storage included. The
-  fixed costs (interpreter start-up, imports, creating the run, per-match set-up, the
-  final leaderboard) are measured by the same round robin with one round per match and
-  reported separately, so the steady rate is ``rounds / (wall - fixed)``.
-* **bare loop**: the same bot classes driven by a plain ``while env.agents`` loop over
-  PettingZoo's classic ``rps_v2`` (which imports ``pygame``: ``pip install pygame``; it
-  is not a project dependency).
+* **arena**: ``arena run CONFIG --no-live`` as a subprocess, storage included; its
+  runner plays every match through :func:`arena.match.play_match`. The fixed costs
+  (interpreter start-up, imports, creating the run, per-match set-up, the final
+  leaderboard) are measured by the same round robin with one round per match and
+  reported separately, so the steady rate is ``rounds / (time - fixed)``.
+* **bare loop**: the external reference. The same bot classes driven by a plain
+  ``while env.agents`` loop over PettingZoo's classic ``rps_v2`` (which imports
+  ``pygame``: ``pip install pygame``; it is not a project dependency), with one
+  ``decide`` call per bot and round, as the engine makes.
 
 It prints both rates and their ratio (above 1 means the arena, storage and all, plays
-faster than the bare reference loop), then the cost of one round split into env,
-agents and storage, each timed in-process on its own; "engine" is what remains. The
-live view's own per-round work (not part of ``--no-live``) is shown on its own line.
-The best of ``repeats`` runs is kept for every figure, as the least disturbed by
-other work on the machine.
+faster than the bare reference loop), then the cost of one round split into parts,
+each timed in-process on its own: env, agents, ``play_match``'s own work, storage;
+"runner" is what remains of the arena's cost. The live view's own per-round work (not
+part of ``--no-live``) is shown on its own line. The best of ``repeats`` runs is kept
+for every figure, as the least disturbed by other work on the machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
 import platform
 import resource
@@ -100,14 +103,13 @@ def _bare_loop(rps_v2: Any, names: list[str], *, rounds: int, matches: int) -> N
         bots = make_bots()
         players = dict(zip(env.possible_agents, (bots[i] for i in seats), strict=True))
         for k, (role, bot) in enumerate(players.items()):
-            bot.reset(seed=1000 * m + k, game="rps", role=role, rounds=rounds,
+            bot.reset(seed=1000 * m + k, game="rps", kind="matrix", role=role, rounds=rounds,
                       action_names=names)
+        # The reference: no checks, no round log, no scores; only the bots and rps_v2.
         while env.agents:
             actions = {}
             for role, bot in players.items():
-                space = env.action_space(role)
-                bot.policy(observations[role], space)
-                actions[role] = bot.act(observations[role], space)
+                actions[role] = bot.decide(observations[role], env.action_space(role)).action
             observations, _, _, _, _ = env.step(actions)
 
 
@@ -135,33 +137,96 @@ def arena_seconds(*, rounds: int, matches: int, workdir: Path) -> Timing:
     with Clock() as clock:
         subprocess.run([arena, "run", str(config), "--out", str(out), "--no-live"], check=True,
                        stdout=subprocess.DEVNULL, cwd=ROOT)
+        reap_orphans()
     return clock.timing
+
+
+# A process's CPU time reaches our RUSAGE_CHILDREN only once its parent has waited for
+# it. The arena may play its matches in worker processes of a multiprocessing forkserver
+# that nobody waits for once `arena` has exited; as a subreaper we inherit such orphans
+# and wait for them, so every process the run started is counted.
+PR_SET_CHILD_SUBREAPER = 36
+REAP_SECONDS = 30.0
+
+
+def become_subreaper() -> bool:
+    """Adopt this process's orphaned descendants (Linux); False where that is not possible."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def reap_orphans() -> None:
+    """Wait for every adopted descendant to exit (``REAP_SECONDS`` at most, as a safeguard)."""
+    deadline = time.monotonic() + REAP_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return  # none left
+        if pid == 0:
+            time.sleep(0.01)
+    print("warning: processes left by `arena run` still running; their CPU time is not "
+          "counted", file=sys.stderr)
 
 
 # -- components of one round, in-process ---------------------------------------------
 
-def match_seconds(*, rounds: int, with_agents: bool) -> Timing:
-    """One match on our ``rps`` env: the bots deciding, or fixed actions (env alone)."""
+def env_seconds(*, rounds: int) -> Timing:
+    """Our ``rps`` env alone, stepping fixed actions for one match."""
     from envs import make_game
 
     env = make_game("rps", rounds=rounds)
-    observations, _ = env.reset(seed=0)
-    bots = dict(zip(env.possible_agents, make_bots(), strict=True))
-    for role, bot in bots.items():
-        bot.reset(seed=0, game="rps", role=role, rounds=rounds, **env.unwrapped.context(role))
-    fixed = [{role: (t + k) % 3 for k, role in enumerate(bots)} for t in range(rounds)]
+    env.reset(seed=0)
+    roles = list(env.possible_agents)
+    fixed = [{role: (t + k) % 3 for k, role in enumerate(roles)} for t in range(rounds)]
     with Clock() as clock:
-        if with_agents:
-            while env.agents:
-                actions = {}
-                for role, bot in bots.items():
-                    space = env.action_space(role)
-                    bot.policy(observations[role], space)
-                    actions[role] = bot.act(observations[role], space)
-                observations, _, _, _, _ = env.step(actions)
-        else:
-            for actions in fixed:
-                observations, _, _, _, _ = env.step(actions)
+        for actions in fixed:
+            env.step(actions)
+    return clock.timing
+
+
+class Scripted:
+    """A stand-in that replays precomputed decisions: the cheapest agent there can be.
+
+    Each decision is the same ``Decision`` object, with a policy array like the bots'
+    (so the engine logs a policy every round, as it does for them). ``play_match`` with
+    two of these costs the env plus the loop's own work; the bots cost that plus theirs.
+    """
+
+    def __init__(self, name: str, decision: Any) -> None:
+        self.name = name
+        self._decision = decision
+
+    def reset(self, *, seed: int | None = None, **context: Any) -> None:
+        pass
+
+    def decide(self, observation: Any, action_space: Any) -> Any:
+        return self._decision
+
+
+def scripted_pair() -> list[Any]:
+    import numpy as np
+
+    from arena.agent import Decision, one_hot
+
+    return [Scripted("random", Decision(0, np.full(3, 1 / 3))),
+            Scripted("cycle", Decision(1, one_hot(1, 3)))]
+
+
+def match_seconds(*, rounds: int, scripted: bool = False) -> Timing:
+    """One match through ``play_match`` in-process (no store): the bots, or stand-ins."""
+    from arena.match import play_match
+    from envs import make_game
+
+    env = make_game("rps", rounds=rounds)
+    agents = scripted_pair() if scripted else make_bots()
+    with Clock() as clock:
+        result = play_match(env, agents, game="rps", seed=0)
+    assert result.status == "finished" and result.rounds == rounds, result.error
     return clock.timing
 
 
@@ -224,6 +289,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="best of this many runs")
     args = parser.parse_args()
     total = 2 * args.matches * args.rounds
+    if not become_subreaper():
+        print("warning: cannot adopt orphaned processes; CPU time of arena workers that "
+              "outlive `arena run` is missed", file=sys.stderr)
     print(f"machine: {machine()}")
     print(f"round robin: uniform_random vs cycle, {2 * args.matches} matches x "
           f"{args.rounds} rounds = {total} rounds\n")
@@ -234,32 +302,39 @@ def main() -> None:
         bare = best(n, lambda: bare_loop_seconds(rounds=r, matches=m))
         fixed = best(n, lambda: arena_seconds(rounds=1, matches=m, workdir=work))
         whole = best(n, lambda: arena_seconds(rounds=r, matches=m, workdir=work))
-        env_only = best(n, lambda: match_seconds(rounds=r, with_agents=False))
-        with_agents = best(n, lambda: match_seconds(rounds=r, with_agents=True))
+        env_only = best(n, lambda: env_seconds(rounds=r))
+        stand_ins = best(n, lambda: match_seconds(rounds=r, scripted=True))
+        with_bots = best(n, lambda: match_seconds(rounds=r))
         store = best(n, lambda: storage_seconds(rounds=r, workdir=work))
         live = best(n, lambda: live_view_seconds(rounds=r))
 
     # CPU time is the headline: this machine is shared, and wall time counts the waits.
     arena_cpu, bare_cpu = total / (whole[1] - fixed[1]), total / bare[1]
+    loop_cpu = r / with_bots[1]
     print(f"{'CPU time, fixed costs excluded':30}{'rounds/s':>10}{'us/round':>10}")
     print(f"{'  arena run --no-live':30}{arena_cpu:>10,.0f}{1e6 / arena_cpu:>10.1f}")
     print(f"{'  bare loop over rps_v2':30}{bare_cpu:>10,.0f}{1e6 / bare_cpu:>10.1f}")
     print(f"{'  ratio arena / bare':30}{arena_cpu / bare_cpu:>10.2f}")
+    print(f"{'  play_match alone, no store':30}{loop_cpu:>10,.0f}{1e6 / loop_cpu:>10.1f}")
     print(f"fixed costs of the arena run (start-up, imports, set-up, final table): "
           f"{fixed[1]:.2f} s CPU; counting them the ratio is {total / whole[1] / bare_cpu:.2f}")
     print(f"wall clock, everything included: arena {total / whole[0]:,.0f} rounds/s, bare "
           f"{total / bare[0]:,.0f} rounds/s, ratio {bare[0] / whole[0]:.2f}\n")
 
+    # Each part is a difference of in-process timings; the runner's share is what is left
+    # of the arena's own per-round cost, so it also carries their noise.
     per_round = 1e6 / arena_cpu
     costs = {"env (envs.rps step)": 1e6 * env_only[1] / r,
-             "agents (policy + act, both)": 1e6 * (with_agents[1] - env_only[1]) / r,
+             "agents (decide, both)": 1e6 * (with_bots[1] - stand_ins[1]) / r,
+             "play_match (checks, log, scores)": 1e6 * (stand_ins[1] - env_only[1]) / r,
              "storage (one commit per match)": 1e6 * store[1] / r}
-    costs["engine (the rest)"] = per_round - sum(costs.values())
+    costs["runner (the rest)"] = per_round - sum(costs.values())
     print(f"{'CPU cost of one round in the arena':36}{'us':>8}{'share':>8}")
     for label, us in costs.items():
         print(f"  {label:34}{us:>8.1f}{us / per_round:>8.0%}")
     print(f"  {'total':34}{per_round:>8.1f}")
     print(f"  {'+ live view, when shown':34}{1e6 * live[1] / r:>8.1f}")
+
 
 if __name__ == "__main__":
     main()
