@@ -34,13 +34,15 @@ from arena.seats import (
     Forfeit,
     MatchState,
     Seat,
-    as_probabilities,
+    clean_text,
     collect_stats,
     reset_agent,
 )
 from arena.seeds import derive_seed
 
 _SHOWN_CHARS = 40
+#: the longest error text a match record keeps (its start and its end)
+ERROR_CHARS = 20_000
 
 
 class NoObserver:
@@ -85,13 +87,23 @@ def play_match(env: Any, agents: Sequence[Any], *, game: str, seed: int,
 
 def result_from(fixture: Fixture, state: MatchState, *, status: str, error: str | None = None,
                 by: str | None = None) -> MatchResult:
-    """The record of a match as far as ``state`` got."""
+    """The record of a match as far as ``state`` got. The error text (often an agent's own
+    message) is stored as valid Unicode, cut to :data:`ERROR_CHARS` around the middle."""
+    if error is not None:
+        error = _bounded(clean_text(str(error)))
     return MatchResult(
         key=fixture.key, game=fixture.game, index=fixture.index, seed=fixture.seed,
         agents=list(fixture.agents), roles=list(state.roles), status=status,
         scores=dict(state.totals), rounds=state.rounds, error=error, forfeited_by=by,
         group=fixture.group, episodes=fixture.episodes, round_log=list(state.round_log),
         stats=dict(state.stats), started_at=state.started_at, finished_at=time.time())
+
+
+def _bounded(text: str) -> str:
+    if len(text) <= ERROR_CHARS:
+        return text
+    half = ERROR_CHARS // 2
+    return f"{text[:half]}\n[... {len(text) - 2 * half} characters left out ...]\n{text[-half:]}"
 
 
 def seat_context(game_id: str, env: Any, role: str) -> dict[str, Any]:
@@ -117,8 +129,17 @@ def worst_replies(payoff: Any) -> list[int]:
 
 
 def _peek(current: list[Any], seat: int) -> Any:
-    """``opponent_policy`` for a white-box agent: the opponent's policy this round, if any."""
-    return lambda: current[seat]
+    """``opponent_policy`` for a white-box agent: the opponent's policy this round, if any.
+
+    Each call hands out a new array built from the checked, logged list of floats, so a
+    white-box agent that writes into it changes neither the stored policy nor what it
+    (or anyone) reads next.
+    """
+    def opponent_policy() -> np.ndarray | None:
+        policy = current[seat]
+        return None if policy is None else np.array(policy, dtype=float)
+
+    return opponent_policy
 
 
 def _play_rounds(env: Any, agents: Sequence[Any], names: list[str], game: str,
@@ -149,7 +170,7 @@ def _play_rounds(env: Any, agents: Sequence[Any], names: list[str], game: str,
             return
         current[0] = current[1] = None
         for i in order:
-            actions[i], current[i] = seats[i].decide(obs[roles[i]], state)
+            actions[i], current[i] = seats[i].decision(obs[roles[i]], state)
         a0, a1 = actions
         gave_up = [name for name, a in zip(names, actions, strict=True) if a is FORFEITED]
         if gave_up:
@@ -168,12 +189,12 @@ def _play_rounds(env: Any, agents: Sequence[Any], names: list[str], game: str,
         w0, w1 = rewards[r0], rewards[r1]
         totals[0] += w0
         totals[1] += w1
-        p0, p1 = current
+        p0, p1 = current  # checked by the seats: lists of floats, one per action
         probs = {}
         if p0 is not None:
-            probs[n0] = as_probabilities(p0, n0)
+            probs[n0] = p0
         if p1 is not None:
-            probs[n1] = as_probabilities(p1, n1)
+            probs[n1] = p1
         entry = {"actions": {n0: a0, n1: a1}, "probabilities": probs,
                  "rewards": {n0: w0, n1: w1}}
         if gave_up:
@@ -214,7 +235,7 @@ def _play_series(env: Any, agent: Any, name: str, game: str, kind: str, fixture:
         done = False
         action = None
         while not done:
-            action, probs = seat.decide(obs, state)
+            action, probs = seat.decision(obs, state)
             gave_up = action is FORFEITED
             if gave_up:
                 state.gave_up(name)
@@ -226,7 +247,7 @@ def _play_series(env: Any, agent: Any, name: str, game: str, kind: str, fixture:
             reward = float(reward)
             total += reward
             entry = {"episode": episode, "step": step, "actions": {name: action},
-                     "probabilities": {} if probs is None else {name: as_probabilities(probs, name)},
+                     "probabilities": {} if probs is None else {name: probs},
                      "rewards": {name: reward}}
             if gave_up:
                 entry["forfeited"] = [name]

@@ -6,10 +6,21 @@ A :class:`Seat` is built once per match and fixes how each decision is asked for
 is checked against the agent's space. An exception or an action outside the space
 raises :class:`Forfeit` naming the agent; :class:`~arena.agent.RoundForfeit` gives up
 that decision only, and the decision returns :data:`FORFEITED`.
+
+Nothing an agent returns can stop a run: every value is checked here before the store,
+the live view or an opponent sees it, and a bad one forfeits that agent's match with the
+reason recorded. An action must be in the space (a text must be valid Unicode: no lone
+surrogates); a policy (:func:`as_probabilities`) must be a 1-D array with one entry per
+action, finite, non-negative and summing to 1 within :data:`POLICY_TOLERANCE`; a stat
+(:func:`collect_stats`) is a finite number or a list of texts, and anything else is left
+out. The checks run on plain Python floats, so a round costs well under a microsecond more.
 """
 
 from __future__ import annotations
 
+import math
+import re
+import reprlib
 import time
 import traceback
 from collections.abc import Callable
@@ -21,6 +32,27 @@ from arena.agent import RoundForfeit
 from arena.registry import accepted_options
 
 FORFEITED = object()  # the "action" of a decision given up with RoundForfeit
+#: how far from 1 a policy's sum may be (a softmax in float32 is within 1e-7)
+POLICY_TOLERANCE = 1e-6
+_FLOAT = np.dtype(float)
+_SURROGATES = re.compile("[\ud800-\udfff]")
+_brief = reprlib.Repr()
+_brief.maxstring = _brief.maxother = 60
+_brief.maxlist = _brief.maxtuple = 6
+
+
+def brief(value: Any) -> str:
+    """A short ``repr`` of something an agent returned (never the whole of a huge value)."""
+    return _brief.repr(value)
+
+
+def clean_text(text: str) -> str:
+    """``text`` with lone surrogates (which UTF-8 cannot encode) replaced by U+FFFD."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATES.sub("\ufffd", text)
+    return text
 
 
 class Forfeit(Exception):
@@ -65,21 +97,30 @@ def checker(space: Any, name: str) -> Callable[[Any], Any]:
                 value = int(action)
                 if low <= value < high:
                     return value
-            raise Forfeit(name, f"{name}: returned {action!r}, not an action in {space}")
+            raise Forfeit(name, f"{name}: returned {brief(action)}, not an action in {space}")
 
         return check_discrete
     if isinstance(space, Text):
         def check_text(action: Any) -> str:
             if isinstance(action, str):
-                return action
-            raise Forfeit(name, f"{name}: returned {action!r}, not text")
+                try:
+                    action.encode("utf-8")
+                except UnicodeEncodeError as exc:  # a lone surrogate: no store can keep it
+                    raise Forfeit(name, f"{name}: returned text that is not valid Unicode "
+                                  f"({exc.reason} at index {exc.start}): {brief(action)}") \
+                        from None
+                return str(action)  # a str subclass is stored as the plain text it holds
+            raise Forfeit(name, f"{name}: returned {brief(action)}, not text")
 
         return check_text
 
     def check_any(action: Any) -> Any:
-        if space.contains(action):
-            return action
-        raise Forfeit(name, f"{name}: returned {action!r}, not an action in {space}")
+        try:
+            if space.contains(action):
+                return action
+        except Exception:  # noqa: BLE001, S110 -- a value the space cannot even test
+            pass
+        raise Forfeit(name, f"{name}: returned {brief(action)}, not an action in {space}")
 
     return check_any
 
@@ -104,15 +145,32 @@ def decision_call(agent: Any) -> Callable[[Any, Any], tuple[Any, Any]]:
 class Seat:
     """One agent in one match: its name, role, space, decision call and action check."""
 
-    __slots__ = ("agent", "name", "role", "space", "call", "check")
+    __slots__ = ("agent", "name", "role", "space", "call", "check", "n_actions")
 
     def __init__(self, agent: Any, name: str, role: str, space: Any) -> None:
         self.agent, self.name, self.role, self.space = agent, name, role, space
         self.call = decision_call(agent)
         self.check = checker(space, name)
+        self.n_actions = action_count(space)
+
+    def decision(self, observation: Any, state: MatchState) -> tuple[Any, list[float] | None]:
+        """``(action, policy)``, both checked, the policy as the list of floats that is
+        logged (a copy: what the agent does to its array later changes nothing), or
+        ``None``; ``(FORFEITED, None)`` when the agent gave up this round."""
+        action, probs = self._ask(observation, state)
+        if probs is None:
+            return action, None
+        return action, as_probabilities(probs, self.name, self.n_actions)
 
     def decide(self, observation: Any, state: MatchState) -> tuple[Any, Any]:
-        """``(action, policy)``; ``(FORFEITED, None)`` when the agent gave up this round."""
+        """``(action, policy)`` as the agent gave them, both checked (see :meth:`decision`)."""
+        action, probs = self._ask(observation, state)
+        if probs is not None:
+            as_probabilities(probs, self.name, self.n_actions)
+        return action, probs
+
+    def _ask(self, observation: Any, state: MatchState) -> tuple[Any, Any]:
+        """The agent's call, its action checked, its policy as it came."""
         state.current = self.name
         try:
             action, probs = self.call(observation, self.space)
@@ -126,6 +184,16 @@ class Seat:
                 from None
         state.current = None
         return self.check(action), probs
+
+
+def action_count(space: Any) -> int | None:
+    """The number of actions of a discrete space; 0 for text (no policy can cover it);
+    ``None`` for any other space (a policy's length is then not checked)."""
+    from gymnasium.spaces import Discrete, Text
+
+    if isinstance(space, Discrete):
+        return int(space.n)
+    return 0 if isinstance(space, Text) else None
 
 
 def reset_agent(agent: Any, name: str, state: MatchState, **context: Any) -> None:
@@ -151,21 +219,66 @@ def _accepted(fn: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
     return kwargs if named is None else {k: v for k, v in kwargs.items() if k in named}
 
 
-def as_probabilities(probs: Any, name: str) -> list[float]:
-    """A policy as the list of floats that is logged; a malformed one forfeits."""
-    try:
-        return probs.tolist() if hasattr(probs, "tolist") else [float(p) for p in probs]
-    except (TypeError, ValueError):
-        raise Forfeit(name, f"{name}: policy returned {probs!r:.80}, not probabilities") from None
+def as_probabilities(probs: Any, name: str, n_actions: int | None = None) -> list[float]:
+    """A policy as the list of floats that is logged; anything but a probability vector
+    over the ``n_actions`` actions forfeits for ``name``.
+
+    A policy must be one-dimensional, one entry per action, finite, non-negative and sum
+    to 1 within :data:`POLICY_TOLERANCE`. The usual case (a float64 vector) costs one
+    ``tolist`` and a sum and a min over a few Python floats.
+    """
+    if type(probs) is np.ndarray and probs.dtype == _FLOAT and probs.ndim == 1:
+        values = probs.tolist()
+    else:
+        try:
+            array = np.asarray(probs, dtype=float)
+        except Exception:  # noqa: BLE001 -- text, mappings, ragged lists, objects that raise
+            raise Forfeit(name, f"{name}: policy returned {brief(probs)}, not probabilities") \
+                from None
+        if array.ndim != 1:
+            raise Forfeit(name, f"{name}: policy has shape {array.shape}, not one entry per "
+                          "action")
+        values = array.tolist()
+    if n_actions is not None and len(values) != n_actions:
+        if n_actions == 0:
+            raise Forfeit(name, f"{name}: returned a policy for a text action; a policy is "
+                          "only defined over a finite set of actions")
+        raise Forfeit(name, f"{name}: policy has {len(values)} entries for {n_actions} "
+                      "actions")
+    total = sum(values)  # NaN or an infinity anywhere makes it NaN or infinite
+    if not abs(total - 1.0) <= POLICY_TOLERANCE or min(values) < 0.0:
+        if not all(math.isfinite(p) for p in values):
+            problem = "holds a value that is not finite (NaN or infinity)"
+        elif min(values) < 0.0:
+            problem = f"holds a negative probability ({min(values):g})"
+        else:
+            problem = f"sums to {total:.9g}, not 1"
+        raise Forfeit(name, f"{name}: policy {problem}: {brief(probs)}")
+    return values
 
 
 def _stat(value: Any) -> float | list[str]:
-    """A counter as a float; a list of texts (raw answers an agent could not use) as is."""
+    """A counter as a finite float; a list of texts (raw answers an agent could not use)
+    with any lone surrogate replaced. Anything else raises (and is left out)."""
     if isinstance(value, (list, tuple)):
         if not all(isinstance(v, str) for v in value):
-            raise TypeError(f"a stats list must hold texts, got {value!r:.60}")
-        return list(value)
-    return float(value)
+            raise TypeError(f"a stats list must hold texts, got {brief(value)}")
+        return [clean_text(str(v)) for v in value]
+    number = float(value)
+    if not math.isfinite(number):  # NaN would make the export invalid JSON
+        raise ValueError(f"a stat must be finite, got {number!r}")
+    return number
+
+
+def _stats_of(agent: Any) -> dict[str, float | list[str]]:
+    """An agent's ``stats()`` as stored: text keys, and only the values that are valid."""
+    out: dict[str, float | list[str]] = {}
+    for key, value in dict(agent.stats()).items():
+        try:
+            out[clean_text(str(key))] = _stat(value)
+        except Exception:  # noqa: BLE001, S112 -- one bad counter loses only itself
+            continue
+    return out
 
 
 def collect_stats(state: MatchState) -> None:
@@ -176,7 +289,7 @@ def collect_stats(state: MatchState) -> None:
         if callable(fn):
             state.current = name  # a stats() that never returns is this agent's timeout
             try:
-                stats[name] = {k: _stat(v) for k, v in dict(fn()).items()}
+                stats[name] = _stats_of(agent)
             except Exception:  # noqa: BLE001 -- counters are optional; never fail a match on them
                 continue
     state.current = None
