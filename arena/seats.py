@@ -231,7 +231,10 @@ def as_probabilities(probs: Any, name: str, n_actions: int | None = None) -> lis
         values = probs.tolist()
     else:
         try:
-            array = np.asarray(probs, dtype=float)
+            array = np.asarray(probs)
+            if array.dtype.kind not in "biuf":  # text, objects, complex numbers
+                raise TypeError(array.dtype)
+            array = array.astype(float)
         except Exception:  # noqa: BLE001 -- text, mappings, ragged lists, objects that raise
             raise Forfeit(name, f"{name}: policy returned {brief(probs)}, not probabilities") \
                 from None
