@@ -29,7 +29,7 @@ th{background:#f0f3f8}td.t,th.t{text-align:left}caption{text-align:left;color:#5
 padding:2px 0}.figs{display:flex;flex-wrap:wrap;gap:10px}.figs img{border:1px solid #eee;
 max-width:100%}pre.answer{white-space:pre-wrap;background:#f7f7f7;padding:8px;
 border-left:3px solid #3b6ea8;max-width:900px;overflow-wrap:anywhere}.note{color:#555}
-code{background:#f3f3f3;padding:0 3px}details{margin:6px 0}dd{margin-bottom:8px}
+code{background:#f3f3f3;padding:0 3px}.scroll{overflow-x:auto}details{margin:6px 0}dd{margin-bottom:8px}
 """
 
 
@@ -50,6 +50,8 @@ def fmt(value: Any, digits: int = 3) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
+        if abs(value) < 1e-12:  # float noise of an exact zero (the JSON keeps it)
+            value = 0.0
         if value != 0 and (abs(value) < 10 ** -digits or abs(value) >= 1e6):
             return f"{value:.{digits}g}" if abs(value) >= 1e6 else f"{value:.2e}"
         return f"{value:.{digits}f}"
@@ -77,7 +79,8 @@ def table(headers: Sequence[Any], rows: Iterable[Sequence[Any]], *, caption: str
     body = "".join("<tr>" + "".join(cell("td", i, v) for i, v in enumerate(row)) + "</tr>"
                    for row in rows)
     cap = f"<caption>{esc(caption)}</caption>" if caption else ""
-    return Html(f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+    return Html(f'<div class="scroll"><table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}'
+                "</tbody></table></div>")
 
 
 def img(src: str, alt: str) -> Html:

@@ -50,6 +50,11 @@ def _draw(width: float, height: float, panels: int, draw: Callable[..., None]) -
         return _png(fig)
 
 
+def _legend_below(ax: Any, cols: int = 3) -> None:
+    ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.2),
+              ncols=cols)
+
+
 def numbers_plot(name: str, f: dict[str, Any]) -> str:
     """Counts per value against uniform (and the policies' expected counts); repeats per
     sequence against a uniform sampler's distribution."""
@@ -66,7 +71,7 @@ def numbers_plot(name: str, f: dict[str, Any]) -> str:
         ax.set_xlabel("value")
         ax.set_ylabel("count")
         ax.set_title(f"{name}: counts (N = {f['n']})")
-        ax.legend(fontsize=7, frameon=False)
+        _legend_below(ax)
         if ax2 is not None:
             hist = np.array(repeats["histogram"], dtype=float)
             r = np.arange(len(hist))
@@ -77,10 +82,10 @@ def numbers_plot(name: str, f: dict[str, Any]) -> str:
             ax2.set_xlabel("repeats per sequence (L − distinct)")
             ax2.set_ylabel("share of sequences")
             ax2.set_title(f"repeats ({repeats['sequences']} sequences)")
-            ax2.legend(fontsize=7, frameon=False)
+            _legend_below(ax2)
 
     panels = 2 if repeats else 1
-    return _draw(4.2 * panels, 2.8, panels, draw)
+    return _draw(4.2 * panels, 3.1, panels, draw)
 
 
 def _grid(states: list[dict[str, Any]], names: list[str], key: str) -> np.ndarray:
@@ -121,7 +126,7 @@ def state_heatmaps(game: dict[str, Any], role: str, key: str) -> str:
             ax.set_yticks(range(n), ticks, fontsize=6)
             ax.tick_params(length=0)
             start = next((r for r in figures["states"] if r["state"] == "start"), None)
-            first = "" if start is None else f" · r1 {start[key]:.2f}"
+            first = "" if start is None else f" · round 1: {start[key]:.2f}"
             ax.set_title(f"{agent}{first}", fontsize=7)
             if n <= 5:
                 for (r, c), v in np.ndenumerate(grid):
@@ -134,7 +139,7 @@ def state_heatmaps(game: dict[str, Any], role: str, key: str) -> str:
             fig.colorbar(image, cax=fig.add_axes((0.92, 0.1, 0.015, 0.75)))
         role_text = "" if role == "all seats" else f" as {role}"
         fig.suptitle(f"{label} per state{role_text}: rows own previous move, columns the "
-                     "opponent's (r1: round 1)", fontsize=8)
+                     "opponent's", fontsize=8)
         return _png(fig)
 
 
@@ -152,9 +157,10 @@ def exploitability_plot(game: dict[str, Any]) -> str:
         ax.set_yticks(y, [label for label, _ in bars], fontsize=7)
         ax.invert_yaxis()
         ax.set_xlabel("best-response value per round above equilibrium")
-        ax.legend(fontsize=7, frameon=False, loc="lower right")
+        ax.legend(fontsize=7, frameon=False, loc="lower center", bbox_to_anchor=(0.5, 1.0),
+                  ncols=2)
 
-    return _draw(7.0, 0.9 + 0.32 * len(bars), 1, draw)
+    return _draw(7.0, 1.2 + 0.32 * len(bars), 1, draw)
 
 
 def find_rate_plot(game: dict[str, Any]) -> str:
@@ -177,9 +183,10 @@ def find_rate_plot(game: dict[str, Any]) -> str:
         ax.invert_yaxis()
         ax.set_xlim(0, 1)
         ax.set_xlabel("share of rounds with a find")
-        ax.legend(fontsize=7, frameon=False, loc="lower right")
+        ax.legend(fontsize=7, frameon=False, loc="lower center", bbox_to_anchor=(0.5, 1.0),
+                  ncols=3)
 
-    return _draw(7.0, 0.9 + 0.36 * len(rows), 1, draw)
+    return _draw(7.0, 1.2 + 0.36 * len(rows), 1, draw)
 
 
 def writing_plot(game: dict[str, Any]) -> str:
