@@ -69,23 +69,18 @@ def export(
     tidy: Annotated[bool, typer.Option(
         "--tidy", help="One flat row per decision (action names, one column per action "
         "probability), ready for pandas.")] = False,
+    provenance: Annotated[bool, typer.Option(
+        "--provenance", help="Instead of rows: what made the run (arena and package "
+        "versions, the resolved config and its hash), as one JSON object.")] = False,
 ) -> None:
     """Export a run's matches as JSON lines or CSV."""
-    from arena.export import check_format
-    from arena.export import export as export_matches
-    from arena.store import Store
+    from arena.export import export_command
 
-    check_format(format_)  # before --out is created: a typo must not leave an empty file
-    with Store.open(directory) as store:
-        if out is None:
-            export_matches(store, sys.stdout, fmt=format_, rounds=rounds, tidy=tidy)
-            return
-        try:
-            with open(out, "w", encoding="utf-8", newline="") as handle:
-                count = export_matches(store, handle, fmt=format_, rounds=rounds, tidy=tidy)
-        except OSError as exc:
-            raise ArenaError(f"cannot write {out}: {exc.strerror or exc}") from None
-    print(f"{count} rows written to {out}", file=sys.stderr)
+    count = export_command(directory, out=out, fmt=format_, rounds=rounds, tidy=tidy,
+                           with_provenance=provenance)
+    if out is not None:
+        what = "the run's provenance" if provenance else f"{count} rows"
+        print(f"{what} written to {out}", file=sys.stderr)
 
 
 @app.command()

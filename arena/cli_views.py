@@ -66,9 +66,17 @@ class RunView:
 
 @contextmanager
 def _open(directory: Path, game: str | None) -> Iterator[RunView]:
+    """The run, for reading; a damaged one shows what can be read, then fails naming the
+    matches it left out (exit 2)."""
+    from arena.store import damaged
+
     view = RunView(directory, game=game)
     try:
         yield view
+        summary = view.store.unreadable_summary()
+        if summary is not None:
+            raise ArenaError(str(damaged(view.store.path, f"{summary}; left out of what is "
+                                         "shown above")))
     finally:
         view.close()
 
@@ -119,12 +127,20 @@ def render_boards(boards: dict[str, Any], fmt: str, *, keyed: bool) -> str:
     if fmt == "csv":
         if not keyed:
             return "".join(b.to_csv() for b in boards.values())
-        parts = []
+        import csv
+        import io
+
+        from leaderboards.csv_safe import safe_cell
+
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
         for i, (game, board) in enumerate(boards.items()):
-            lines = board.to_csv().splitlines()
-            header, body = lines[0], lines[1:]
-            parts += ([f"game,{header}"] if i == 0 else []) + [f"{game},{line}" for line in body]
-        return "\n".join(parts) + "\n"
+            # read back, not split by line: a quoted cell may hold a newline
+            header, *body = csv.reader(io.StringIO(board.to_csv(), newline=""))
+            if i == 0:
+                writer.writerow(["game", *header])
+            writer.writerows([safe_cell(game), *row] for row in body)
+        return out.getvalue()
     raise ValueError(f"unknown format {fmt!r}")
 
 
@@ -201,6 +217,10 @@ def graph_command(
 
     if out is not None and importlib.util.find_spec("matplotlib") is None:
         raise ArenaError("--out needs matplotlib: pip install matplotlib")
+    if out is not None:
+        from arena.store import refuse_run_file
+
+        refuse_run_file(out, directory)  # never draw over a run's own files
     with _open(directory, game) as view:
         graphs = {}
         for g in view.games:

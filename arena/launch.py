@@ -5,6 +5,7 @@ Kept apart from the Typer layer so tests and scripts can start a run in-process.
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 import threading
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from arena.config import Config, load_config
-from arena.errors import ArenaError, ConfigError
+from arena.errors import ArenaError, ConfigError, StoreError
 from arena.registry import make_agent
 from arena.runner import Runner, RunOutcome, declared_timeout, package_versions
 from arena.schedule import build_schedule
@@ -68,10 +69,12 @@ def open_store(config: Config, out: Path, *, resume: bool) -> Store:
     """The run's store: a new one, or (with ``resume``) the existing one if configs agree.
 
     Resuming a directory that holds no run yet (killed before its first commit, or never
-    started) simply starts it, so "run with --resume until done" loops just work.
+    started) simply starts it, so "run with --resume until done" loops just work. A damaged
+    database, or one that is not an arena run, is refused and left as it is.
     """
-    if resume and Store.holds_run(out):
-        store = Store.open(out)
+    state = Store.state(out)  # raises, touching nothing, for a damaged or foreign arena.db
+    if resume and state == "run":
+        store = Store.open(out, write=True)
         changed = _differs(store.run_info()["config"], config.snapshot())
         if changed:
             store.close()
@@ -82,7 +85,31 @@ def open_store(config: Config, out: Path, *, resume: bool) -> Store:
         print(f"note: nothing to resume in {out}; starting a new run there", flush=True)
     else:
         refuse_existing(out)
-    return Store.create(out, config=config.snapshot(), versions=package_versions())
+    return Store.create(out, config=config.snapshot(), versions=run_versions())
+
+
+def run_versions() -> dict[str, str]:
+    """What made the run: the arena's version (and its git commit when run from a
+    checkout), Python's and the packages' (``arena.runner.package_versions``)."""
+    import subprocess
+
+    from arena import __version__
+
+    versions = {"arena": __version__}
+    source = Path(__file__).resolve().parent.parent
+    if (source / ".git").exists():
+        try:
+            commit = subprocess.run(["git", "-C", str(source), "rev-parse", "HEAD"],
+                                    capture_output=True, text=True, timeout=5)
+            dirty = subprocess.run(["git", "-C", str(source), "status", "--porcelain",
+                                    "--untracked-files=no"], capture_output=True, text=True,
+                                   timeout=5)
+            if commit.returncode == 0:
+                versions["arena_commit"] = (commit.stdout.strip()
+                                            + ("+dirty" if dirty.stdout.strip() else ""))
+        except (OSError, subprocess.SubprocessError):
+            pass
+    return {**versions, **package_versions()}
 
 
 def probe_agents(config: Config, source: str) -> None:
@@ -186,7 +213,11 @@ def _play(config: Config, config_path: str, directory: Path, schedule: Any, *, r
         observer = make_observer(live=live, draw_probability=config.rating.draw_probability)
         runner = Runner(config, store, observer, fixtures=schedule.fixtures,
                         notices=schedule.notices, concurrency=concurrency, timeout=timeout)
-        outcome: RunOutcome = runner.run()
+        try:
+            outcome: RunOutcome = runner.run()
+        except StoreError as exc:  # a full disk, say: the matches saved so far stay saved
+            raise StoreError(f"{exc}; resume with: "
+                             f"{_resume_command(config_path, directory, overrides)}") from None
         if outcome.interrupted:
             resume_cmd = _resume_command(config_path, directory, overrides)
             print(f"\nInterrupted: {store.count()} of {outcome.total} matches are saved in "
@@ -213,7 +244,16 @@ def _lock(directory: Path) -> Any:
     try:
         lock.acquire(timeout=0)
     except Timeout:
+        held = directory / LOCK_NAME
+        if not os.access(directory, os.W_OK) or (held.exists() and not os.access(held, os.W_OK)):
+            raise ArenaError(f"cannot write in the run directory {directory} (permission "
+                             "denied); a run needs a writable directory") from None
         raise ArenaError(f"{directory} is in use by another arena run") from None
+    except OSError as exc:  # a read-only run directory, or one we may not write in
+        raise ArenaError(f"cannot write in the run directory {directory} ({exc.strerror or exc})"
+                         f"; a run needs a writable directory: to continue a read-only run, "
+                         f"copy it (cp -r {shlex.quote(str(directory))} NEW) and resume the "
+                         "copy with --out NEW --resume") from None
     return lock
 
 

@@ -123,12 +123,16 @@ class Leaderboard:
         return [{k: _json_value(row.get(k)) for k in self.columns} for row in self.rows]
 
     def to_csv(self) -> str:
-        """CSV with a header of the row keys."""
+        """CSV with a header of the row keys; text cells made safe for spreadsheets
+        (:func:`leaderboards.csv_safe.safe_cell`), numbers left numbers."""
+        from leaderboards.csv_safe import safe_cell, safe_row
+
         out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=self.columns, lineterminator="\n")
-        writer.writeheader()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(safe_row(self.columns))
         for row in self.to_json_obj():
-            writer.writerow({k: "" if v is None else v for k, v in row.items()})
+            writer.writerow(["" if (v := row.get(k)) is None else safe_cell(v)
+                             for k in self.columns])
         return out.getvalue()
 
     def to_markdown(self) -> str:
