@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import reprlib
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,10 @@ from arena.config_model import (
     Solo,
 )
 from arena.errors import ConfigError
+
+_brief = reprlib.Repr()  # a value quoted in an error: its start, never all of it
+_brief.maxstring = _brief.maxother = 80
+_brief.maxlist = _brief.maxdict = 4
 
 # pydantic's messages name the model class; users have always seen these names
 _SHOWN_AS = {"ParsedConfig": "Config", "ParsedGame": "GameConfig"}
@@ -91,7 +96,7 @@ def _describe(error: dict[str, Any]) -> tuple[str, str]:
     shown = _SHOWN_AS.get(str(error.get("ctx", {}).get("class_name")))
     if shown is not None:  # "... instance of ParsedGame": say the public name
         msg = msg.replace(str(error["ctx"]["class_name"]), shown)
-    return path, f"{msg} (got {error['input']!r})"
+    return path, f"{msg} (got {_brief.repr(error['input'])})"
 
 
 def _parse_path(path: str) -> list[str | int]:
@@ -120,10 +125,14 @@ def apply_override(data: dict[str, Any], override: str) -> dict[str, Any]:
         hint = f" (write games[0]{key.strip()[4:]})" if other == "games" else ""
         raise ConfigError(f"--set {override!r}: this config has '{other}:', "
                           f"not '{parts[0]}:'{hint}")
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"--set {key.strip()}=...: value too large")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else raw
-    except yaml.YAMLError:
-        value = raw
+        value = load_yaml_text(raw) if raw.strip() else raw
+    except ValueError as exc:
+        if str(exc).startswith("config too large"):
+            raise ConfigError(f"--set {key.strip()}=...: {exc}") from None
+        value = raw  # not YAML: the text as written
     data = copy.deepcopy(data)
     node: Any = data
     for i, part in enumerate(parts):
@@ -146,35 +155,150 @@ def apply_override(data: dict[str, Any], override: str) -> dict[str, Any]:
     return data
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):  # YAML would keep the last of two equal keys
+# Size limits of the YAML itself (README, "Writing a config"); see also MAX_* in config_model.
+#: bytes in a config file
+MAX_CONFIG_BYTES = 1 << 20
+#: YAML nodes (mappings, lists, scalars), counting an alias as a copy of what it names
+MAX_YAML_NODES = 50_000
+#: characters of text, counting an alias as a copy of what it names
+MAX_YAML_CHARS = 10_000_000
+#: levels of nesting
+MAX_YAML_DEPTH = 50
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A SafeLoader that refuses duplicate keys (YAML would keep the last of two) and stops
+    composing at :data:`MAX_YAML_NODES` nodes or :data:`MAX_YAML_DEPTH` levels, so a huge
+    or deeply nested document fails fast instead of being built."""
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)
+        self._nodes = 0
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._nodes += 1
+        if self._nodes > MAX_YAML_NODES:
+            raise _TooBig(f"more than {MAX_YAML_NODES:,} YAML nodes")
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise _TooBig(f"nested more than {MAX_YAML_DEPTH} levels deep")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: list[Any] = []
+        seen: set[Any] = set()
         for key_node, _ in node.value:  # `<<: *base` merges may be overridden: not counted
             if key_node.tag != "tag:yaml.org,2002:merge":
                 key = self.construct_object(key_node, deep=deep)
-                if key in seen:
+                try:
+                    duplicate = key in seen
+                    seen.add(key)
+                except TypeError:  # an unhashable key: the constructor says so below
+                    continue
+                if duplicate:
                     raise yaml.constructor.ConstructorError(
                         None, None, f"duplicate key {key!r}", key_node.start_mark)
-                seen.append(key)
         return super().construct_mapping(node, deep=deep)
 
 
-def read_yaml(path: str | Path) -> dict[str, Any]:
-    """The raw mapping in a YAML file, or a one-line ConfigError."""
-    source = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError("no such file", file=source) from None
-    except (OSError, UnicodeDecodeError) as exc:  # a directory, no permission, not text
-        raise ConfigError(f"cannot read: {exc}", file=source) from None
+class _TooBig(Exception):
+    """A YAML document past one of the size limits."""
+
+
+def load_yaml_text(text: str) -> Any:
+    """Parse YAML text with the config loader's limits; a ValueError says what is wrong
+    (``invalid YAML at line L, column C: ...`` or the limit that was passed)."""
     try:
         data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 -- a SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"invalid YAML{where}: {problem}", file=source) from None
+        raise ValueError(f"invalid YAML{where}: {problem}") from None
+    except _TooBig as exc:
+        raise ValueError(f"config too large: {exc} (see the limits in the README)") from None
+    except RecursionError:
+        raise ValueError(f"config too large: nested more than {MAX_YAML_DEPTH} levels "
+                         "deep") from None
+    except (ValueError, OverflowError, TypeError) as exc:  # an int of 5000 digits, a bad date
+        problem = " ".join(str(exc).split())
+        if "integer string conversion" in problem:
+            problem = "a number with more than 4300 digits"
+        raise ValueError(f"invalid YAML value: {problem}") from None
+    check_size(data)
+    return data
+
+
+def check_size(data: Any) -> None:
+    """Refuse data past :data:`MAX_YAML_NODES`, :data:`MAX_YAML_CHARS` or
+    :data:`MAX_YAML_DEPTH` once every alias is expanded (a "billion laughs" document is a
+    few hundred bytes of anchors that name each other), or that contains itself.
+
+    Shared values are counted once per reference but measured once, so the check costs
+    one pass over the distinct values.
+    """
+    memo: dict[int, tuple[int, int]] = {}
+    open_: set[int] = set()
+
+    def measure(value: Any, depth: int) -> tuple[int, int]:
+        if isinstance(value, str):
+            return 1, len(value)
+        if not isinstance(value, (dict, list, tuple)):
+            return 1, 0
+        key = id(value)
+        if key in memo:
+            return memo[key]
+        if key in open_:
+            raise ValueError("config too large: a YAML alias names a node that contains it")
+        if depth > MAX_YAML_DEPTH:
+            raise ValueError(f"config too large: nested more than {MAX_YAML_DEPTH} levels deep")
+        open_.add(key)
+        nodes, chars = 1, 0
+        children = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+        for child in children:
+            n, c = measure(child, depth + 1)
+            nodes, chars = nodes + n, chars + c
+            if nodes > MAX_YAML_NODES:
+                raise ValueError(f"config too large: more than {MAX_YAML_NODES:,} YAML nodes "
+                                 "once aliases are expanded (see the limits in the README)")
+            if chars > MAX_YAML_CHARS:
+                raise ValueError(f"config too large: more than {MAX_YAML_CHARS:,} characters "
+                                 "of text once aliases are expanded (see the limits in the "
+                                 "README)")
+        open_.discard(key)
+        memo[key] = nodes, chars
+        return nodes, chars
+
+    measure(data, 0)
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """The raw mapping in a YAML file, or a one-line ConfigError."""
+    source = str(path)
+    too_big = ConfigError(f"config too large: more than {MAX_CONFIG_BYTES:,} bytes", file=source)
+    try:
+        file = Path(path)
+        if file.is_file():
+            if file.stat().st_size > MAX_CONFIG_BYTES:
+                raise too_big
+            text = file.read_text(encoding="utf-8")
+        else:  # a pipe (`<(...)`) or a device: read at most the limit (/dev/zero never ends)
+            with open(path, "rb") as handle:
+                raw = handle.read(MAX_CONFIG_BYTES + 1)
+            text = raw.decode("utf-8")
+        if len(text) > MAX_CONFIG_BYTES:
+            raise too_big
+    except FileNotFoundError:
+        raise ConfigError("no such file", file=source) from None
+    except (OSError, UnicodeDecodeError) as exc:  # a directory, no permission, not text
+        raise ConfigError(f"cannot read: {exc}", file=source) from None
+    try:
+        data = load_yaml_text(text)
+    except ValueError as exc:
+        raise ConfigError(str(exc), file=source) from None
     if not isinstance(data, dict):
         raise ConfigError(f"expected a mapping of keys, got {type(data).__name__}", file=source)
     return data
@@ -205,6 +329,10 @@ def parse_shape(data: Any, *, source: str = "<config>") -> ParsedConfig:
 def parse_config(data: dict[str, Any], *, source: str = "<config>") -> Config:
     """Validate and resolve raw config data (or a stored snapshot); ``source`` names it
     in errors."""
+    try:
+        check_size(data)  # also what --set added, and data handed in from Python
+    except ValueError as exc:
+        raise ConfigError(str(exc), file=source) from None
     games_list = None
     if isinstance(data, dict) and "games_list" in data:  # a stored snapshot, read back
         games_list = bool(data["games_list"])

@@ -10,6 +10,8 @@ gauntlet opponents, name clashes. The first problem raises a one-line ConfigErro
 from __future__ import annotations
 
 import importlib
+import inspect
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -35,6 +37,23 @@ from arena.registry import (
 
 #: builds the ConfigError for a key path and a problem (the source file is bound in)
 Err = Callable[[str, str], ConfigError]
+
+# Size limits of a game (README, "Writing a config"), checked before the game is built once:
+#: rounds of a match (``rounds``)
+MAX_ROUNDS = 100_000
+#: steps of a solo episode (``length``)
+MAX_EPISODE_STEPS = 10_000
+#: actions of a game: ``n_actions``, the nodes of a hide-and-seek ``graph``, the numbers
+#: ``low``..``high``
+MAX_ACTIONS = 1_000
+#: characters of a written answer (``max_chars``)
+MAX_TEXT_CHARS = 100_000
+#: matches a whole run schedules
+MAX_SCHEDULED = 100_000
+
+_SIZED_ARGS = (("rounds", MAX_ROUNDS, "rounds"), ("length", MAX_EPISODE_STEPS, "steps"),
+               ("n_actions", MAX_ACTIONS, "actions"), ("max_chars", MAX_TEXT_CHARS,
+                                                       "characters"))
 
 
 def game_parameters(entry: Any) -> set[str] | None:
@@ -86,14 +105,73 @@ def _effective_format(parsed: ParsedConfig, games: tuple[ParsedGame, ...], game:
     return Solo(type="solo") if solo else RoundRobin(type="round_robin")
 
 
+def _defaults(entry: Any) -> dict[str, Any]:
+    """The keyword defaults of a game constructor (or of its module's ``raw_env``)."""
+    candidates = [entry]
+    module = importlib.import_module(entry.__module__) if hasattr(entry, "__module__") else None
+    if module is not None and hasattr(module, "raw_env"):
+        candidates.append(module.raw_env)
+    found: dict[str, Any] = {}
+    for fn in reversed(candidates):
+        try:
+            parameters = inspect.signature(fn).parameters.values()
+        except (TypeError, ValueError):
+            continue
+        found.update({p.name: p.default for p in parameters if p.default is not p.empty})
+    return found
+
+
+def _whole(value: Any) -> int | None:
+    return int(value) if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def board_nodes(spec: str) -> int | None:
+    """The nodes of a named hide-and-seek board (``line-N``, ``cycle-N``, ``complete-N``,
+    ``grid-RxC``) without building it; ``None`` for any other name."""
+    if match := re.fullmatch(r"(?:line|cycle|complete)-(\d+)", spec):
+        sizes = [match[1]]
+    elif match := re.fullmatch(r"grid-(\d+)x(\d+)", spec):
+        sizes = [match[1], match[2]]
+    else:
+        return None
+    nodes = 1
+    for digits in sizes:  # a 5000-digit size must not reach int()
+        nodes *= int(digits) if len(digits.lstrip("0")) <= 12 else 10 ** 12
+    return nodes
+
+
+def _check_sizes(entry: Any, game: ParsedGame, where: str, err: Err) -> None:
+    """The size arguments any game may take, against the limits above, before the game is
+    built (``grid-3000x3000`` or ``rounds: 10**12`` would take gigabytes to find out)."""
+    args = {**_defaults(entry), **game.args}
+    for key, limit, what in _SIZED_ARGS:
+        value = _whole(args.get(key))
+        if value is not None and value > limit:
+            raise err(f"{where}.{key}", f"{value:,} {what} is more than the limit of "
+                      f"{limit:,} (see the limits in the README)")
+    low, high = _whole(args.get("low")), _whole(args.get("high"))
+    if low is not None and high is not None and high - low + 1 > MAX_ACTIONS:
+        key = "high" if "high" in game.args else "low"
+        raise err(f"{where}.{key}", f"low..high holds {high - low + 1:,} numbers, more than "
+                  f"the limit of {MAX_ACTIONS:,} actions (see the limits in the README)")
+    graph = args.get("graph")
+    nodes = board_nodes(graph) if isinstance(graph, str) else None
+    if nodes is not None and nodes > MAX_ACTIONS:
+        shown = f"{nodes:,}" if nodes < 10 ** 12 else "too many"
+        raise err(f"{where}.graph", f"{graph[:40]!r} has {shown} nodes, more than the limit "
+                  f"of {MAX_ACTIONS:,} (see the limits in the README)")
+
+
 def _check_arguments(entry: Any, game: ParsedGame, where: str, err: Err) -> None:
-    """Names first (a clear message), then one real construction (the env's own checks)."""
+    """Names first (a clear message), then sizes, then one real construction (the env's
+    own checks)."""
     accepted = game_parameters(entry)
     if accepted is not None:
         for arg in game.args:
             if arg not in accepted:
                 raise err(f"{where}.{arg}", f"unknown argument of game {game.id!r} "
                           f"(arguments: {', '.join(sorted(accepted - {'render_mode'}))})")
+    _check_sizes(entry, game, where, err)
     try:
         env = entry(**game.args)
     except (TypeError, ValueError) as exc:
@@ -141,6 +219,31 @@ def _check_opponents(parsed: ParsedConfig, game_id: str, fmt: Gauntlet, players:
     if all(p in opponents for p in players):
         raise err(path, f"every agent that plays {game_id!r} is an opponent: nobody is left "
                   "to challenge them")
+
+
+def scheduled_matches(parsed: ParsedConfig, games: tuple[GameConfig, ...]) -> int:
+    """How many matches the schedule of ``games`` will hold, counted without building it."""
+    total = 0
+    for game in games:
+        players = [a.name for a in parsed.agents if _plays(a, game.id)]
+        fmt = game.format
+        if isinstance(fmt, Solo):
+            total += len(players)
+        elif isinstance(fmt, Gauntlet):
+            opponents = sum(p in fmt.opponents for p in players)
+            total += (len(players) - opponents) * opponents * fmt.matches * 2
+        else:
+            total += len(players) * (len(players) - 1) // 2 * fmt.matches * 2
+    return total
+
+
+def _check_schedule_size(parsed: ParsedConfig, games: tuple[GameConfig, ...],
+                         source: str) -> None:
+    total = scheduled_matches(parsed, games)
+    if total > MAX_SCHEDULED:
+        raise ConfigError(f"the schedule would hold {total:,} matches, more than the limit of "
+                          f"{MAX_SCHEDULED:,}: fewer agents or matches (see the limits in the "
+                          "README)", file=source)
 
 
 def _check_agents(parsed: ParsedConfig, err: Err) -> None:
@@ -191,6 +294,7 @@ def resolve_config(parsed: ParsedConfig, *, source: str,
     _check_agents(parsed, err)
     resolved = tuple(_resolve_game(parsed, games, game, "game" if single else f"games[{i}]", err)
                      for i, game in enumerate(games))
+    _check_schedule_size(parsed, resolved, source)
     return Config(name=parsed.name, seed=parsed.seed, games=resolved, format=parsed.format,
                   agents=tuple(parsed.agents), rating=parsed.rating,
                   concurrency=parsed.concurrency, timeout=parsed.timeout,

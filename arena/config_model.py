@@ -29,6 +29,17 @@ from pydantic import (
 
 FORMAT_TYPES = ("round_robin", "gauntlet", "solo")
 
+# Size limits (README, "Writing a config"): a config that asks for more is refused when it
+# loads, in one line, before anything big is built.
+#: matches per pairing and seat order
+MAX_MATCHES = 10_000
+#: episodes of a solo task
+MAX_EPISODES = 100_000
+#: agents in one config
+MAX_AGENTS = 1_000
+#: characters in an agent or run name
+MAX_NAME_CHARS = 100
+
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -38,7 +49,7 @@ class RoundRobin(_Frozen):
     """Every pair plays ``matches`` times in each seat order (hide-and-seek: ``matches`` pairs)."""
 
     type: Literal["round_robin"]
-    matches: int = Field(default=1, ge=1)
+    matches: int = Field(default=1, ge=1, le=MAX_MATCHES)
 
 
 class Gauntlet(_Frozen):
@@ -46,14 +57,14 @@ class Gauntlet(_Frozen):
 
     type: Literal["gauntlet"]
     opponents: list[str] = Field(min_length=1)
-    matches: int = Field(default=1, ge=1)
+    matches: int = Field(default=1, ge=1, le=MAX_MATCHES)
 
 
 class Solo(_Frozen):
     """Single-agent tasks: each agent plays ``episodes`` seeded episodes, same seeds for all."""
 
     type: Literal["solo"]
-    episodes: int = Field(default=10, ge=1)
+    episodes: int = Field(default=10, ge=1, le=MAX_EPISODES)
 
 
 Format = Annotated[RoundRobin | Gauntlet | Solo, Field(discriminator="type")]
@@ -77,7 +88,7 @@ class AgentConfig(_Frozen):
     the tags ``family`` and ``aligned`` (left out of the snapshot when not given, so a
     config without tags stores exactly what it stored before tags existed)."""
 
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=MAX_NAME_CHARS)
     type: str = Field(min_length=1)
     games: list[str] | None = None
     options: dict[str, Any] = Field(default_factory=dict)
@@ -124,12 +135,12 @@ class ParsedGame(_Frozen):
 class ParsedConfig(_Frozen):
     """The config file's shape; :func:`arena.config_checks.resolve_config` makes a Config."""
 
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=MAX_NAME_CHARS)
     seed: int = 0
     game: ParsedGame | None = None
     games: list[ParsedGame] = Field(default_factory=list)
     format: Format | None = None
-    agents: list[AgentConfig] = Field(min_length=1)
+    agents: list[AgentConfig] = Field(min_length=1, max_length=MAX_AGENTS)
     rating: Rating = Field(default_factory=Rating)
     concurrency: int = Field(default=4, ge=1)
     # "auto": each agent class's `match_timeout` (60 s for bots, none for language models)
