@@ -25,53 +25,79 @@ DirsArg = typer.Argument(..., help="Run directories (each holds arena.db); sever
                          show_default=False, metavar="RUN_DIR...")
 
 
-def _f(value: Any, digits: int = 3) -> str:
-    from arena.report_html import fmt
+SHORT = {"lexical_novelty": "novel", "distinct_n": "distinct", "semantic_distance": "semantic",
+         "too_short": "short", "repetition": "repeat", "prompt_echo": "echo",
+         "gibberish": "gibber"}
 
-    return fmt(value, digits)
+
+def _f(value: Any) -> str:
+    """A number for a narrow terminal column: two decimals, tiny ones as ``4e-03``."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool) or isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if abs(value) < 1e-12:
+            return "0.00"
+        return f"{value:.2f}" if abs(value) >= 0.005 else f"{value:.0e}"
+    return str(value)
 
 
 def _tables(data: dict[str, Any]) -> list[Any]:
-    """Rich tables for every section of the analysis."""
+    """Compact Rich tables for every section of the analysis (the JSON has every digit)."""
+    from rich import box
     from rich.table import Table
     from rich.text import Text
 
-    def new(title: str, *headers: str) -> Table:
-        t = Table(title=title, title_justify="left", header_style="bold")
+    def new(title: str, headers: list[str], caption: str | None = None, text: int = 1,
+            wrap: int | None = None) -> Table:
+        """The first ``text`` columns are left-aligned text, the others numbers; only
+        column ``wrap`` may wrap."""
+        t = Table(title=title, caption=caption, title_justify="left", caption_justify="left",
+                  header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1))
         for i, h in enumerate(headers):
-            t.add_column(h, justify="left" if i == 0 else "right", overflow="fold")
+            t.add_column(h, justify="left" if i < text else "right", no_wrap=i != wrap,
+                         overflow="fold")
         return t
 
     def row(t: Table, *cells: Any) -> None:
-        t.add_row(*(Text(str(c)) if isinstance(c, str) else Text(_f(c)) for c in cells))
+        t.add_row(*(Text(c) if isinstance(c, str) else Text(_f(c)) for c in cells))
 
     out: list[Any] = []
     for key, game in data["games"].items():
         if game["kind"] == "numbers":
-            t = new(f"{key}: random numbers", "agent", "N", "χ²", "p", "χ²/N", "KL", "H",
-                    "repeats", "unif.", "runs z", "lag-1 r", "policy χ²/N")
+            first = next(iter(game["agents"].values()), {})
+            uniform = (first.get("repeats") or {}).get("uniform_mean")
+            t = new(f"{key}: random numbers", ["agent", "N", "χ²", "p", "χ²/N", "H", "rep.",
+                                               "runs z", "lag1", "pol. χ²/N"],
+                    caption="H: entropy in bits; rep.: repeats per sequence"
+                    + ("" if uniform is None else f" (a uniform sampler: {uniform:.2f})")
+                    + "; lag1: serial correlation; pol.: from stored policies")
             for name, f in game["agents"].items():
-                rep = f.get("repeats") or {}
-                row(t, name, f["n"], f["chi2"], f["p_value"], f["chi2_per_n"], f["kl_bits"],
-                    f["entropy_bits"], rep.get("mean"), rep.get("uniform_mean"), f["runs"]["z"],
-                    f["lag1"]["r"], (f.get("exact") or {}).get("chi2_per_n"))
+                row(t, name, f["n"], f["chi2"], f["p_value"], f["chi2_per_n"], f["entropy_bits"],
+                    (f.get("repeats") or {}).get("mean"), f["runs"]["z"], f["lag1"]["r"],
+                    (f.get("exact") or {}).get("chi2_per_n"))
             out.append(t)
         elif game["kind"] == "matrix":
-            t = new(f"{key}: predictability and exploitability (opponent's best response "
-                    "per round)", "agent", "role", "from", "max p", "most predictable",
-                    "BR marg.", "BR cond.", "BR/decision", "expl. cond.")
+            t = new(f"{key}: predictability and exploitability",
+                    ["agent", "role", "most predictable state", "max p", "marg.", "prev.",
+                     "pol."], text=3, wrap=2,
+                    caption="max p: mean largest probability over states; marg., prev., pol.: "
+                            "exploitability (what a best response earns per round above "
+                            "equilibrium) of the marginal strategy, of the strategy given the "
+                            "previous round, of each stored policy")
             for name, f in game["agents"].items():
                 for role, r in (f.get("roles") or {}).items():
-                    row(t, name, role, r["source"], r["mean_max_probability"],
-                        f"{r['most_predictable_state']}→{r['its_move']} "
-                        f"{r['its_max_probability']:.2f}", r["br_marginal"],
-                        r["br_conditioned"], r["br_per_decision"],
-                        r["exploitability_conditioned"])
+                    row(t, name, "all" if role == "all seats" else role,
+                        f"{r['most_predictable_state']} → {r['its_move']} "
+                        f"{r['its_max_probability']:.2f}", r["mean_max_probability"],
+                        r["exploitability_marginal"], r["exploitability_conditioned"],
+                        r["exploitability_per_decision"])
             out.append(t)
             if "equilibrium" in game:
                 eq = game["equilibrium"]["find_rate"]
-                t = new(f"{key}: find rates (equilibrium {eq:.3f})", "agent", "as seeker",
-                        "95% CI", "found as hider", "95% CI")
+                t = new(f"{key}: find rates (equilibrium {eq:.3f})",
+                        ["agent", "as seeker", "95% CI", "found as hider", "95% CI"])
                 for name, f in game["agents"].items():
                     if r := f.get("find_rate"):
                         s, h = r["as_seeker"], r["as_hider"]
@@ -81,16 +107,17 @@ def _tables(data: dict[str, Any]) -> list[Any]:
         else:
             comps = list(dict.fromkeys(c for f in game["agents"].values()
                                        for c in f["components"]))
-            t = new(f"{key}: originality", "agent", "n", "originality", "95% CI", *comps)
+            t = new(f"{key}: originality and its components (means)",
+                    ["agent", "n", "orig.", *[SHORT.get(c, c[:8]) for c in comps]])
             for name, f in game["agents"].items():
                 row(t, name, f["answers"], f["originality"],
-                    f"{_f(f['ci_low'])}–{_f(f['ci_high'])}",
                     *[f["components"].get(c) for c in comps])
             out.append(t)
     for family, f in data["families"].items():
         kinds = {True: "aligned", False: "base", None: "?"}
-        t = new(f"family {family}: base against aligned", "game / metric",
-                *[f"{a['name']} ({kinds[a['aligned']]})" for a in f["agents"]])
+        t = new(f"family {family}: base against aligned",
+                ["game: metric", *[f"{a['name']} ({kinds[a['aligned']]})" for a in f["agents"]]],
+                wrap=0)
         for r in f["rows"]:
             row(t, f"{r['game']}: {r['metric']}", *[r["values"].get(a["name"])
                                                     for a in f["agents"]])
@@ -114,6 +141,9 @@ def analyze_command(
             raise ArenaError(f"no game {game!r} in these runs (games: "
                              f"{', '.join(data['games'])})")
         data["games"] = {game: data["games"][game]}
+        for family in data["families"].values():
+            family["rows"] = [r for r in family["rows"] if r["game"] == game]
+        data["families"] = {k: f for k, f in data["families"].items() if f["rows"]}
     if fmt == "json":
         sys.stdout.write(to_json(data))
         return
@@ -122,7 +152,7 @@ def analyze_command(
     console = Console()
     for t in _tables(data):
         console.print(t)
-    if not data["families"]:
+    if not any(a.get("family") for a in data["agents"].values()):
         console.print("no family tags: add `family:` and `aligned:` to agents in the config "
                       "to compare base and aligned models", style="dim")
 

@@ -185,7 +185,8 @@ def matrix_summary(records: Sequence[Mapping[str, Any]], agent: str, *,
     classes = role_classes(payoffs)
     role_of = {label: role for role, label in classes.items()}
     out = {}
-    for label, d in matrix_decisions(records, agent, classes, len(action_names)).items():
+    decisions = matrix_decisions(records, agent, classes, len(action_names))
+    for label, d in sorted(decisions.items()):
         if not d.actions:
             continue
         role = role_of[label]
