@@ -8,8 +8,15 @@ This package works on the records handed to it (mappings with the keys documente
 * :class:`LiveRatings`: the same ratings updated in finish order, for the live view.
 * :func:`bradley_terry`: order-free strengths with bootstrap intervals.
 * :func:`pairwise_matrix`, :func:`dominance_graph`, :func:`cycles`: who beats whom.
+* :func:`numbers_summary`, :func:`matrix_summary`, :func:`find_rates`,
+  :func:`writing_summary`: the analysis of random numbers, of predictability and
+  exploitability in matrix games, and of writing (``analysis_*`` modules; scipy is
+  imported when a statistic needs it).
 """
 
+from leaderboards.analysis_games import find_rates, matrix_summary
+from leaderboards.analysis_numbers import numbers_summary
+from leaderboards.analysis_writing import writing_summary
 from leaderboards.bradley_terry import add_bradley_terry, bradley_terry
 from leaderboards.contests import Contest, contests, is_solo
 from leaderboards.graph import cycles, dominance_graph
@@ -32,5 +39,9 @@ __all__ = [
     "contests",
     "cycles",
     "dominance_graph",
+    "find_rates",
+    "matrix_summary",
+    "numbers_summary",
     "pairwise_matrix",
+    "writing_summary",
 ]
