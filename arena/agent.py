@@ -20,6 +20,11 @@ the engine looks for:
     Seconds a match with this agent may take before it is forfeited, when the config
     leaves ``timeout: auto`` (the default): 60 when absent; ``None`` for no limit
     (language models on a CPU).
+``isolate``
+    ``True`` (the default): the agent's matches run in worker processes, which the
+    engine kills when a match overruns its time limit. ``False`` for an agent that must
+    share the run's memory (a language model loaded once for every match); its matches
+    run in threads of the run's process.
 ``white_box``
     When true the engine passes ``opponent_policy`` in the reset context: a
     zero-argument function returning the opponent's distribution for the current
@@ -119,6 +124,7 @@ class BaseAgent:
     """
 
     kinds: ClassVar[frozenset[str] | None] = None
+    isolate: ClassVar[bool] = True
     white_box: ClassVar[bool] = False
     match_timeout: ClassVar[float | None] = 60.0
 

@@ -218,11 +218,11 @@ def _play(config: Config, config_path: str, directory: Path, schedule: Any, *, r
         except StoreError as exc:  # a full disk, say: the matches saved so far stay saved
             raise StoreError(f"{exc}; resume with: "
                              f"{_resume_command(config_path, directory, overrides)}") from None
-        if outcome.interrupted:
+        if outcome.signal is not None:
             resume_cmd = _resume_command(config_path, directory, overrides)
             print(f"\nInterrupted: {store.count()} of {outcome.total} matches are saved in "
                   f"{directory}.\nResume with: {resume_cmd}", flush=True)
-            return 130
+            return 128 + outcome.signal  # 130 for SIGINT, 143 for SIGTERM
         print_leaderboards(store, draw_probability=config.rating.draw_probability)
     finally:
         store.close()

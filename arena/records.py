@@ -32,6 +32,11 @@ from typing import Any
 
 FINISHED = "finished"
 FORFEIT = "forfeit"
+#: how the error of a match stopped from outside begins: not the agents' doing, so
+#: ``arena run --resume --retry-forfeits`` plays such a match again, with its seed
+RETRYABLE_TIMEOUT = "timed out after"
+RETRYABLE_DIED = "the match's process ended"
+RETRYABLE = (RETRYABLE_TIMEOUT, RETRYABLE_DIED)
 
 
 @dataclass(frozen=True)

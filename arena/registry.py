@@ -142,6 +142,13 @@ def get_agent_class(type_name: str) -> type:
     return entry
 
 
+def adopt_class(type_name: str, path: str) -> None:
+    """Register ``type_name`` as the class at ``path`` (``module:Qualname``) unless it is
+    known already: how a worker process learns the agent types of the run."""
+    if ":" not in type_name and type_name not in _REGISTRY:
+        _REGISTRY[type_name] = _load_path(path)
+
+
 def accepted_options(fn: Callable[..., Any]) -> set[str] | None:
     """Keyword names ``fn`` (a class or a function) accepts, or ``None`` if it takes
     ``**kwargs``. Raises ``TypeError``/``ValueError`` where Python has no signature."""

@@ -1,37 +1,55 @@
-"""Plays a schedule: each match in its own daemon thread, at most ``concurrency`` at once.
+"""Plays a schedule: at most ``concurrency`` matches at once, each in its own worker.
 
-The main thread starts matches, waits for the first to finish or to run past its time
-limit, and saves each finished match in its own transaction as soon as it ends. A match
-still running at its limit is recorded as a forfeit by the agent that was being called,
-and its thread is abandoned: daemon threads, so an agent stuck in ``while True`` never
-holds the process at exit, and the run goes on.
+A match is played in a worker process (:mod:`arena.worker`) unless one of its agents
+must share this process's memory (``isolate = False``: a language model loaded once for
+every match), in which case it runs in a daemon thread here. The main thread starts
+matches, waits for the first to finish, to run past its time limit or to lose its
+process, and saves each finished match in its own transaction as soon as it ends.
 
-Ctrl-C (or SIGTERM) stops starting matches, abandons those in flight, and returns with
-``interrupted=True``; a second Ctrl-C exits at once. Results depend only on the config
-and the match seeds, so any concurrency, order or resume gives the same records.
+A match still running at its limit is recorded as a forfeit by the agent being called:
+its worker is killed (the agent stops using the CPU at once) and replaced; a thread
+cannot be killed, so it is abandoned (a daemon: it never holds the process at exit).
+An agent that ends its worker process (``os._exit``, a crash) forfeits the same way.
+Such forfeits say so in their error (:data:`arena.records.RETRYABLE`), and
+``--retry-forfeits`` replays them.
+
+SIGINT or SIGTERM stops starting matches, stops those in flight, and returns the
+signal in :attr:`RunOutcome.signal`; a second SIGINT exits at once. Results depend only
+on the config and the match seeds, so any concurrency, order or resume gives the same
+records.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import queue
 import signal
 import sys
 import threading
 import time
-import traceback
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import metadata
+from multiprocessing.connection import wait
 from typing import Any
 
-from arena.config import AgentConfig, Config
-from arena.match import play_match, result_from
-from arena.records import FORFEIT, Fixture, MatchResult
-from arena.registry import get_agent_class, make_agent
-from arena.seats import Forfeit, MatchState
+from arena.config import Config
+from arena.errors import ArenaError, StoreError
+from arena.match import result_from
+from arena.records import (
+    FORFEIT,
+    RETRYABLE,
+    RETRYABLE_DIED,
+    RETRYABLE_TIMEOUT,
+    Fixture,
+    MatchResult,
+)
+from arena.registry import get_agent_class
+from arena.seats import MatchState
 from arena.store import Store
+from arena.worker import Worker, importable, lifeline, play_fixture, setup_for
 
 VERSIONED = ("unpredictability-arena", "numpy", "pettingzoo", "gymnasium", "trueskill",
              "pydantic", "torch", "transformers")
@@ -54,7 +72,11 @@ class RunOutcome:
     total: int
     already_done: int
     played: int
-    interrupted: bool
+    signal: int | None = None  # what stopped the run early, if anything
+
+    @property
+    def interrupted(self) -> bool:
+        return self.signal is not None
 
 
 def declared_timeout(agent_type: str) -> float | None:
@@ -108,30 +130,18 @@ class GuardedObserver:
             pass
 
 
-def build_agents(specs: list[AgentConfig], state: MatchState) -> list[Any]:
-    """Fresh agent instances for one match, in seat order.
-
-    ``state.current`` names the agent being built, so a constructor that never returns
-    is blamed for the timeout like any other stuck call.
-    """
-    agents = []
-    for spec in specs:
-        state.current = spec.name
-        try:
-            agents.append(make_agent(spec.type, name=spec.name, **spec.options))
-        except Exception as exc:  # noqa: BLE001 -- a broken constructor forfeits for its agent
-            raise Forfeit(spec.name, f"{spec.name}: cannot build agent: {exc}") from None
-        state.agents[spec.name] = agents[-1]
-    state.current = None
-    return agents
+#: how often the live view is shown the rounds played in worker processes
+PROGRESS_SECONDS = 0.1
 
 
 @dataclass
 class _Flight:
     fixture: Fixture
-    state: MatchState
     limit: float | None
     deadline: float
+    worker: Worker | None = None  # None: a thread of this process
+    state: MatchState | None = None
+    announced: bool = False  # the observer has heard match_started (rounds come after)
 
 
 class Runner:
@@ -147,13 +157,24 @@ class Runner:
         self.notices = list(notices)
         self.concurrency = max(1, concurrency or config.concurrency)
         self.timeout = timeout if timeout is not None else config.timeout
-        self.agent_timeouts = {a.name: declared_timeout(a.type) for a in config.agents}
-        self.games = {g.id: g for g in config.games}
+        classes = {a.name: get_agent_class(a.type) for a in config.agents}
+        self.agent_timeouts = {n: getattr(c, "match_timeout", 60.0) for n, c in classes.items()}
+        self.shared = {n for n, c in classes.items() if not getattr(c, "isolate", True)}
+        if not importable(config):
+            self.shared = set(classes)  # a worker could not build them: all play here
         self.in_flight: dict[str, _Flight] = {}
-        self.interrupted = False
-        # finished matches, and None to wake the main thread (a signal): what it waits on
-        self._finished: queue.SimpleQueue = queue.SimpleQueue()
+        self.waiting: deque[_Flight] = deque()  # in flight, waiting for a ready worker
+        self.idle: list[Worker] = []
+        self.booting: list[Worker] = []
+        self.signal: int | None = None
+        self._finished: queue.SimpleQueue = queue.SimpleQueue()  # from match threads
+        self._wake_r, self._wake_w = os.pipe()  # threads and signals wake the main loop
+        self._setup: dict[str, Any] | None = None
+        self._lifeline: tuple[Any, Any] | None = None  # workers end when it closes
+        self._names: dict[str, list[str]] = {}
+        self._roles_of: dict[str, list[str]] = {}
 
+    # -- the loop -----------------------------------------------------------------------
     def run(self) -> RunOutcome:
         done = self.store.finished_keys()
         pending = deque(f for f in self.fixtures if f.key not in done)
@@ -164,75 +185,244 @@ class Runner:
         previous = self._install_signals()
         played = 0
         try:
-            while (pending or self.in_flight) and not self.interrupted:
+            while (pending or self.in_flight) and self.signal is None:
                 while pending and len(self.in_flight) < self.concurrency:
                     self._start(pending.popleft())
-                for result in self._next_results():
-                    self.store.save(result)
+                for result, saved in self._next_results():
+                    if not saved:
+                        self._save(result)
                     played += 1
                     self.observer.match_finished(result)
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-            self.observer.run_finished(interrupted=self.interrupted)
+            self._shut_down()
+            self.observer.run_finished(interrupted=self.signal is not None)
         return RunOutcome(total=len(self.fixtures), already_done=already, played=played,
-                          interrupted=self.interrupted)
-
-    def _next_results(self) -> list[MatchResult]:
-        """Wait for the next match to finish or time out; the records to save (maybe none)."""
-        deadlines = [f.deadline for f in self.in_flight.values()]
-        wait = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
-        try:
-            item = self._finished.get(timeout=wait)
-        except queue.Empty:
-            item = None
-        results = []
-        if item is not None:
-            key, result = item
-            if self.in_flight.pop(key, None) is not None:  # else: already timed out
-                results.append(result)
-        now = time.monotonic()
-        for key, flight in list(self.in_flight.items()):
-            if flight.deadline <= now and not self.interrupted:
-                del self.in_flight[key]
-                results.append(self._timed_out(flight))
-        return results
-
-    def _timed_out(self, flight: _Flight) -> MatchResult:
-        state = flight.state
-        state.cancelled = True
-        who = state.current
-        blame = f"{who} did not answer" if who else "the match did not finish"
-        return result_from(flight.fixture, state, status=FORFEIT, by=who,
-                           error=f"timed out after {flight.limit:g} s: {blame}")
+                          signal=self.signal)
 
     def _start(self, fixture: Fixture) -> None:
-        state = MatchState()
         limit = self.match_timeout(fixture)
         deadline = time.monotonic() + limit if limit is not None else float("inf")
-        self.in_flight[fixture.key] = _Flight(fixture, state, limit, deadline)
+        flight = _Flight(fixture, limit, deadline)
+        self.in_flight[fixture.key] = flight
+        if any(name in self.shared for name in fixture.agents):
+            flight.state = MatchState()
+            threading.Thread(target=self._play_here, args=(fixture, flight.state),
+                             daemon=True, name=f"arena-{fixture.key}").start()
+            return
+        flight.deadline = float("inf")  # the clock starts when a worker takes it
+        self.waiting.append(flight)
+        self._dispatch()
 
-        def target() -> None:
-            self._finished.put((fixture.key, self.play_one(fixture, state)))
+    def _dispatch(self) -> None:
+        """Hand waiting matches to ready workers; start workers for the rest."""
+        while self.waiting and self.idle:
+            flight, flight.worker = self.waiting.popleft(), self.idle.pop()
+            if flight.limit is not None:
+                flight.deadline = time.monotonic() + flight.limit
+            flight.worker.start(flight.fixture)
+        if self._setup is None:
+            self._setup = setup_for(self.config, self.store.directory)
+        if self._lifeline is None:
+            self._lifeline = lifeline()
+        while len(self.booting) < len(self.waiting):
+            self.booting.append(Worker(self.config, self._setup, self._lifeline[0]))
 
-        threading.Thread(target=target, daemon=True, name=f"arena-{fixture.key}").start()
+    def _booted(self, worker: Worker) -> None:
+        """A booting worker said it is ready, or died trying."""
+        self.booting.remove(worker)
+        try:
+            kind, _ = worker.conn.recv()
+        except (EOFError, OSError):
+            kind = "died"
+        if kind != "ready":
+            worker.kill()
+            raise ArenaError(f"a worker process could not start (exit code "
+                             f"{worker.process.exitcode}); see the messages above")
+        self.idle.append(worker)
+        self._dispatch()
 
+    def _play_here(self, fixture: Fixture, state: MatchState) -> None:
+        result = play_fixture(self.config, fixture, state=state, observer=self.observer)
+        self._finished.put((fixture.key, result))
+        os.write(self._wake_w, b"t")
+
+    def _save(self, result: MatchResult) -> None:
+        # a worker may have committed its match just as its time ran out: its record stands
+        if result.status == FORFEIT and result.error and result.error.startswith(RETRYABLE):
+            if result.key in self.store.finished_keys():
+                return
+        self.store.save(result)
+
+    def _next_results(self) -> list[tuple[MatchResult, bool]]:
+        """Wait for something to happen in flight; the records it finished (maybe none),
+        each with whether a worker has saved it already."""
+        workers = {f.worker: f for f in self.in_flight.values() if f.worker is not None}
+        waits: list[Any] = [self._wake_r]
+        for worker in [*workers, *self.booting]:
+            waits += [worker.conn, worker.process.sentinel]
+        deadline = min((f.deadline for f in self.in_flight.values()), default=float("inf"))
+        timeout = max(0.0, min(deadline - time.monotonic(), PROGRESS_SECONDS))
+        ready = set(wait(waits, timeout))
+        results = []
+        if self._wake_r in ready:
+            os.read(self._wake_r, 4096)
+        while not self._finished.empty():
+            key, result = self._finished.get()
+            if self.in_flight.pop(key, None) is not None:  # else: it had timed out
+                results.append((result, False))
+        for worker in list(self.booting):
+            if worker.conn in ready or worker.process.sentinel in ready:
+                self._booted(worker)
+        for worker, flight in workers.items():
+            # messages first: the live view hears of a match before its rounds
+            if worker.conn in ready or worker.process.sentinel in ready:
+                result = self._from_worker(flight)
+                if result is not None:
+                    results.append(result)
+                    continue
+            self._show_progress(flight)
+        now = time.monotonic()
+        for key, flight in list(self.in_flight.items()):
+            if flight.deadline <= now and self.signal is None:
+                del self.in_flight[key]
+                results.append((self._timed_out(flight), False))
+        return results
+
+    def _from_worker(self, flight: _Flight) -> tuple[MatchResult, bool] | None:
+        """Read what a worker sent; its record when the match is over, and whether the
+        worker saved it."""
+        worker = flight.worker
+        assert worker is not None
+        try:
+            while worker.conn.poll():
+                kind, payload = worker.conn.recv()
+                if kind == "started":
+                    self.observer.match_started(**payload)
+                    flight.announced = True
+                elif kind == "round":
+                    self.observer.round_played(**payload)
+                elif kind == "log":
+                    record = logging.makeLogRecord(payload)
+                    logging.getLogger(record.name).handle(record)
+                elif kind == "output":
+                    self._output(flight.fixture, payload)
+                elif kind == "failed":
+                    raise StoreError(f"{self.store.directory}: a match could not be saved "
+                                     f"({payload})")
+                else:
+                    self._show_progress(flight)
+                    del self.in_flight[flight.fixture.key]
+                    self.idle.append(worker)
+                    self._dispatch()
+                    return payload, True
+        except (EOFError, OSError):
+            pass
+        if worker.process.is_alive():
+            return None
+        del self.in_flight[flight.fixture.key]
+        worker.kill()
+        code = worker.process.exitcode
+        who = worker.blamed()
+        blame = f"while {who} was deciding" if who else "between decisions"
+        return self._lost(flight, by=who,
+                          error=f"{RETRYABLE_DIED} (exit code {code}) {blame}"), False
+
+    def _output(self, fixture: Fixture, output: dict[str, Any]) -> None:
+        """What a match's agents printed: a count and the last line, never a flood."""
+        last = next((line for line in reversed(output["tail"].splitlines()) if line.strip()), "")
+        more = f", {output['logs_dropped']} log records not shown" if output["logs_dropped"] else ""
+        self.observer.notice(f"{fixture.key}: the agents printed {output['lines']} lines{more}"
+                             + (f"; last: {last[:120]}" if last else ""))
+
+    def _timed_out(self, flight: _Flight) -> MatchResult:
+        if flight.worker is not None:
+            flight.worker.kill()
+            who = flight.worker.blamed()
+        else:
+            assert flight.state is not None
+            flight.state.cancelled = True
+            who = flight.state.current
+        blame = f"{who} did not answer" if who else "the match did not finish"
+        return self._lost(flight, by=who,
+                          error=f"{RETRYABLE_TIMEOUT} {flight.limit:g} s: {blame}")
+
+    def _lost(self, flight: _Flight, *, by: str | None, error: str) -> MatchResult:
+        """The forfeit record of a match stopped from outside, as far as it got."""
+        state = flight.state
+        if state is None:  # the worker's rounds died with it; keep how far it got
+            state = MatchState()
+            state.rounds = flight.worker.rounds() if flight.worker else 0
+            state.roles = self._roles(flight.fixture)
+            state.totals = dict.fromkeys(flight.fixture.agents, 0.0)
+        return result_from(flight.fixture, state, status=FORFEIT, by=by, error=error)
+
+    def _show_progress(self, flight: _Flight) -> None:
+        worker = flight.worker
+        if worker is None or not flight.announced or self.observer.inner is None:
+            return
+        names = self._action_names(flight.fixture.game)
+        for entry in worker.new_rounds(names):
+            self.observer.round_played(key=flight.fixture.key, **entry)
+
+    def _action_names(self, game_id: str) -> list[str]:
+        if game_id not in self._names:
+            from envs import get_game
+
+            game = next(g for g in self.config.games if g.id == game_id)
+            raw = get_game(game_id).make(**game.args).unwrapped
+            self._names[game_id] = [str(n) for n in getattr(raw, "action_names", ())]
+            self._roles_of[game_id] = list(getattr(raw, "possible_agents", ["solo"]))
+        return self._names[game_id]
+
+    def _roles(self, fixture: Fixture) -> list[str]:
+        if fixture.episodes:
+            return ["solo"]
+        self._action_names(fixture.game)
+        return list(self._roles_of[fixture.game])
+
+    # -- stopping -------------------------------------------------------------------------
     def _install_signals(self) -> dict[int, Any]:
         if threading.current_thread() is not threading.main_thread():
             return {}
         previous = {}
         for sig in (signal.SIGINT, signal.SIGTERM):
-            previous[sig] = signal.signal(sig, lambda *_: self.interrupt())
+            previous[sig] = signal.signal(sig, self._on_signal)
         return previous
 
-    def interrupt(self) -> None:
-        """Stop: keep what finished, abandon what is in flight. Twice: exit now."""
-        if self.interrupted:
-            os._exit(130)
-        self.interrupted = True
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        if self.signal is not None and signum == signal.SIGINT:
+            os._exit(130)  # a second Ctrl-C: at once (every saved match is committed)
+        self.interrupt(signum)
+
+    def interrupt(self, signum: int = signal.SIGINT) -> None:
+        """Stop: keep what finished, stop what is in flight. Twice: exit now."""
+        self.signal = self.signal or signum
         for flight in self.in_flight.values():
-            flight.state.cancelled = True
-        self._finished.put(None)  # wake the main thread (SimpleQueue.put is reentrant)
+            if flight.state is not None:
+                flight.state.cancelled = True
+        try:
+            os.write(self._wake_w, b"s")
+        except OSError:
+            pass
+
+    def _shut_down(self) -> None:
+        for flight in self.in_flight.values():
+            if flight.worker is not None:
+                flight.worker.kill()
+        for worker in self.booting:
+            worker.kill()
+        for worker in self.idle:
+            worker.stop()
+        self.idle.clear()
+        self.booting.clear()
+        if self._lifeline is not None:
+            for end in self._lifeline:
+                end.close()
+            self._lifeline = None
+        os.close(self._wake_r)
+        os.close(self._wake_w)
 
     def match_timeout(self, fixture: Fixture) -> float | None:
         """The config's timeout, or with ``auto`` the most any seated agent asks for
@@ -241,29 +431,3 @@ class Runner:
             return self.timeout
         limits = [self.agent_timeouts[name] for name in fixture.agents]
         return None if None in limits else max(limits)
-
-    def play_one(self, fixture: Fixture, state: MatchState | None = None) -> MatchResult:
-        """Build the env and the agents and play one fixture; every failure is a record."""
-        from envs import make_game
-
-        state = state or MatchState()
-        game = self.games[fixture.game]
-        try:
-            env = make_game(game.id, **game.args)
-            # roles and zero scores first, so an agent that cannot be built forfeits a
-            # record shaped like any other
-            state.roles = ["solo"] if fixture.episodes else list(env.possible_agents)
-            state.totals = dict.fromkeys(fixture.agents, 0.0)
-            agents = build_agents([self.config.agent(n) for n in fixture.agents], state)
-        except Forfeit as exc:
-            return result_from(fixture, state, status=FORFEIT, error=str(exc), by=exc.agent)
-        except Exception:  # noqa: BLE001 -- an engine or env failure voids this match only
-            return result_from(fixture, state, status=FORFEIT, by=None,
-                               error=f"match failed: {traceback.format_exc(limit=6).strip()}")
-        try:
-            return play_match(env, agents, game=game.id, seed=fixture.seed, fixture=fixture,
-                              observer=self.observer, state=state)
-        except Exception:  # noqa: BLE001 -- an engine or env failure voids this match only
-            state.cancelled = True
-            return result_from(fixture, state, status=FORFEIT, by=None,
-                               error=f"match failed: {traceback.format_exc(limit=6).strip()}")

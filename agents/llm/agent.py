@@ -72,6 +72,7 @@ class HFAgent(BaseAgent):
     """
 
     match_timeout = None  # minutes per match on a CPU is normal: no default limit
+    isolate = False  # every match shares one loaded model: play in the run's own process
 
     def __init__(self, *, name: str | None = None, model: str | None = None,
                  revision: str | None = None, dtype: str = "auto",

@@ -7,27 +7,15 @@ import pytest
 
 from arena.records import FINISHED
 from envs import make_game
-from tests.arena.test_runner import FAULTS, Recorder, cfg, play, timeless
+from tests.arena.test_runner import FAULTS, cfg, play, timeless
 
 QUITTER = {"name": "quit", "type": FAULTS + "RoundForfeiter", "every": 3}
 
 
-class Results(Recorder):
-    """Keeps each finished match's record as the engine made it, to compare with the store."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.results: dict[str, dict] = {}
-
-    def match_finished(self, result):
-        super().match_finished(result)
-        self.results[result.key] = result.to_dict()
-
-
 def run(tmp_path, config, **kwargs):
-    observer = Results()
-    records, _, _ = play(tmp_path, config, observer=observer, **kwargs)
-    return records, observer.results
+    """The stored records, and the same by key (matches are played and saved in workers)."""
+    records, _, _ = play(tmp_path, config, **kwargs)
+    return records, {r["key"]: r for r in records}
 
 
 @pytest.mark.parametrize("in_policy", [False, True])

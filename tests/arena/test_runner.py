@@ -107,8 +107,11 @@ def test_rounds_log_actions_probabilities_rewards(tmp_path):
     assert set(first["actions"]) == {"rnd", "freq"}
     total = sum(r["rewards"]["rnd"] for r in record["round_log"])
     assert record["scores"] == {"rnd": total, "freq": -total}
+    # the live view is shown the latest rounds as they come (from a worker: at least
+    # every PROGRESS_SECONDS, the last few), always in order and always the last one
     rounds = [e for e in obs.of("round") if e[1] == record["key"]]
-    assert [e[2] for e in rounds] == list(range(1, 13))
+    seen = [e[2] for e in rounds]
+    assert seen == sorted(set(seen)) and seen[-1] == 12 and len(seen) >= min(3, 12)
     last_moves = rounds[-1][3]
     assert set(last_moves.values()) <= {"rock", "paper", "scissors"}
     assert rounds[-1][4] == record["scores"]
@@ -132,7 +135,7 @@ def test_white_box_reads_the_policy_already_computed(tmp_path):
     ({"type": FAULTS + "Garbage", "value": "rock"}, "returned 'rock'"),
     ({"type": FAULTS + "Garbage", "value": 1.0}, "returned 1.0"),
     ({"type": FAULTS + "Garbage", "value": True}, "returned True"),
-    ({"type": FAULTS + "BadPolicy", "at": 5}, "not probabilities"),
+    ({"type": FAULTS + "BadPolicy", "at": 5}, "probabilities"),
     ({"type": FAULTS + "BrokenInit", "at": 1}, "cannot build agent"),
 ])
 def test_a_faulty_agent_forfeits_and_the_run_goes_on(tmp_path, agent, words):
