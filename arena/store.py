@@ -131,13 +131,15 @@ def _uri(path: Path, **params: str) -> str:
 def _read_only(path: Path) -> sqlite3.Connection:
     """A connection that cannot write; ``immutable`` only when no write-ahead log can hold
     matches, since SQLite then ignores the log (and every match in it) without a word."""
-    conn = sqlite3.connect(_uri(path, mode="ro"), uri=True, timeout=30.0,
-                           isolation_level=None, check_same_thread=False)
+    conn = None
     try:
+        conn = sqlite3.connect(_uri(path, mode="ro"), uri=True, timeout=30.0,
+                               isolation_level=None, check_same_thread=False)
         conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
         return conn
     except sqlite3.OperationalError as exc:
-        conn.close()
+        if conn is not None:
+            conn.close()
         if _code(exc) not in (_CANTOPEN, _READONLY):
             raise
     # a read-only directory without the -shm file that WAL readers need
@@ -438,6 +440,27 @@ class Store:
             saved = "the matches saved before it are as they were"
         return StoreError(f"{explain(exc, self.path)}: match {key} was not saved; {saved}. "
                           "Fix that, then resume the run")
+
+    def forget_retryable(self, prefixes: tuple[str, ...]) -> list[str]:
+        """Delete the forfeits whose error starts with one of ``prefixes`` (a match
+        stopped from outside, see ``arena.records.RETRYABLE``), rounds and all, in one
+        transaction, so a resume plays them again; their keys."""
+        if self.read_only:
+            raise StoreError(f"{self.path} is opened read-only: no forfeit can be replayed")
+        conn = self.conn
+        try:
+            rows = conn.execute("SELECT idx, key, error FROM matches WHERE status = 'forfeit'")
+            doomed = [(idx, key) for idx, key, error in rows
+                      if error and error.startswith(prefixes)]
+            if doomed:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.executemany("DELETE FROM rounds WHERE match = ?", [(i,) for i, _ in doomed])
+                conn.executemany("DELETE FROM matches WHERE idx = ?", [(i,) for i, _ in doomed])
+                conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            _rollback(conn)
+            raise explain(exc, self.path) from None
+        return [key for _, key in doomed]
 
     # -- reading ---------------------------------------------------------------
     def finished_keys(self) -> set[str]:
