@@ -47,12 +47,16 @@ def run(
     ] = None,
     timeout: Annotated[float | None, typer.Option(
         "--timeout", min=0.001, help="Seconds per match before it is forfeited.")] = None,
+    retry_forfeits: Annotated[bool, typer.Option(
+        "--retry-forfeits", help="With --resume: play again the matches forfeited because "
+        "they were stopped from outside (timed out, process ended).")] = False,
 ) -> None:
     """Play a tournament: schedule, play, store every round, then print the leaderboard."""
     from arena.launch import run_command
 
     code = run_command(config, out=out, resume=resume, live=not no_live,
-                       concurrency=concurrency, overrides=list(set_ or ()), timeout=timeout)
+                       concurrency=concurrency, overrides=list(set_ or ()), timeout=timeout,
+                       retry_forfeits=retry_forfeits)
     raise typer.Exit(code)
 
 

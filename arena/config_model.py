@@ -145,6 +145,8 @@ class ParsedConfig(_Frozen):
     concurrency: int = Field(default=4, ge=1)
     # "auto": each agent class's `match_timeout` (60 s for bots, none for language models)
     timeout: Timeout = Field(default="auto")
+    # Python files whose @register_agent (and register_game) names the config uses
+    plugins: list[str] = Field(default_factory=list)
 
     @field_validator("timeout", mode="before")
     @classmethod
@@ -179,10 +181,12 @@ class Config(_Frozen):
     # whether the user wrote `games:` (a list): the leaderboard JSON is then keyed by game
     # id, even for one game. Declared last: the snapshot's keys keep their stored order.
     games_list: bool
+    # plugin files, as absolute paths (left out of the snapshot when there are none)
+    plugins: tuple[str, ...] = ()
 
     def agent(self, name: str) -> AgentConfig:
         return next(a for a in self.agents if a.name == name)
 
     def snapshot(self) -> dict[str, Any]:
         """The resolved config as plain data (what the store keeps; ``--resume`` compares)."""
-        return self.model_dump(mode="json")
+        return self.model_dump(mode="json", exclude=None if self.plugins else {"plugins"})

@@ -5,7 +5,10 @@ Three ways to make an agent type known:
 * ``@register_agent("name")`` on a class in a module of an agent package: a package
   named in the entry-point group ``arena.agent_packages`` (this project names
   ``agents``), whose every module is imported on first lookup;
-* ``type: "package.module:ClassName"`` in a config, for a class anywhere importable;
+* ``type: "package.module:ClassName"`` in a config, for a class anywhere importable,
+  or ``type: "path/to/file.py:ClassName"`` for a class in any file (a relative path is
+  read from the config file's folder); ``plugins: [path/to/file.py]`` in a config (or
+  ``arena agents --plugin``) loads a file whose ``@register_agent`` names it then uses;
 * an installed distribution declaring ``[project.entry-points."arena.agents"]``
   ``name = "package.module:ClassName"``.
 
@@ -20,11 +23,15 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import hashlib
 import importlib
+import importlib.util
 import inspect
 import pkgutil
+import sys
 from collections.abc import Callable, Iterable
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 _REGISTRY: dict[str, type] = {}
@@ -107,12 +114,47 @@ def _check_agent_class(obj: Any, where: str) -> type:
     return obj
 
 
-def _load_path(path: str) -> type:
-    module_name, _, attr = path.partition(":")
-    if not module_name or not attr:
-        raise RegistryError(f"agent type {path!r} must look like 'package.module:ClassName'")
+#: modules loaded from a file path, by module name: a worker process loads them the same way
+FILE_MODULES: dict[str, str] = {}
+
+
+def is_file_path(module: str) -> bool:
+    """Whether the module part of a ``type:`` names a file (``bots/mine.py``), not a module."""
+    return module.endswith(".py") or "/" in module or "\\" in module
+
+
+def load_file(path: str) -> Any:
+    """Import the Python file at ``path`` (once per process) and return the module; its
+    ``@register_agent`` classes are registered. Configs run code: this is where."""
+    resolved = str(Path(path).expanduser().resolve())
+    name = f"arena_file_{hashlib.blake2b(resolved.encode(), digest_size=6).hexdigest()}"
+    module = sys.modules.get(name)
+    if module is not None:
+        return module
+    if not Path(resolved).is_file():
+        raise RegistryError(f"no such file {path!r}")
+    spec = importlib.util.spec_from_file_location(name, resolved)
+    if spec is None or spec.loader is None:
+        raise RegistryError(f"{path!r} is not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
     try:
-        module = importlib.import_module(module_name)
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        del sys.modules[name]
+        raise RegistryError(f"cannot load {path!r}: {type(exc).__name__}: {exc}") from exc
+    FILE_MODULES[name] = resolved
+    return module
+
+
+def _load_path(path: str) -> type:
+    module_name, _, attr = path.rpartition(":")
+    if not module_name or not attr:
+        raise RegistryError(f"agent type {path!r} must look like 'package.module:ClassName' "
+                            "or 'path/to/file.py:ClassName'")
+    try:
+        module = (load_file(module_name) if is_file_path(module_name)
+                  else importlib.import_module(module_name))
     except ImportError as exc:
         raise RegistryError(f"agent type {path!r}: cannot import module {module_name!r} ({exc})") from None
     try:

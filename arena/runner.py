@@ -25,7 +25,6 @@ import logging
 import os
 import queue
 import signal
-import sys
 import threading
 import time
 from collections import deque
@@ -37,7 +36,9 @@ from typing import Any
 
 from arena.config import Config
 from arena.errors import ArenaError, StoreError
+from arena.fixture import play_fixture
 from arena.match import result_from
+from arena.observers import GuardedObserver
 from arena.records import (
     FORFEIT,
     RETRYABLE,
@@ -49,7 +50,7 @@ from arena.records import (
 from arena.registry import get_agent_class
 from arena.seats import MatchState
 from arena.store import Store
-from arena.worker import Worker, importable, lifeline, play_fixture, setup_for
+from arena.worker_pool import Worker, importable, lifeline, setup_for
 
 VERSIONED = ("unpredictability-arena", "numpy", "pettingzoo", "gymnasium", "trueskill",
              "pydantic", "torch", "transformers")
@@ -83,51 +84,6 @@ def declared_timeout(agent_type: str) -> float | None:
     """The match time limit an agent class asks for under ``timeout: auto`` (see
     :mod:`arena.agent`): 60 s unless it says otherwise, ``None`` for none."""
     return getattr(get_agent_class(agent_type), "match_timeout", 60.0)
-
-
-class GuardedObserver:
-    """Forwards to the run's observer; a display error is reported once, never fatal.
-
-    A bug in the live view must not forfeit matches or stop a run: results come first.
-    """
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-        self.failed = False
-
-    def _call(self, method: str, *args: Any, **kwargs: Any) -> None:
-        if self.failed or self.inner is None:  # None: nobody is watching
-            return
-        try:
-            getattr(self.inner, method)(*args, **kwargs)
-        except Exception as exc:  # noqa: BLE001 -- reported below, then the view is dropped
-            self.failed = True
-            print(f"arena: the progress display failed and is turned off: {exc!r}",
-                  file=sys.stderr, flush=True)
-
-    def run_started(self, **kwargs: Any) -> None:
-        self._call("run_started", **kwargs)
-
-    def match_started(self, **kwargs: Any) -> None:
-        self._call("match_started", **kwargs)
-
-    def round_played(self, **kwargs: Any) -> None:
-        self._call("round_played", **kwargs)
-
-    def match_finished(self, result: MatchResult) -> None:
-        self._call("match_finished", result)
-
-    def notice(self, message: str) -> None:
-        self._call("notice", message)
-
-    def run_finished(self, **kwargs: Any) -> None:
-        if not self.failed or self.inner is None:
-            self._call("run_finished", **kwargs)
-            return
-        try:  # still give a live display the chance to restore the terminal
-            self.inner.run_finished(**kwargs)
-        except Exception:  # noqa: BLE001, S110 -- already reported once; say nothing more
-            pass
 
 
 #: how often the live view is shown the rounds played in worker processes

@@ -20,22 +20,17 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import multiprocessing
 import os
 import signal
 import sys
 import tempfile
 import threading
-import traceback
 from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import Any
 
-from arena.config import AgentConfig, Config
-from arena.match import play_match, result_from
-from arena.records import FORFEIT, Fixture, MatchResult
-from arena.registry import make_agent
-from arena.seats import Forfeit, MatchState
+from arena.config import Config
+from arena.fixture import play_fixture
+from arena.seats import MatchState
 from arena.store import Store
 
 #: an agent's log records shown per match, and the bytes of its printed output kept
@@ -46,53 +41,6 @@ OUTPUT_TAIL_BYTES = 2000
 CURRENT, ROUNDS, HEAD, RING = 0, 1, 2, 3
 ENTRY = 5
 SLOTS = 3 + RING * ENTRY
-
-
-def build_agents(specs: list[AgentConfig], state: MatchState) -> list[Any]:
-    """Fresh agent instances for one match, in seat order.
-
-    ``state.current`` names the agent being built, so a constructor that never returns
-    is blamed for the timeout like any other stuck call.
-    """
-    agents = []
-    for spec in specs:
-        state.current = spec.name
-        try:
-            agents.append(make_agent(spec.type, name=spec.name, **spec.options))
-        except BaseException as exc:  # noqa: BLE001 -- a broken constructor forfeits for its agent
-            raise Forfeit(spec.name, f"{spec.name}: cannot build agent: {exc!r}"
-                          if not isinstance(exc, Exception) else
-                          f"{spec.name}: cannot build agent: {exc}") from None
-        state.agents[spec.name] = agents[-1]
-    state.current = None
-    return agents
-
-
-def play_fixture(config: Config, fixture: Fixture, *, state: MatchState,
-                 observer: Any = None) -> MatchResult:
-    """Build the env and the agents and play one fixture; every failure is a record."""
-    from envs import get_game
-
-    game = next(g for g in config.games if g.id == fixture.game)
-    try:
-        env = get_game(game.id).make(**game.args)
-        # roles and zero scores first, so an agent that cannot be built forfeits a
-        # record shaped like any other
-        state.roles = ["solo"] if fixture.episodes else list(env.possible_agents)
-        state.totals = dict.fromkeys(fixture.agents, 0.0)
-        agents = build_agents([config.agent(n) for n in fixture.agents], state)
-    except Forfeit as exc:
-        return result_from(fixture, state, status=FORFEIT, error=str(exc), by=exc.agent)
-    except Exception:  # noqa: BLE001 -- an engine or env failure voids this match only
-        return result_from(fixture, state, status=FORFEIT, by=None,
-                           error=f"match failed: {traceback.format_exc(limit=6).strip()}")
-    try:
-        return play_match(env, agents, game=game.id, seed=fixture.seed, fixture=fixture,
-                          observer=observer, state=state)
-    except Exception:  # noqa: BLE001 -- an engine or env failure voids this match only
-        state.cancelled = True
-        return result_from(fixture, state, status=FORFEIT, by=None,
-                           error=f"match failed: {traceback.format_exc(limit=6).strip()}")
 
 
 class SharedState(MatchState):
@@ -252,126 +200,20 @@ def serve(config: Config, conn: Connection, shared: Any, setup: dict[str, Any],
         conn.send(("done", dataclasses.replace(result, round_log=[])))
 
 
-def setup_for(config: Config, store: Path) -> dict[str, Any]:
-    """What a fresh worker needs to know of this process to play ``config``'s matches:
-    the run directory, the import path, the games and the agent classes, wherever they
-    were registered."""
-    import sys
-
-    from arena.registry import get_agent_class
-    from envs import get_game
-
-    classes = {}
-    for spec in config.agents:
-        cls = get_agent_class(spec.type)
-        classes[spec.type] = f"{cls.__module__}:{cls.__qualname__}"
-    return {"store": str(store), "path": list(sys.path),
-            "games": [get_game(g.id) for g in config.games], "classes": classes}
-
-
-def importable(config: Config) -> bool:
-    """Whether a worker can build every agent of ``config`` (a class defined inside a
-    function, or in a script run as ``__main__``, lives only in this process)."""
-    from arena.registry import get_agent_class
-
-    for spec in config.agents:
-        cls = get_agent_class(spec.type)
-        if "<locals>" in cls.__qualname__ or cls.__module__ == "__main__":
-            return False
-    return True
-
-
 def adopt(setup: dict[str, Any]) -> None:
     """In a worker: the run's import path, games and agent types."""
     import sys
 
     import envs
-    from arena.registry import adopt_class
+    from arena.registry import adopt_class, load_file
 
     sys.path[:] = setup["path"]
+    for plugin in setup["plugins"]:  # first: a plugin may define the run's games
+        load_file(plugin)
     for spec in setup["games"]:
         if spec.id not in envs.GAMES:
             envs.register_game(spec)
     for type_name, path in setup["classes"].items():
         adopt_class(type_name, path)
 
-
-_CONTEXT: Any = None
-
-
-def _context() -> Any:
-    """The forkserver, started once with the engine already imported."""
-    global _CONTEXT
-    if _CONTEXT is None:
-        _CONTEXT = multiprocessing.get_context("forkserver")
-        # imported once in the server, so a new worker (also one replacing a killed
-        # worker) starts in a fraction of a second
-        _CONTEXT.set_forkserver_preload(["arena.worker", "envs", "agents", "scipy.optimize",
-                                         "gymnasium.spaces", "pettingzoo"])
-    return _CONTEXT
-
-
-def lifeline() -> tuple[Connection, Connection]:
-    """The pipe whose write end the run keeps, and whose read end every worker watches."""
-    return _context().Pipe(duplex=False)
-
-
-class Worker:
-    """One worker process and its pipe and shared numbers, seen from the runner."""
-
-    def __init__(self, config: Config, setup: dict[str, Any], lifeline: Connection) -> None:
-        ctx = _context()
-        self.conn, child = ctx.Pipe()
-        self.shared = ctx.Array("d", SLOTS, lock=False)
-        self.process = ctx.Process(target=serve, daemon=True, name="arena-worker",
-                                   args=(config, child, self.shared, setup, lifeline))
-        self.process.start()
-        child.close()
-        self.fixture: Fixture | None = None
-        self.ready = False  # it has imported everything and waits for a fixture
-        self.reported = 0  # ring entries already handed to the observer
-
-    def start(self, fixture: Fixture) -> None:
-        self.fixture, self.reported = fixture, 0
-        self.shared[CURRENT], self.shared[ROUNDS], self.shared[HEAD] = -1, 0, 0
-        self.conn.send(fixture)
-
-    def blamed(self) -> str | None:
-        """The agent being called right now, if any."""
-        seat = int(self.shared[CURRENT])
-        return self.fixture.agents[seat] if self.fixture and seat >= 0 else None
-
-    def rounds(self) -> int:
-        return int(self.shared[ROUNDS])
-
-    def new_rounds(self, names: list[str]) -> list[dict[str, Any]]:
-        """Rounds played since the last call (at most the last few), for the live view."""
-        head = int(self.shared[HEAD])
-        start = max(self.reported, head - 3)
-        out = []
-        agents = self.fixture.agents if self.fixture else ()
-        for i in range(start, head):
-            at = RING + (i % 3) * ENTRY
-            rnd, a0, a1, s0, s1 = self.shared[at:at + ENTRY]
-            out.append({"round": int(rnd), "moves": dict(zip(agents, (names[int(a0)],
-                                                                      names[int(a1)]),
-                                                             strict=True)),
-                        "scores": dict(zip(agents, (s0, s1), strict=True))})
-        self.reported = head
-        return out
-
-    def kill(self) -> None:
-        if self.process.is_alive():
-            self.process.kill()
-        self.process.join(5)
-        self.conn.close()
-
-    def stop(self) -> None:
-        """Ask an idle worker to finish; kill it if it does not."""
-        try:
-            self.conn.send(None)
-        except OSError:
-            pass
-        self.process.join(1)
-        self.kill()
 
