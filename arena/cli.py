@@ -88,13 +88,23 @@ def export(
 
 
 @app.command()
-def agents() -> None:
+def agents(
+    plugin: Annotated[list[str] | None, typer.Option(
+        "--plugin", help="A Python file whose @register_agent types to list too. Repeatable.")
+    ] = None,
+) -> None:
     """List every registered agent type, the games it plays and what it does."""
     from rich.console import Console
     from rich.table import Table
 
-    from arena.registry import can_play, describe, registered
+    from arena.registry import RegistryError, can_play, describe, load_file, registered
     from envs import GAMES
+
+    for path in plugin or ():
+        try:
+            load_file(path)
+        except RegistryError as exc:
+            raise ArenaError(f"--plugin {path}: {exc}") from None
 
     table = Table(title="Agent types", title_justify="left")
     table.add_column("type", style="bold")

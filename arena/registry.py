@@ -251,7 +251,7 @@ def registered() -> dict[str, type]:
 
 def describe(cls: type) -> str:
     """First line of the class docstring, with reST literal markup dropped for the terminal."""
-    doc = (inspect.getdoc(cls) or "").strip()
+    doc = inspect.cleandoc(cls.__dict__.get("__doc__") or "")  # its own, not BaseAgent's
     return doc.splitlines()[0].replace("``", "") if doc else ""
 
 

@@ -122,6 +122,7 @@ class Runner:
         self.waiting: deque[_Flight] = deque()  # in flight, waiting for a ready worker
         self.idle: list[Worker] = []
         self.booting: list[Worker] = []
+        self.pids: list[int] = []  # every worker process this run started
         self.signal: int | None = None
         self._finished: queue.SimpleQueue = queue.SimpleQueue()  # from match threads
         self._wake_r, self._wake_w = os.pipe()  # threads and signals wake the main loop
@@ -184,6 +185,7 @@ class Runner:
             self._lifeline = lifeline()
         while len(self.booting) < len(self.waiting):
             self.booting.append(Worker(self.config, self._setup, self._lifeline[0]))
+            self.pids.append(self.booting[-1].process.pid)
 
     def _booted(self, worker: Worker) -> None:
         """A booting worker said it is ready, or died trying."""

@@ -6,7 +6,10 @@ run ``arena`` with the repository root as the working directory so ``tests`` imp
 
 from __future__ import annotations
 
+import os
 import threading
+import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -220,3 +223,50 @@ class RoundForfeiter(Uniform):
     def act(self, observation: Any, action_space: Any) -> Any:
         self._give_up()
         return super().act(observation, action_space)
+
+
+class SleepHang(_AtRound):
+    """Sleeps for ever at round ``at``: blocked in a system call, not spinning."""
+
+    def misbehave(self, action_space: Any) -> Any:
+        time.sleep(1e9)
+
+
+class GilHang(_AtRound):
+    """One long C call holding the GIL at round ``at`` (minutes of summing)."""
+
+    def misbehave(self, action_space: Any) -> Any:
+        return sum(range(10**11))
+
+
+class ExitHard(_AtRound):
+    """Ends its whole process at round ``at``, as a crash in C would."""
+
+    def misbehave(self, action_space: Any) -> Any:
+        os._exit(7)
+
+
+class RaiseBase(_AtRound):
+    """Raises a BaseException that is not an Exception at round ``at``."""
+
+    def __init__(self, *, name: str | None = None, at: int = 3,
+                 kind: str = "KeyboardInterrupt") -> None:
+        super().__init__(name=name, at=at)
+        self.kind = {"KeyboardInterrupt": KeyboardInterrupt, "SystemExit": SystemExit,
+                     "GeneratorExit": GeneratorExit}[kind]
+
+    def misbehave(self, action_space: Any) -> Any:
+        raise self.kind("from the agent")
+
+
+class HangUnlessFile(_AtRound):
+    """Sleeps for ever at round ``at`` unless ``path`` exists: a hang that a retry fixes."""
+
+    def __init__(self, *, name: str | None = None, at: int = 3, path: str = "") -> None:
+        super().__init__(name=name, at=at)
+        self.path = Path(path)
+
+    def misbehave(self, action_space: Any) -> Any:
+        while not self.path.exists():
+            time.sleep(0.05)
+        return int(self.rng.integers(int(action_space.n)))

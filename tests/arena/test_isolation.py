@@ -1,0 +1,90 @@
+"""A stuck or crashing agent costs its own match and nothing else: worker processes that
+are killed at the time limit, crashes recorded as forfeits, no process left behind."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from arena.records import FINISHED, FORFEIT
+from tests.arena.test_runner import FAULTS, cfg, play, timeless
+
+INNOCENTS = [{"name": "rnd", "type": "uniform_random"}, {"name": "cyc", "type": "cycle"}]
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as stat:  # a zombie is dead, only not yet reaped
+        return stat.read().split(")")[1].split()[0] != "Z"
+
+
+def play_with_runner(tmp_path, config, **kwargs):
+    from arena.runner import Runner
+    from arena.schedule import build_schedule
+    from arena.store import Store
+
+    store = Store.create(tmp_path / kwargs.pop("name", "run"), config=config.snapshot())
+    runner = Runner(config, store, None, fixtures=build_schedule(config).fixtures, **kwargs)
+    start = time.monotonic()
+    outcome = runner.run()
+    elapsed = time.monotonic() - start
+    records = store.results(rounds=True)
+    store.close()
+    return records, runner, outcome, elapsed
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("hang", ["SleepHang", "GilHang", "Hang"])
+def test_a_hang_of_any_kind_forfeits_at_its_timeout_and_leaves_the_rest_alone(tmp_path, hang):
+    config = cfg([{"name": "stuck", "type": FAULTS + hang, "at": 3}, *INNOCENTS],
+                 game={"id": "rps", "rounds": 30}, concurrency=4, timeout=2)
+    records, runner, _, elapsed = play_with_runner(tmp_path, config)
+    alone, _, _ = play(tmp_path, cfg(INNOCENTS, game={"id": "rps", "rounds": 30}), name="alone")
+    assert elapsed < 12, elapsed  # two waves of 2 s timeouts, plus start-up
+    stuck = [r for r in records if "stuck" in r["agents"]]
+    assert len(stuck) == 4
+    for record in stuck:
+        assert record["status"] == FORFEIT and record["forfeited_by"] == "stuck"
+        assert record["error"] == "timed out after 2 s: stuck did not answer"
+        assert record["rounds"] == 2  # it hung in round 3
+    innocent = [r for r in records if "stuck" not in r["agents"]]
+    # the same seeds, scores, actions and policies (only the schedule positions differ)
+    assert [{**r, "index": 0} for r in timeless(innocent)] == \
+        [{**r, "index": 0} for r in timeless(alone)]
+    time.sleep(0.5)
+    assert runner.pids and not any(alive(pid) for pid in runner.pids)  # none left spinning
+
+
+@pytest.mark.parametrize(("agent", "words"), [
+    ({"type": FAULTS + "ExitHard"}, "the match's process ended (exit code 7) while bad was "
+                                    "deciding"),
+    ({"type": FAULTS + "RaiseBase", "kind": "KeyboardInterrupt"}, "KeyboardInterrupt"),
+    ({"type": FAULTS + "RaiseBase", "kind": "SystemExit"}, "SystemExit"),
+    ({"type": FAULTS + "RaiseBase", "kind": "GeneratorExit"}, "GeneratorExit"),
+])
+def test_an_agent_that_crashes_forfeits_with_a_reason_and_the_run_goes_on(tmp_path, agent,
+                                                                          words):
+    config = cfg([{"name": "bad", "at": 3, **agent}, *INNOCENTS], concurrency=2)
+    records, runner, outcome, _ = play_with_runner(tmp_path, config)
+    assert outcome.played == len(records) == 6 and outcome.signal is None
+    for record in records:
+        if "bad" in record["agents"]:
+            assert record["status"] == FORFEIT and record["forfeited_by"] == "bad"
+            assert words in record["error"]
+        else:
+            assert record["status"] == FINISHED
+
+
+def test_matches_are_the_same_in_workers_and_in_threads(tmp_path, monkeypatch):
+    """The engine is one loop wherever it runs: a worker process or a thread here."""
+    config = cfg([*INNOCENTS, {"name": "freq", "type": "frequency"},
+                  {"name": "peek", "type": FAULTS + "Peeker"}])
+    in_workers, _, _ = play(tmp_path, config, name="workers")
+    monkeypatch.setattr("arena.runner.importable", lambda config: False)  # all in threads
+    in_threads, _, _ = play(tmp_path, config, name="threads")
+    assert len(in_workers) == 12 and timeless(in_workers) == timeless(in_threads)
