@@ -8,6 +8,7 @@ scissors 0.2; its best response (always paper) earns +0.3 per round.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -27,8 +28,11 @@ class Biased(BaseAgent):
                  weights: Sequence[float] | Mapping[str, float] = (0.5, 0.3, 0.2)) -> None:
         super().__init__(name=name)
         values = list(weights.values()) if isinstance(weights, Mapping) else list(weights)
-        if not values or any(float(w) < 0 for w in values) or sum(map(float, values)) <= 0:
-            raise ValueError(f"weights must be non-negative with a positive sum, not {weights!r}")
+        numbers = [float(w) for w in values]
+        if not numbers or not all(math.isfinite(w) and w >= 0 for w in numbers) \
+                or not sum(numbers) > 0:
+            raise ValueError(f"weights must be finite, non-negative and have a positive sum, "
+                             f"not {weights!r}")
         self.weights = weights
 
     def reset(self, *, seed: int | None = None, **context: Any) -> None:

@@ -22,8 +22,9 @@ class Constant(BaseAgent):
 
     def __init__(self, *, name: str | None = None, action: int | str = 0) -> None:
         super().__init__(name=name)
-        if not isinstance(action, str) and int(action) < 0:
-            raise ValueError(f"action must be a name or an index >= 0, not {action}")
+        if not isinstance(action, str) and (isinstance(action, bool) or int(action) != action
+                                            or int(action) < 0):
+            raise ValueError(f"action must be a name or an index >= 0, not {action!r}")
         self.action = action
 
     def reset(self, *, seed: int | None = None, **context: Any) -> None:

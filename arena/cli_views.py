@@ -130,16 +130,18 @@ def render_boards(boards: dict[str, Any], fmt: str, *, keyed: bool) -> str:
         import csv
         import io
 
+        from arena.export import CsvWriter
         from leaderboards.csv_safe import safe_cell
 
         out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
+        writer = CsvWriter(out)
         for i, (game, board) in enumerate(boards.items()):
             # read back, not split by line: a quoted cell may hold a newline
             header, *body = csv.reader(io.StringIO(board.to_csv(), newline=""))
             if i == 0:
                 writer.writerow(["game", *header])
-            writer.writerows([safe_cell(game), *row] for row in body)
+            for row in body:
+                writer.writerow([safe_cell(game), *row])
         return out.getvalue()
     raise ValueError(f"unknown format {fmt!r}")
 

@@ -172,6 +172,9 @@ def _check_arguments(entry: Any, game: ParsedGame, where: str, err: Err) -> None
             if arg not in accepted:
                 raise err(f"{where}.{arg}", f"unknown argument of game {game.id!r} "
                           f"(arguments: {', '.join(sorted(accepted - {'render_mode'}))})")
+    nan = _nan_at(game.args, where)
+    if nan is not None:
+        raise err(nan, "NaN is not a valid value here")
     _check_sizes(entry, game, where, err)
     try:
         env = entry(**game.args)
@@ -387,11 +390,32 @@ def _check_names(parsed: ParsedConfig, err: Err) -> None:
             raise err(f"agents[{i}].family", problem)
 
 
+def _nan_at(value: Any, path: str) -> str | None:
+    """The key path of the first NaN in ``value`` (YAML ``.nan``), or ``None``: no option
+    or game argument means anything by it, and every comparison with it is false."""
+    if isinstance(value, float) and value != value:
+        return path
+    if isinstance(value, dict):
+        items: Any = ((f"{path}.{k}", v) for k, v in value.items())
+    elif isinstance(value, (list, tuple)):
+        items = ((f"{path}[{i}]", v) for i, v in enumerate(value))
+    else:
+        return None
+    for where, item in items:
+        found = _nan_at(item, where)
+        if found is not None:
+            return found
+    return None
+
+
 def _check_agents(parsed: ParsedConfig, err: Err) -> None:
     from envs import GAMES
 
     _check_names(parsed, err)
     for i, agent in enumerate(parsed.agents):
+        nan = _nan_at(agent.options, f"agents[{i}]")
+        if nan is not None:
+            raise err(nan, "NaN is not a valid value here")
         try:
             cls = get_agent_class(agent.type)
         except RegistryError as exc:

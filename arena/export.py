@@ -94,12 +94,22 @@ def export_rows(store: Store, *, rounds: bool = False) -> Iterator[dict[str, Any
         yield row
 
 
+# Characters that JSON leaves raw but that end a line for str.splitlines() and many
+# editors: escaped, so one JSON line stays one line for every reader
+_LINE_BREAKS = {"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
 def dumps(value: Any) -> str:
-    """``value`` as valid JSON text: non-finite numbers (only old runs hold any) as null."""
+    """``value`` as valid JSON text on one line: non-finite numbers (only old runs hold
+    any) as null, every character that could break the line escaped."""
     try:
-        return json.dumps(value, ensure_ascii=False, allow_nan=False)
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False)
     except ValueError:
-        return json.dumps(_finite(value), ensure_ascii=False, allow_nan=False)
+        text = json.dumps(_finite(value), ensure_ascii=False, allow_nan=False)
+    if not text.isascii():  # outside strings JSON is ASCII: only texts can hold these
+        for char, escaped in _LINE_BREAKS.items():
+            text = text.replace(char, escaped)
+    return text
 
 
 def _finite(value: Any) -> Any:
@@ -121,6 +131,24 @@ def csv_cell(value: Any) -> Any:
     return safe_cell(value)
 
 
+class CsvWriter:
+    """``csv.writer`` with ``\n`` line ends that keeps every row one row.
+
+    Python's writer leaves a text holding a lone carriage return unquoted unless the line
+    terminator has one, so a reader splits the row there; such a row is written with every
+    text quoted instead (numbers stay bare), any other row exactly as ``csv.writer`` does.
+    """
+
+    def __init__(self, out: TextIO) -> None:
+        self.plain = csv.writer(out, lineterminator="\n")
+        self.quoted = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
+
+    def writerow(self, cells: Iterable[Any]) -> None:
+        cells = list(cells)
+        risky = any(isinstance(c, str) and "\r" in c for c in cells)
+        (self.quoted if risky else self.plain).writerow(cells)
+
+
 def write_jsonl(rows: Iterable[dict[str, Any]], out: TextIO) -> int:
     count = 0
     for row in rows:
@@ -131,7 +159,7 @@ def write_jsonl(rows: Iterable[dict[str, Any]], out: TextIO) -> int:
 
 def write_csv(rows: Iterable[dict[str, Any]], out: TextIO, *, rounds: bool = False) -> int:
     columns = COLUMNS + (["round_log"] if rounds else [])
-    writer = csv.writer(out, lineterminator="\n")
+    writer = CsvWriter(out)
     writer.writerow([safe_cell(c) for c in columns])
     count = 0
     for row in rows:

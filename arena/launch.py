@@ -6,6 +6,7 @@ Kept apart from the Typer layer so tests and scripts can start a run in-process.
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import sys
 import threading
@@ -113,18 +114,38 @@ def run_versions() -> dict[str, str]:
 
 
 def probe_agents(config: Config, source: str) -> None:
-    """Build each agent once so a bad option fails now, not as a forfeit in every match.
+    """Try each agent in every game it plays, so a bad option fails now, not as a forfeit
+    in every match.
 
-    Bad values (``ValueError``, ``TypeError``), a missing file or module are config
-    problems; any other failure is the agent's own and forfeits its matches as it would
-    mid-run.
+    Each agent is built, then, per game and seat, a fresh one is reset with that game's
+    real reset context (the engine's :func:`~arena.match.seat_context` or
+    :func:`~arena.match.start_episode`) and asked for one decision: ``constant action: 99``
+    in a three-action game or ``biased weights`` longer than the game's actions fail here,
+    naming ``agents[i].<option>`` when the message names one. Agents that declare no match
+    time limit (language models) are reset but not asked: one decision may mean loading a
+    model.
+
+    A bad value (``ValueError``, ``TypeError``) when building, or when resetting or
+    deciding for an agent given options, and a missing file or module are config
+    problems. Anything else (and what an agent returns: the engine checks that in play)
+    is the agent's own failure and forfeits its matches as it would mid-run.
     """
+    seats = _GameSeats(config)
     for i, spec in enumerate(config.agents):
         limit = config.timeout
         if limit == "auto":
             limit = declared_timeout(spec.type)
+        progress = [f"building agent {spec.name!r}"]
         try:
-            _build_within(spec, limit)
+            _within(lambda spec=spec, progress=progress: _probe(config, spec, seats, progress),
+                    limit, progress)
+        except _AgentFailure:
+            continue
+        except _OptionProblem as exc:
+            option = _named_option(str(exc.problem), spec.options)
+            path = f"agents[{i}]" + (f".{option}" if option else "")
+            raise ConfigError(f"in {exc.game}: {' '.join(str(exc.problem).split())}",
+                              file=source, path=path) from None
         except (ValueError, TypeError, OSError, ImportError, TimeoutError) as exc:
             raise ConfigError(" ".join(str(exc).split()), file=source,
                               path=f"agents[{i}]") from None
@@ -132,24 +153,104 @@ def probe_agents(config: Config, source: str) -> None:
             continue
 
 
-def _build_within(spec: Any, limit: float | None) -> None:
-    """Build one agent in a daemon thread: a constructor that never returns must not hold
+class _OptionProblem(Exception):
+    """An agent refused the reset context or the first decision of ``game``."""
+
+    def __init__(self, game: str, problem: BaseException) -> None:
+        super().__init__(str(problem))
+        self.game, self.problem = game, problem
+
+
+class _GameSeats:
+    """Per game, each seat's reset context, first observation and action space, built once
+    (and only for the games some agent is tried in)."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._seats: dict[str, list[tuple[str, dict[str, Any], Any, Any]]] = {}
+
+    def of(self, game_id: str) -> list[tuple[str, dict[str, Any], Any, Any]]:
+        if game_id not in self._seats:
+            from arena.match import seat_context, start_episode
+            from envs import get_game
+
+            spec = get_game(game_id)
+            args = next(g.args for g in self.config.games if g.id == game_id)
+            env = spec.make(**args)
+            if spec.solo:
+                obs, context = start_episode(env, game_id, spec.kind, 0, 0)
+                seats = [("solo", context, obs, env.action_space)]
+            else:
+                observations, _ = env.reset(seed=0)
+                seats = [(role, seat_context(game_id, env, role), observations[role],
+                          env.action_space(role)) for role in env.possible_agents]
+            self._seats[game_id] = seats
+        return self._seats[game_id]
+
+
+def _probe(config: Config, spec: Any, seats: _GameSeats, progress: list[str]) -> None:
+    from arena.agent import RoundForfeit
+    from arena.config_checks import agent_plays
+    from arena.seats import accepted_context, decision_call
+
+    make_agent(spec.type, name=spec.name, **spec.options)  # the options alone
+    ask = declared_timeout(spec.type) is not None
+    for game in config.games:
+        if not agent_plays(config, spec.name, game.id):
+            continue
+        for role, context, observation, space in seats.of(game.id):
+            where = game.id if role in ("solo", *_SYMMETRIC) else f"{game.id}, as {role}"
+            progress[0] = f"trying agent {spec.name!r} in {where}"
+            agent = make_agent(spec.type, name=spec.name, **spec.options)
+            if getattr(agent, "white_box", False):
+                context = {**context, "opponent_policy": lambda: None}
+            try:
+                reset = getattr(agent, "reset", None)
+                if reset is not None:
+                    reset(**accepted_context(reset, {"seed": 0, **context}))
+                if ask:
+                    decision_call(agent)(observation, space)
+            except RoundForfeit:
+                continue
+            except (ValueError, TypeError) as exc:
+                if not spec.options:  # nothing in the config to blame: a forfeit, in play
+                    raise _AgentFailure from None
+                raise _OptionProblem(where, exc) from None
+            except Exception:  # noqa: BLE001 -- the agent's own failure: a forfeit, in play
+                raise _AgentFailure from None
+
+
+class _AgentFailure(Exception):
+    """An agent failed in a way no option explains: its matches will record it."""
+
+
+#: seat names of symmetric games, not worth naming in a message
+_SYMMETRIC = ("player_0", "player_1")
+
+
+def _named_option(problem: str, options: dict[str, Any]) -> str | None:
+    """The option a problem names (as a word), when exactly one does."""
+    named = [key for key in options if re.search(rf"(?<![\w.]){re.escape(key)}(?!\w)", problem)]
+    return named[0] if len(named) == 1 else None
+
+
+def _within(work: Any, limit: float | None, what: list[str]) -> None:
+    """Run ``work`` in a daemon thread: an agent that never returns must not hold
     ``arena run`` before its first match (a match would time out on it just the same)."""
     outcome: list[BaseException | None] = []
 
-    def build() -> None:
+    def run() -> None:
         try:
-            make_agent(spec.type, name=spec.name, **spec.options)
+            work()
             outcome.append(None)
         except BaseException as exc:  # noqa: BLE001 -- re-raised in the calling thread
             outcome.append(exc)
 
-    worker = threading.Thread(target=build, daemon=True, name="arena-probe")
+    worker = threading.Thread(target=run, daemon=True, name="arena-probe")
     worker.start()
     worker.join(limit)
     if not outcome:
-        raise TimeoutError(f"building agent {spec.name!r} did not finish within {limit:g} s "
-                           "(the match timeout)")
+        raise TimeoutError(f"{what[0]} did not finish within {limit:g} s (the match timeout)")
     if outcome[0] is not None:
         raise outcome[0]
 

@@ -203,13 +203,13 @@ def reset_agent(agent: Any, name: str, state: MatchState, **context: Any) -> Non
         return
     state.current = name
     try:
-        reset(**_accepted(reset, context))
+        reset(**accepted_context(reset, context))
     except Exception as exc:  # noqa: BLE001 -- a failing reset forfeits for its agent
         raise Forfeit(name, f"{name}: reset failed: {exc!r}") from None
     state.current = None
 
 
-def _accepted(fn: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+def accepted_context(fn: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
     """The keyword arguments ``fn`` takes: all with ``**context``, else only those it names
     (a bare ``reset(self, seed=None)`` that ignores the context is a valid agent too)."""
     try:

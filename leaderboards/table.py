@@ -128,11 +128,15 @@ class Leaderboard:
         from leaderboards.csv_safe import safe_cell, safe_row
 
         out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(safe_row(self.columns))
+        plain = csv.writer(out, lineterminator="\n")
+        # Python's writer leaves a lone CR unquoted under "\n" line ends (a reader would
+        # split the row there): such a row quotes every text instead
+        quoted = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
+        plain.writerow(safe_row(self.columns))
         for row in self.to_json_obj():
-            writer.writerow(["" if (v := row.get(k)) is None else safe_cell(v)
-                             for k in self.columns])
+            cells = ["" if (v := row.get(k)) is None else safe_cell(v) for k in self.columns]
+            risky = any(isinstance(c, str) and "\r" in c for c in cells)
+            (quoted if risky else plain).writerow(cells)
         return out.getvalue()
 
     def to_markdown(self) -> str:
