@@ -14,6 +14,7 @@ import inspect
 import re
 import unicodedata
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from arena.config_model import (
@@ -33,6 +34,8 @@ from arena.registry import (
     accepted_options,
     can_play,
     get_agent_class,
+    is_file_path,
+    load_file,
     option_problem,
 )
 
@@ -454,6 +457,8 @@ def resolve_config(parsed: ParsedConfig, *, source: str,
     for i, game_id in enumerate(ids):
         if game_id in ids[:i]:
             raise err(f"games[{i}].id", f"game {game_id!r} is listed twice")
+    plugins = _load_plugins(parsed, source, err)
+    parsed = _files_from_config_folder(parsed, source)
     _check_agents(parsed, err)
     resolved = tuple(_resolve_game(parsed, games, game, "game" if single else f"games[{i}]", err)
                      for i, game in enumerate(games))
@@ -461,4 +466,36 @@ def resolve_config(parsed: ParsedConfig, *, source: str,
     return Config(name=parsed.name, seed=parsed.seed, games=resolved, format=parsed.format,
                   agents=tuple(parsed.agents), rating=parsed.rating,
                   concurrency=parsed.concurrency, timeout=parsed.timeout,
-                  games_list=not single if games_list is None else games_list)
+                  games_list=not single if games_list is None else games_list,
+                  plugins=plugins)
+
+
+def _in_config_folder(path: str, source: str) -> str:
+    """``path`` made absolute, read from the config file's folder when relative."""
+    base = Path(source).parent if Path(source).is_file() else Path.cwd()
+    return str((base / Path(path).expanduser()).resolve())
+
+
+def _load_plugins(parsed: ParsedConfig, source: str, err: Err) -> tuple[str, ...]:
+    """Load each plugin file (it registers agent types, maybe games); their full paths."""
+    paths = []
+    for i, plugin in enumerate(parsed.plugins):
+        path = _in_config_folder(plugin, source)
+        try:
+            load_file(path)
+        except RegistryError as exc:
+            raise err(f"plugins[{i}]", str(exc)) from None
+        paths.append(path)
+    return tuple(paths)
+
+
+def _files_from_config_folder(parsed: ParsedConfig, source: str) -> ParsedConfig:
+    """Agent types naming a file (``bots/mine.py:MyBot``) get its full path, so every
+    process of the run (and a resume from another folder) finds the same file."""
+    agents = []
+    for agent in parsed.agents:
+        module, sep, attr = agent.type.rpartition(":")
+        if sep and is_file_path(module):
+            agent = agent.model_copy(update={"type": f"{_in_config_folder(module, source)}:{attr}"})
+        agents.append(agent)
+    return parsed.model_copy(update={"agents": agents})

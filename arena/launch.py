@@ -16,6 +16,7 @@ from typing import Any
 
 from arena.config import Config, load_config
 from arena.errors import ArenaError, ConfigError, StoreError
+from arena.records import RETRYABLE
 from arena.registry import make_agent
 from arena.runner import Runner, RunOutcome, declared_timeout, package_versions
 from arena.schedule import build_schedule
@@ -280,11 +281,14 @@ def print_leaderboards(store: Store, *, draw_probability: float, file: Any = Non
 
 def run_command(config_path: str, *, out: str | None = None, resume: bool = False,
                 live: bool = True, concurrency: int | None = None,
-                overrides: list[str] | tuple[str, ...] = (), timeout: float | None = None) -> int:
-    """``arena run``; returns the exit code (0, or 130 when interrupted)."""
+                overrides: list[str] | tuple[str, ...] = (), timeout: float | None = None,
+                retry_forfeits: bool = False) -> int:
+    """``arena run``; returns the exit code (0, or 128 + the signal that stopped it)."""
     config = load_config(config_path, overrides=overrides)
     if out is None and resume:
         raise ArenaError("--resume needs --out DIR: the run directory to continue")
+    if retry_forfeits and not resume:
+        raise ArenaError("--retry-forfeits replays forfeits of an existing run: add --resume")
     try:
         schedule = build_schedule(config)
     except ConfigError as exc:  # e.g. two matches with one key: name the file it came from
@@ -296,7 +300,8 @@ def run_command(config_path: str, *, out: str | None = None, resume: bool = Fals
     lock = _lock(directory)
     try:
         code = _play(config, config_path, directory, schedule, resume=resume, live=live,
-                     concurrency=concurrency, overrides=overrides, timeout=timeout)
+                     concurrency=concurrency, overrides=overrides, timeout=timeout,
+                     retry_forfeits=retry_forfeits)
     finally:
         lock.release()
     if code:
@@ -307,9 +312,14 @@ def run_command(config_path: str, *, out: str | None = None, resume: bool = Fals
 
 
 def _play(config: Config, config_path: str, directory: Path, schedule: Any, *, resume: bool,
-          live: bool, concurrency: int | None, overrides: Any, timeout: float | None) -> int:
+          live: bool, concurrency: int | None, overrides: Any, timeout: float | None,
+          retry_forfeits: bool = False) -> int:
     store = open_store(config, directory, resume=resume)
     print(f"Run directory: {directory}", flush=True)
+    if retry_forfeits:
+        replayed = store.forget_retryable(RETRYABLE)
+        print(f"Replaying {len(replayed)} forfeited matches (timed out or process ended)",
+              flush=True)
     try:
         observer = make_observer(live=live, draw_probability=config.rating.draw_probability)
         runner = Runner(config, store, observer, fixtures=schedule.fixtures,

@@ -179,7 +179,8 @@ class Seat:
             return FORFEITED, None
         except Forfeit:
             raise
-        except (Exception, SystemExit):  # noqa: BLE001 -- any agent error forfeits for it
+        # anything an agent raises, KeyboardInterrupt, SystemExit and GeneratorExit too
+        except BaseException:  # noqa: BLE001 -- forfeits for it
             raise Forfeit(self.name, f"{self.name}: {traceback.format_exc(limit=4).strip()}") \
                 from None
         state.current = None
@@ -204,7 +205,7 @@ def reset_agent(agent: Any, name: str, state: MatchState, **context: Any) -> Non
     state.current = name
     try:
         reset(**accepted_context(reset, context))
-    except Exception as exc:  # noqa: BLE001 -- a failing reset forfeits for its agent
+    except BaseException as exc:  # noqa: BLE001 -- a failing reset forfeits for its agent
         raise Forfeit(name, f"{name}: reset failed: {exc!r}") from None
     state.current = None
 
@@ -293,7 +294,7 @@ def collect_stats(state: MatchState) -> None:
             state.current = name  # a stats() that never returns is this agent's timeout
             try:
                 stats[name] = _stats_of(agent)
-            except Exception:  # noqa: BLE001 -- counters are optional; never fail a match on them
+            except BaseException:  # noqa: BLE001 -- counters are optional; never fail a match on them
                 continue
     state.current = None
     for name, count in state.round_forfeits.items():
