@@ -192,8 +192,14 @@ def numbers_run(tmp_path_factory) -> Path:
         {"name": "human", "type": "humanlike"}, {"name": "skew", "type": SKEWED}]))
 
 
-def test_chi_square_recomputed_from_the_tidy_export_matches_the_json(numbers_run: Path) -> None:
-    _, data = report(numbers_run)
+@pytest.fixture(scope="module")
+def numbers_report(numbers_run: Path) -> tuple[str, dict]:
+    return report(numbers_run)
+
+
+def test_chi_square_recomputed_from_the_tidy_export_matches_the_json(
+        numbers_run: Path, numbers_report: tuple[str, dict]) -> None:
+    _, data = numbers_report
     done = arena("export", numbers_run, "--format", "csv", "--tidy")
     assert done.returncode == 0, done.stderr
     rows = list(csv.DictReader(io.StringIO(done.stdout)))
@@ -222,31 +228,32 @@ def test_chi_square_recomputed_from_the_tidy_export_matches_the_json(numbers_run
     assert figures["rnd"]["exact"]["chi2_per_n"] == pytest.approx(0.0, abs=1e-12)
 
 
-def test_numbers_report_has_a_bar_chart_per_agent(numbers_run: Path) -> None:
-    page, _ = report(numbers_run)
+def test_numbers_report_has_a_bar_chart_per_agent(numbers_report: tuple[str, dict]) -> None:
+    page, _ = numbers_report
     assert len(re.findall(r'<img src="data:image/png;base64,', page)) == 4
     assert "repeats/seq" in page and "from stored policies" in page
 
 
-def test_analyze_prints_tables_and_the_same_json(numbers_run: Path) -> None:
+def test_analyze_prints_tables_and_the_same_json(numbers_run: Path,
+                                                 numbers_report: tuple[str, dict]) -> None:
     done = arena("analyze", numbers_run)
     assert done.returncode == 0, done.stderr
     assert "random_number: random numbers" in done.stdout and "skew" in done.stdout
     as_json = arena("analyze", numbers_run, "--format", "json")
     assert as_json.returncode == 0, as_json.stderr
-    _, data = report(numbers_run)
-    assert json.loads(as_json.stdout)["games"] == data["games"]
+    assert json.loads(as_json.stdout)["games"] == numbers_report[1]["games"]
     bad = arena("analyze", numbers_run, "--format", "xml")
     assert bad.returncode == 2 and bad.stderr.startswith("arena: error: unknown --format")
 
 
-def test_several_runs_are_combined(numbers_run: Path, tmp_path: Path) -> None:
+def test_several_runs_are_combined(numbers_run: Path, numbers_report: tuple[str, dict],
+                                   tmp_path: Path) -> None:
     other = run(tmp_path, "other", numbers_config([
         {"name": "rnd", "type": "uniform_random"},
         {"name": "skew", "type": "constant", "action": 3}], episodes=3))
     page, data = report(numbers_run, other, out=tmp_path / "both" / "combined.html")
     assert (tmp_path / "both" / "combined.json").exists()
-    _, alone = report(numbers_run)
+    alone = numbers_report[1]
     figures = data["games"]["random_number"]["agents"]
     solo = alone["games"]["random_number"]["agents"]
     assert [r["name"] for r in data["runs"]] == ["numbers", "other"]
