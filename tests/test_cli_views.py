@@ -184,3 +184,26 @@ def test_json_is_keyed_whenever_the_config_says_games(block: str, keyed: bool,
     assert isinstance(boards, dict) == keyed
     rows = boards["rps"] if keyed else boards
     assert sorted(row["agent"] for row in rows) == ["a", "b"]
+
+
+def test_keyed_csv_keeps_each_row_whole_and_every_cell_safe(tmp_path: Path) -> None:
+    # names a config would refuse today, as an older run may hold them
+    names = ["=cmd|' /C calc'!A0", "line\nbreak", "half\rway", "plain"]
+    config = {"name": "k", "games": [{"id": "rps", "rounds": 4}], "games_list": True,
+              "agents": [{"name": n, "type": "constant"} for n in names]}
+    records = [match(i, a, b, 1, rounds=4)
+               for i, (a, b) in enumerate([(names[0], names[1]), (names[2], names[3]),
+                                           (names[1], names[2])])]
+    with Store.create(tmp_path / "run", config=config) as store:
+        for record in records:
+            store.save(MatchResult.from_dict(record))
+    done = subprocess.run([sys.executable, "-m", "arena.cli", "leaderboard",  # bytes: CR kept
+                           str(tmp_path / "run"), "--format", "csv"], capture_output=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.reader(io.StringIO(done.stdout.decode("utf-8"), newline="")))
+    header, body = rows[0], rows[1:]
+    assert header[:2] == ["game", "agent"] and len(body) == 4
+    assert all(len(row) == len(header) and row[0] == "rps" for row in body)
+    assert {row[1] for row in body} == {"'=cmd|' /C calc'!A0", "line\nbreak", "half\rway",
+                                        "plain"}

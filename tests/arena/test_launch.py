@@ -66,3 +66,46 @@ def test_a_run_directory_that_cannot_be_made_is_one_line(tmp_path):
     config = write(tmp_path / "c.yaml")
     with pytest.raises(ArenaError, match=r"cannot create the run directory .*Not a directory"):
         run_command(str(config), out=str(config / "run"), live=False)
+
+
+def test_resume_never_deletes_a_damaged_run(tmp_path):
+    from arena.errors import StoreError
+
+    config = write(tmp_path / "c.yaml")
+    out = tmp_path / "run"
+    assert run_command(str(config), out=str(out), live=False) == 0
+    db = out / "arena.db"
+    with open(db, "r+b") as handle:
+        handle.write(b"garbagegarbage!!")
+    before = db.read_bytes()
+    with pytest.raises(StoreError, match=r"damaged \(file is not a database\); it was kept .*"
+                                         r"\.recover"):
+        run_command(str(config), out=str(out), resume=True, live=False,
+                    overrides=["games[0].rounds=7"])
+    assert db.read_bytes() == before
+
+
+def test_a_run_directory_that_cannot_be_written_is_one_line(tmp_path, monkeypatch):
+    import errno
+
+    import filelock
+
+    def read_only(self, *args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(filelock.FileLock, "acquire", read_only)
+    config = write(tmp_path / "c.yaml")
+    with pytest.raises(ArenaError, match=r"cannot write in the run directory .* \(Read-only "
+                                         r"file system\).*copy it \(cp -r"):
+        run_command(str(config), out=str(tmp_path / "run"), resume=True, live=False)
+
+
+def test_a_run_records_the_arena_that_made_it(tmp_path):
+    from arena import __version__
+    from arena.store import Store
+
+    config = write(tmp_path / "c.yaml")
+    assert run_command(str(config), out=str(tmp_path / "run"), live=False) == 0
+    with Store.open(tmp_path / "run") as store:
+        versions = store.run_info()["versions"]
+    assert versions["arena"] == __version__ and "numpy" in versions and "python" in versions

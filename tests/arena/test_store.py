@@ -247,3 +247,51 @@ def test_a_read_only_old_run_is_read_as_it_is(tmp_path, monkeypatch):
             store.save(result(1))
     version, columns = on_disk(run)
     assert version == 0 and "forfeit" not in columns
+
+
+def test_state_tells_a_run_from_nothing_a_leftover_and_a_stranger(tmp_path):
+    assert Store.state(tmp_path / "nowhere") == "none"
+    Store.create(tmp_path / "run", config=CONFIG).close()
+    assert Store.state(tmp_path / "run") == "run"
+    conn = sqlite3.connect(tmp_path / "run" / "arena.db")
+    assert conn.execute("PRAGMA application_id").fetchone()[0] == arena.store.APPLICATION_ID
+    conn.close()
+    (tmp_path / "theirs").mkdir()
+    conn = sqlite3.connect(tmp_path / "theirs" / "arena.db")
+    conn.execute("CREATE TABLE notes(x)")
+    conn.commit()
+    conn.close()
+    before = (tmp_path / "theirs" / "arena.db").read_bytes()
+    for attempt in (lambda: Store.state(tmp_path / "theirs"),
+                    lambda: Store.create(tmp_path / "theirs", config=CONFIG),
+                    lambda: Store.open(tmp_path / "theirs")):
+        with pytest.raises(StoreError, match="not an arena run .*notes.*left as it is"):
+            attempt()
+    assert (tmp_path / "theirs" / "arena.db").read_bytes() == before
+
+
+def test_a_store_that_wrote_leaves_no_log_when_it_closes(tmp_path):
+    with Store.create(tmp_path / "run", config=CONFIG) as store:
+        store.save(result(0))
+        reader = sqlite3.connect(tmp_path / "run" / "arena.db")  # the log stays while read
+        assert reader.execute("SELECT COUNT(*) FROM matches").fetchone()[0] == 1
+        reader.close()
+        assert (tmp_path / "run" / "arena.db-wal").exists()
+    assert not (tmp_path / "run" / "arena.db-wal").exists()
+    version, _ = on_disk(tmp_path / "run")
+    assert version == SCHEMA_VERSION
+
+
+def test_resume_opens_only_a_sound_writable_run(tmp_path):
+    Store.create(tmp_path / "run", config=CONFIG).close()
+    with Store.open(tmp_path / "run", write=True) as store:
+        store.save(result(0))
+    conn = sqlite3.connect(tmp_path / "run" / "arena.db")
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'matches'").fetchone()[0]
+    conn.close()
+    with open(tmp_path / "run" / "arena.db", "r+b") as db:
+        db.seek((root - 1) * page_size)
+        db.write(b"\x00" * 8)  # the matches table's page header
+    with pytest.raises(StoreError, match=r"damaged .*\.recover"):
+        Store.open(tmp_path / "run", write=True)
