@@ -38,6 +38,8 @@ class Biased(BaseAgent):
     def reset(self, *, seed: int | None = None, **context: Any) -> None:
         super().reset(seed=seed, **context)
         self._probs: np.ndarray | None = None
+        if context.get("action_names") is not None:  # bad weights fail at the config check
+            self._probs = self._resolve(len(context["action_names"]))
 
     def _resolve(self, n: int) -> np.ndarray:
         probs = np.zeros(n)

@@ -30,6 +30,13 @@ class Constant(BaseAgent):
     def reset(self, *, seed: int | None = None, **context: Any) -> None:
         super().reset(seed=seed, **context)
         self._index: int | None = None
+        # resolved now when the context says how many actions there are, so a bad
+        # `action` fails when the config is checked (each agent is reset once per game)
+        names, low, high = context.get("action_names"), context.get("low"), context.get("high")
+        if names is not None:
+            self._index = self.action_index(self.action, len(names))
+        elif low is not None and high is not None:
+            self._index = self.action_index(self.action, int(high) - int(low) + 1)
 
     def distribution(self, observation: Any, action_space: Any) -> np.ndarray:
         n = self.n_actions(action_space)

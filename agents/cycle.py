@@ -26,8 +26,16 @@ class Cycle(BaseAgent):
         self.start = int(start)
         self.step = int(step)
 
-    def distribution(self, observation: Any, action_space: Any) -> np.ndarray:
-        n = self.n_actions(action_space)
+    def reset(self, *, seed: int | None = None, **context: Any) -> None:
+        super().reset(seed=seed, **context)
+        if context.get("action_names") is not None:  # a bad step fails at the config check
+            self._check_step(len(context["action_names"]))
+
+    def _check_step(self, n: int) -> None:
         if self.step % n == 0:
             raise ValueError(f"{self.name}: step {self.step} never moves with {n} actions")
+
+    def distribution(self, observation: Any, action_space: Any) -> np.ndarray:
+        n = self.n_actions(action_space)
+        self._check_step(n)
         return one_hot((self.start + self.step * self.decisions_made) % n, n)

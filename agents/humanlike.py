@@ -56,6 +56,12 @@ class Humanlike(BaseAgent):
         self._base: np.ndarray | None = None
         self._said: np.ndarray | None = None
         self._solo = context.get("kind") == "numbers"
+        names = context.get("action_names")
+        if not self._solo and names is not None:  # a bad favourite fails at the config check
+            try:
+                self.action_index(self.favourite, len(names))
+            except ValueError as exc:
+                raise ValueError(f"favourite: {exc}") from None
 
     def _base_probs(self, n: int) -> np.ndarray:
         if self._solo:

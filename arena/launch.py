@@ -120,16 +120,14 @@ def probe_agents(config: Config, source: str) -> None:
 
     Each agent is built, then, per game and seat, a fresh one is reset with that game's
     real reset context (the engine's :func:`~arena.match.seat_context` or
-    :func:`~arena.match.start_episode`) and asked for one decision: ``constant action: 99``
-    in a three-action game or ``biased weights`` longer than the game's actions fail here,
-    naming ``agents[i].<option>`` when the message names one. Agents that declare no match
-    time limit (language models) are reset but not asked: one decision may mean loading a
-    model.
+    :func:`~arena.match.start_episode`). An agent checks there what depends on the game:
+    ``constant action: 99`` in a three-action game or ``biased weights`` longer than the
+    game's actions fail here, naming ``agents[i].<option>`` when the message names one.
+    No decision is asked for: that may load a model, or wait on something outside.
 
-    A bad value (``ValueError``, ``TypeError``) when building, or when resetting or
-    deciding for an agent given options, and a missing file or module are config
-    problems. Anything else (and what an agent returns: the engine checks that in play)
-    is the agent's own failure and forfeits its matches as it would mid-run.
+    A bad value (``ValueError``, ``TypeError``) when building, or when resetting an agent
+    given options, and a missing file or module are config problems. Anything else is
+    the agent's own failure and forfeits its matches as it would mid-run.
     """
     seats = _GameSeats(config)
     for i, spec in enumerate(config.agents):
@@ -163,14 +161,14 @@ class _OptionProblem(Exception):
 
 
 class _GameSeats:
-    """Per game, each seat's reset context, first observation and action space, built once
-    (and only for the games some agent is tried in)."""
+    """Per game, each seat's role and reset context, built once (and only for the games
+    some agent is tried in)."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self._seats: dict[str, list[tuple[str, dict[str, Any], Any, Any]]] = {}
+        self._seats: dict[str, list[tuple[str, dict[str, Any]]]] = {}
 
-    def of(self, game_id: str) -> list[tuple[str, dict[str, Any], Any, Any]]:
+    def of(self, game_id: str) -> list[tuple[str, dict[str, Any]]]:
         if game_id not in self._seats:
             from arena.match import seat_context, start_episode
             from envs import get_game
@@ -179,40 +177,33 @@ class _GameSeats:
             args = next(g.args for g in self.config.games if g.id == game_id)
             env = spec.make(**args)
             if spec.solo:
-                obs, context = start_episode(env, game_id, spec.kind, 0, 0)
-                seats = [("solo", context, obs, env.action_space)]
+                seats = [("solo", start_episode(env, game_id, spec.kind, 0, 0)[1])]
             else:
-                observations, _ = env.reset(seed=0)
-                seats = [(role, seat_context(game_id, env, role), observations[role],
-                          env.action_space(role)) for role in env.possible_agents]
+                env.reset(seed=0)
+                seats = [(role, seat_context(game_id, env, role)) for role in env.possible_agents]
             self._seats[game_id] = seats
         return self._seats[game_id]
 
 
 def _probe(config: Config, spec: Any, seats: _GameSeats, progress: list[str]) -> None:
-    from arena.agent import RoundForfeit
     from arena.config_checks import agent_plays
-    from arena.seats import accepted_context, decision_call
+    from arena.seats import accepted_context
 
     make_agent(spec.type, name=spec.name, **spec.options)  # the options alone
-    ask = declared_timeout(spec.type) is not None
     for game in config.games:
         if not agent_plays(config, spec.name, game.id):
             continue
-        for role, context, observation, space in seats.of(game.id):
+        for role, context in seats.of(game.id):
             where = game.id if role in ("solo", *_SYMMETRIC) else f"{game.id}, as {role}"
             progress[0] = f"trying agent {spec.name!r} in {where}"
             agent = make_agent(spec.type, name=spec.name, **spec.options)
             if getattr(agent, "white_box", False):
                 context = {**context, "opponent_policy": lambda: None}
-            try:
-                reset = getattr(agent, "reset", None)
-                if reset is not None:
-                    reset(**accepted_context(reset, {"seed": 0, **context}))
-                if ask:
-                    decision_call(agent)(observation, space)
-            except RoundForfeit:
+            reset = getattr(agent, "reset", None)
+            if reset is None:
                 continue
+            try:
+                reset(**accepted_context(reset, {"seed": 0, **context}))
             except (ValueError, TypeError) as exc:
                 if not spec.options:  # nothing in the config to blame: a forfeit, in play
                     raise _AgentFailure from None
