@@ -352,3 +352,12 @@ def test_report_errors_are_one_line(tmp_path: Path) -> None:
     done = arena("report", tmp_path / "missing")
     assert done.returncode == 2 and done.stderr.startswith("arena: error: ")
     assert "not a run directory" in done.stderr
+
+
+def test_report_never_writes_over_a_runs_own_files(numbers_run: Path) -> None:
+    database = (numbers_run / "arena.db").read_bytes()
+    for out in (numbers_run / "arena.db", numbers_run / "arena.db-wal"):
+        done = arena("report", numbers_run, "--out", out)
+        assert done.returncode == 2 and "nothing was written" in done.stderr, done.stderr
+    assert (numbers_run / "arena.db").read_bytes() == database
+    assert not (numbers_run / "arena.json").exists()
