@@ -43,6 +43,7 @@ class RunView:
         from arena.store import Store
 
         self.store = Store.open(directory)
+        self.store.skip_unreadable = True  # show the rest; _open names what was left out
         info = self.store.run_info()
         self.config: dict[str, Any] = info.get("config") or {}
         self.all_games = self.store.games()

@@ -225,6 +225,7 @@ def export_command(directory: str | Path, *, out: str | None = None, fmt: str = 
     if out is not None:
         refuse_run_file(out, directory)
     with Store.open(directory) as store:
+        store.skip_unreadable = True  # export the rest, then name what was left out
         problem = store.check()  # damage that still reads: SQLite's quick_check finds it
 
         def write(handle: TextIO) -> int:

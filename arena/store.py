@@ -3,14 +3,17 @@
 Tables (JSON in TEXT columns where a value is a list or mapping):
 
 ``runs``     one row: name, config snapshot (the validated config), package versions,
-             creation time
+             creation time, and ``models``: per language-model agent its identity
+             (``identity()``: hub id or path, revision or file hash, dtype, engine,
+             package versions), recorded when the run is created (NULL in older runs)
 ``agents``   name, type, options, games
 ``matches``  idx (schedule position), key, game, seed, agents and roles (seat order),
              status, scores, rounds, error, forfeited_by, grp, episodes, stats, times
 ``rounds``   one row per agent per round: match idx, round (1-based), seat, agent,
              action (an integer, or the text for writing tasks), probabilities
              (JSON list or NULL), reward, forfeit (1 when the agent gave up that round),
-             and for solo tasks episode and step
+             for solo tasks episode and step, and latency_ms (how long the agent's
+             decision call took, in milliseconds; NULL in older runs)
 
 A match is written only when it has finished, in one transaction, so a run killed at
 any moment leaves only whole matches behind and ``--resume`` replays the rest.
@@ -64,7 +67,8 @@ APPLICATION_ID = 0x6172656E
 ARENA_TABLES = frozenset({"runs", "agents", "matches", "rounds"})
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
-    id INTEGER PRIMARY KEY CHECK (id = 1), name TEXT, config TEXT, versions TEXT, created REAL);
+    id INTEGER PRIMARY KEY CHECK (id = 1), name TEXT, config TEXT, versions TEXT, created REAL,
+    models TEXT);
 CREATE TABLE IF NOT EXISTS agents (
     name TEXT PRIMARY KEY, type TEXT, options TEXT, games TEXT);
 CREATE TABLE IF NOT EXISTS matches (
@@ -74,11 +78,12 @@ CREATE TABLE IF NOT EXISTS matches (
 CREATE TABLE IF NOT EXISTS rounds (
     match INTEGER NOT NULL, round INTEGER NOT NULL, seat INTEGER NOT NULL, agent TEXT,
     action, probabilities TEXT, reward REAL, episode INTEGER, step INTEGER, forfeit INTEGER,
-    PRIMARY KEY (match, round, seat)) WITHOUT ROWID;
+    latency_ms REAL, PRIMARY KEY (match, round, seat)) WITHOUT ROWID;
 """
 _MATCH_COLUMNS = ("idx, key, game, seed, agents, roles, status, scores, rounds, error, "
                   "forfeited_by, grp, episodes, stats, started, finished")
-_ROUND_COLUMNS = "match, round, seat, agent, action, probabilities, reward, episode, step, forfeit"
+_ROUND_COLUMNS = ("match, round, seat, agent, action, probabilities, reward, episode, step, "
+                  "forfeit, latency_ms")
 
 # SQLite primary result codes (the extended ones share the low byte)
 _FULL, _IOERR, _CORRUPT, _NOTADB, _CANTOPEN = 13, 10, 11, 26, 14
@@ -105,6 +110,8 @@ def _add_column(table: str, column: str, kind: str) -> Callable[[sqlite3.Connect
 # MIGRATIONS[n] brings a run from version n to n + 1; append only, never reorder or edit
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _add_column("rounds", "forfeit", "INTEGER"),  # 1: round forfeit marks
+    _add_column("rounds", "latency_ms", "REAL"),  # 2: each decision's latency
+    _add_column("runs", "models", "TEXT"),  # 3: the identity of each language model
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 # the oldest version the read queries handle unmigrated (a read-only run is read as it is)
@@ -252,13 +259,19 @@ class Store:
         self.read_only = read_only
         # a store that writes checkpoints the log on close, so a finished run is one file
         self._writing = writing
-        # key (or "#idx") -> why, for every match a read could not decode
+        # a match that cannot be read stops a read (StoreError, naming it) unless this is
+        # set: then it is left out and listed in ``unreadable`` (key -> why), as the views
+        # and exports do, to show everything else and then fail naming what they left out
+        self.skip_unreadable = False
         self.unreadable: dict[str, str] = {}
         try:
             # below SCHEMA_VERSION only when a read-only run could not be migrated
             self.schema_version: int = _version(conn)
-            # a read-only run from before round forfeit marks has no column for them
-            self._forfeit = "forfeit" if "forfeit" in _columns(conn, "rounds") else "NULL"
+            # a read-only run from before a column was added has no such column: NULL
+            rounds, runs = _columns(conn, "rounds"), _columns(conn, "runs")
+            self._forfeit = "forfeit" if "forfeit" in rounds else "NULL"
+            self._latency = "latency_ms" if "latency_ms" in rounds else "NULL"
+            self._models = "models" if "models" in runs else "NULL"
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise explain(exc, self.path) from None
@@ -302,9 +315,11 @@ class Store:
     # -- making and opening ----------------------------------------------------
     @classmethod
     def create(cls, directory: str | Path, *, config: dict[str, Any],
-               versions: dict[str, str] | None = None) -> Store:
+               versions: dict[str, str] | None = None,
+               models: dict[str, Any] | None = None) -> Store:
         """A new run in ``directory``, which holds no ``arena.db`` or only an empty one
-        (a run killed before its first commit): the only file written into in place."""
+        (a run killed before its first commit): the only file written into in place.
+        ``models``: agent name -> the identity of its language model (see :meth:`run_info`)."""
         directory = Path(directory)
         path = directory / DB_NAME
         if cls.state(directory) == "run":
@@ -328,9 +343,10 @@ class Store:
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-            conn.execute("INSERT INTO runs VALUES (1, ?, ?, ?, ?)",
+            conn.execute("INSERT INTO runs (id, name, config, versions, created, models) "
+                         "VALUES (1, ?, ?, ?, ?, ?)",
                          (config.get("name"), json.dumps(config), json.dumps(versions or {}),
-                          time.time()))
+                          time.time(), json.dumps(models or {})))
             conn.executemany("INSERT INTO agents VALUES (?, ?, ?, ?)", [
                 (a["name"], a["type"], json.dumps(a.get("options", {})),
                  json.dumps(a.get("games"))) for a in config.get("agents", [])])
@@ -425,7 +441,7 @@ class Store:
                          f"({', '.join('?' * 16)})", row)
             # named columns: the insert must not depend on where ALTER TABLE put one
             conn.executemany(f"INSERT INTO rounds ({_ROUND_COLUMNS}) VALUES "
-                             f"({', '.join('?' * 10)})", _round_rows(r))
+                             f"({', '.join('?' * 11)})", _round_rows(r))
             conn.execute("COMMIT")
         except BaseException as exc:
             _rollback(conn)  # SQLite may have rolled back already (a full disk does)
@@ -470,12 +486,15 @@ class Store:
             raise explain(exc, self.path) from None
 
     def run_info(self) -> dict[str, Any]:
+        """The run record: ``name``, ``config`` (the snapshot), ``versions``, ``created``,
+        ``directory`` and ``models`` (agent name -> its model's identity; ``{}`` for a run
+        made before identities were recorded, or without a language model)."""
         try:
-            name, config, versions, created = self.conn.execute(
-                "SELECT name, config, versions, created FROM runs").fetchone()
+            name, config, versions, created, models = self.conn.execute(
+                f"SELECT name, config, versions, created, {self._models} FROM runs").fetchone()
             return {"name": name, "config": json.loads(config),
                     "versions": json.loads(versions or "{}"), "created": created,
-                    "directory": str(self.directory)}
+                    "directory": str(self.directory), "models": json.loads(models or "{}")}
         except sqlite3.Error as exc:
             raise explain(exc, self.path) from None
         except (TypeError, ValueError) as exc:
@@ -513,14 +532,37 @@ class Store:
         plural = "es" if len(keys) != 1 else ""
         return f"{len(keys)} unreadable match{plural}: {shown} ({self.unreadable[keys[0]]})"
 
+    def result(self, key: str, *, rounds: bool = False) -> dict[str, Any] | None:
+        """One match by its key (``round_log`` with ``rounds``), or ``None`` if there is none;
+        :class:`StoreError` if it cannot be read."""
+        try:
+            row = self.conn.execute(f"SELECT {_MATCH_COLUMNS} FROM matches WHERE key = ?",
+                                    (key,)).fetchone()
+        except sqlite3.Error as exc:
+            raise explain(exc, self.path) from None
+        if row is None:
+            return None
+        try:
+            record = _record(row)
+            if rounds:
+                record["round_log"] = self._round_log(row[0], record["agents"])
+        except (sqlite3.Error, ValueError, TypeError, KeyError, AttributeError) as exc:
+            if isinstance(exc, sqlite3.Error) and _code(exc) in (_BUSY, _LOCKED, _IOERR, _FULL,
+                                                                 _CANTOPEN):
+                raise explain(exc, self.path) from None
+            why = " ".join(f"{type(exc).__name__}: {exc}".split())
+            raise damaged(self.path, f"{key} is unreadable: {why}") from None
+        return record
+
     def results(self, *, game: str | None = None, rounds: bool = False) -> list[dict[str, Any]]:
         """``MatchResult.to_dict()`` mappings in schedule order (``round_log`` with rounds)."""
         return list(self.iter_results(game=game, rounds=rounds))
 
     def iter_results(self, *, game: str | None = None,
                      rounds: bool = False) -> Iterator[dict[str, Any]]:
-        """Every match that can be read, in schedule order; the others go to
-        :attr:`unreadable` (key -> why) instead of stopping the read."""
+        """Every match in schedule order. One that cannot be read raises
+        :class:`StoreError` naming it, or with :attr:`skip_unreadable` is left out and
+        listed in :attr:`unreadable` (key -> why)."""
         for row in self._match_rows(game):
             try:
                 record = _record(row)
@@ -536,7 +578,10 @@ class Store:
                                                              _CANTOPEN):
             raise explain(exc, self.path) from None  # the disk or a lock, not this match
         name = key if isinstance(key, str) else f"match #{idx}" if isinstance(idx, int) else idx
-        self.unreadable.setdefault(name, " ".join(f"{type(exc).__name__}: {exc}".split()))
+        why = " ".join(f"{type(exc).__name__}: {exc}".split())
+        if not self.skip_unreadable:
+            raise damaged(self.path, f"{name} is unreadable: {why}")
+        self.unreadable.setdefault(name, why)
 
     def _match_rows(self, game: str | None) -> Iterator[tuple[Any, ...]]:
         where, args = ("WHERE game = ?", (game,)) if game is not None else ("", ())
@@ -587,10 +632,11 @@ class Store:
         log: list[dict[str, Any]] = []
         last = None
         entry: dict[str, Any] = {}
-        for rnd, agent, action, probs, reward, episode, step, forfeit in self.conn.execute(
-                "SELECT round, agent, action, probabilities, reward, episode, step, "
-                f"{self._forfeit} FROM rounds "
-                "WHERE match = ? ORDER BY round, seat", (idx,)):
+        for rnd, agent, action, probs, reward, episode, step, forfeit, latency in \
+                self.conn.execute(
+                    "SELECT round, agent, action, probabilities, reward, episode, step, "
+                    f"{self._forfeit}, {self._latency} FROM rounds "
+                    "WHERE match = ? ORDER BY round, seat", (idx,)):
             if rnd != last:
                 entry = {"actions": {}, "probabilities": {}, "rewards": {}}
                 if episode is not None:
@@ -601,6 +647,8 @@ class Store:
             if probs is not None:
                 entry["probabilities"][agent] = json.loads(probs)
             entry["rewards"][agent] = reward
+            if latency is not None:  # NULL in runs from before latencies were kept
+                entry.setdefault("latency_ms", {})[agent] = latency
             if forfeit:
                 entry.setdefault("forfeited", []).append(agent)
         return log
@@ -705,6 +753,7 @@ def _round_rows(r: MatchResult) -> Iterator[tuple[Any, ...]]:
         probs = entry.get("probabilities") or {}
         episode, step = entry.get("episode"), entry.get("step")
         forfeited = entry.get("forfeited") or ()
+        latency = entry.get("latency_ms") or {}
         for seat, name in seats:
             p = probs.get(name)
             if p is None:
@@ -717,7 +766,7 @@ def _round_rows(r: MatchResult) -> Iterator[tuple[Any, ...]]:
                     if len(encoded) > 4096:  # a language model's policies rarely repeat
                         encoded.clear()
             yield (r.index, number, seat, name, actions.get(name), text, rewards.get(name),
-                   episode, step, 1 if name in forfeited else None)
+                   episode, step, 1 if name in forfeited else None, latency.get(name))
 
 
 def _record(row: tuple[Any, ...]) -> dict[str, Any]:
