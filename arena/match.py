@@ -6,7 +6,8 @@ tests and the benchmarks all play through it.
 
 Per round each agent makes one decision (:class:`~arena.seats.Seat`): an action, checked
 against its space, and the exact policy it was drawn from, which is logged with the
-round. White-box agents decide after the others and read their opponent's policy for
+round, with how long each agent's decision call took (``latency_ms``, measured by the
+seat). White-box agents decide after the others and read their opponent's policy for
 the round through ``opponent_policy()``: the value already computed, never a second
 call. An agent that raises :class:`~arena.agent.RoundForfeit` gives up that round only:
 in a matrix game it plays its worst reply to the opponent's move (the lowest row among
@@ -196,7 +197,8 @@ def _play_rounds(env: Any, agents: Sequence[Any], names: list[str], game: str,
         if p1 is not None:
             probs[n1] = p1
         entry = {"actions": {n0: a0, n1: a1}, "probabilities": probs,
-                 "rewards": {n0: w0, n1: w1}}
+                 "rewards": {n0: w0, n1: w1},
+                 "latency_ms": {n0: seats[0].latency_ms, n1: seats[1].latency_ms}}
         if gave_up:
             entry["forfeited"] = gave_up
         state.round_log.append(entry)
@@ -248,7 +250,7 @@ def _play_series(env: Any, agent: Any, name: str, game: str, kind: str, fixture:
             total += reward
             entry = {"episode": episode, "step": step, "actions": {name: action},
                      "probabilities": {} if probs is None else {name: probs},
-                     "rewards": {name: reward}}
+                     "rewards": {name: reward}, "latency_ms": {name: seat.latency_ms}}
             if gave_up:
                 entry["forfeited"] = [name]
             state.round_log.append(entry)

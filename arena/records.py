@@ -18,8 +18,12 @@ task) produces one :class:`MatchResult`. ``to_dict()`` gives the plain mapping t
 ``group``        matches sharing a group are rated as one contest (hide-and-seek pairs)
 ``episodes``     solo tasks: number of episodes, else ``None``
 ``round_log``    per round: ``{"actions": {name: action}, "probabilities": {name: [p...]},
-                 "rewards": {name: r}}`` plus ``episode``/``step`` for solo tasks and
-                 ``forfeited`` (names that gave up the round, see ``arena.agent.RoundForfeit``)
+                 "rewards": {name: r}, "latency_ms": {name: ms}}`` plus ``episode``/``step``
+                 for solo tasks and ``forfeited`` (names that gave up the round, see
+                 ``arena.agent.RoundForfeit``). ``latency_ms`` is how long each agent's
+                 decision call took, in milliseconds (``time.perf_counter`` around it, a
+                 round given up included); it is timing, not a result, so it differs from
+                 run to run like ``started_at``; runs from before it was kept have none
 ``stats``        agent name -> extra counters an agent reports (``invalid``, ``off_mass``...),
                  floats, or lists of texts (the ``hf`` agent's ``invalid_answers``: the raw
                  text of every answer it could not read); leaderboards use only the floats
@@ -37,6 +41,21 @@ FORFEIT = "forfeit"
 RETRYABLE_TIMEOUT = "timed out after"
 RETRYABLE_DIED = "the match's process ended"
 RETRYABLE = (RETRYABLE_TIMEOUT, RETRYABLE_DIED)
+#: what times a match rather than records it: keys of the record, and of each round
+TIMING = ("started_at", "finished_at")
+ROUND_TIMING = ("latency_ms",)
+
+
+def without_timing(record: dict[str, Any]) -> dict[str, Any]:
+    """A match record (or an export row) without its timing (:data:`TIMING`, and
+    :data:`ROUND_TIMING` in every round): what the same config and seed reproduce
+    exactly, at any concurrency and after ``--resume``."""
+    out = {k: v for k, v in record.items() if k not in TIMING}
+    if isinstance(out.get("round_log"), list):
+        out["round_log"] = [{k: v for k, v in entry.items() if k not in ROUND_TIMING}
+                            if isinstance(entry, dict) else entry
+                            for entry in out["round_log"]]
+    return out
 
 
 @dataclass(frozen=True)

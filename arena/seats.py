@@ -7,6 +7,10 @@ is checked against the agent's space. An exception or an action outside the spac
 raises :class:`Forfeit` naming the agent; :class:`~arena.agent.RoundForfeit` gives up
 that decision only, and the decision returns :data:`FORFEITED`.
 
+Each decision is timed: :attr:`Seat.latency_ms` holds how long the agent's one call took
+(``time.perf_counter`` around it, milliseconds; a round given up included), which the
+match loop logs with the round.
+
 Nothing an agent returns can stop a run: every value is checked here before the store,
 the live view or an opponent sees it, and a bad one forfeits that agent's match with the
 reason recorded. An action must be in the space (a text must be valid Unicode: no lone
@@ -35,6 +39,7 @@ FORFEITED = object()  # the "action" of a decision given up with RoundForfeit
 #: how far from 1 a policy's sum may be (a softmax in float32 is within 1e-7)
 POLICY_TOLERANCE = 1e-6
 _FLOAT = np.dtype(float)
+_clock = time.perf_counter
 _SURROGATES = re.compile("[\ud800-\udfff]")
 _brief = reprlib.Repr()
 _brief.maxstring = _brief.maxother = 60
@@ -145,13 +150,15 @@ def decision_call(agent: Any) -> Callable[[Any, Any], tuple[Any, Any]]:
 class Seat:
     """One agent in one match: its name, role, space, decision call and action check."""
 
-    __slots__ = ("agent", "name", "role", "space", "call", "check", "n_actions")
+    __slots__ = ("agent", "name", "role", "space", "call", "check", "n_actions", "latency_ms")
 
     def __init__(self, agent: Any, name: str, role: str, space: Any) -> None:
         self.agent, self.name, self.role, self.space = agent, name, role, space
         self.call = decision_call(agent)
         self.check = checker(space, name)
         self.n_actions = action_count(space)
+        #: milliseconds the agent's last decision call took (``None`` before the first)
+        self.latency_ms: float | None = None
 
     def decision(self, observation: Any, state: MatchState) -> tuple[Any, list[float] | None]:
         """``(action, policy)``, both checked, the policy as the list of floats that is
@@ -172,9 +179,11 @@ class Seat:
     def _ask(self, observation: Any, state: MatchState) -> tuple[Any, Any]:
         """The agent's call, its action checked, its policy as it came."""
         state.current = self.name
+        start = _clock()
         try:
             action, probs = self.call(observation, self.space)
         except RoundForfeit:
+            self.latency_ms = (_clock() - start) * 1000.0
             state.current = None
             return FORFEITED, None
         except Forfeit:
@@ -183,6 +192,7 @@ class Seat:
         except BaseException:  # noqa: BLE001 -- forfeits for it
             raise Forfeit(self.name, f"{self.name}: {traceback.format_exc(limit=4).strip()}") \
                 from None
+        self.latency_ms = (_clock() - start) * 1000.0
         state.current = None
         return self.check(action), probs
 

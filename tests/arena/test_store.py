@@ -110,6 +110,9 @@ CREATE TABLE IF NOT EXISTS rounds (
     action, probabilities TEXT, reward REAL, episode INTEGER, step INTEGER,
     PRIMARY KEY (match, round, seat)) WITHOUT ROWID;
 """
+# the schema of runs made after rounds.forfeit arrived and before versioning
+V0_FORFEIT_SCHEMA = V0_SCHEMA.replace("step INTEGER,\n", "step INTEGER, forfeit INTEGER,\n")
+assert V0_FORFEIT_SCHEMA != V0_SCHEMA
 MATCH_COLUMNS = ("idx, key, game, seed, agents, roles, status, scores, rounds, error, "
                  "forfeited_by, grp, episodes, stats, started, finished")
 
@@ -199,7 +202,7 @@ def test_a_run_from_before_versioning_is_migrated_read_and_resumed(tmp_path):
 def test_a_version_0_run_that_already_has_the_forfeit_column_keeps_its_marks(tmp_path):
     # made after rounds.forfeit arrived but before versioning: the migration must not fail
     run = tmp_path / "run"
-    make_v0_run(run, with_forfeits(0), schema=arena.store.SCHEMA)
+    make_v0_run(run, with_forfeits(0), schema=V0_FORFEIT_SCHEMA)
     with Store.open(run) as store:
         assert store.results(rounds=True)[0] == with_forfeits(0).to_dict()
     assert on_disk(run)[0] == SCHEMA_VERSION
