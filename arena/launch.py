@@ -260,13 +260,15 @@ def print_leaderboards(store: Store, *, draw_probability: float, file: Any = Non
     from rich.console import Console
 
     from arena.cli_views import game_board, game_records
+    from leaderboards.table import literal
 
     console = Console(file=file or sys.stdout)
     for game in store.games():
         records = game_records(store, game)
         if not records:
             continue
-        console.print(f"\n[bold]Leaderboard: {game}[/bold]")
+        console.print()
+        console.print(literal(f"Leaderboard: {game}", style="bold"))
         console.print(game_board(records, game, draw_probability=draw_probability))
 
 

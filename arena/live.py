@@ -16,6 +16,11 @@ Two observers implement it:
 :class:`PlainObserver`
     For pipes, files and ``--no-live``: one line per finished match plus notices,
     flushed as they happen. The final leaderboard is printed by the CLI.
+
+Every name and text from the config or an agent (run and agent names, game ids, moves,
+written answers, errors, notices) is shown literally: never read as Rich markup, and
+with control, invisible and direction-changing characters written as their escapes
+(:func:`leaderboards.table.visible`), in the live view and in plain lines alike.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from rich.text import Text
 from arena.live_logging import LogRouting
 from arena.records import FORFEIT, MatchResult
 from leaderboards import Leaderboard, LiveRatings
+from leaderboards.table import literal, visible
 
 _MOVES_KEPT = 12
 
@@ -89,8 +95,8 @@ class LiveObserver:
         self._forfeits = 0
         self._progress = bar.Progress(
             # a long run name is cut, never the counts and times after it
-            bar.TextColumn("[bold]{task.description}", table_column=Column(
-                no_wrap=True, overflow="ellipsis", max_width=24)),
+            bar.TextColumn("{task.description}", style="bold", markup=False,
+                           table_column=Column(no_wrap=True, overflow="ellipsis", max_width=24)),
             bar.BarColumn(bar_width=None),
             bar.MofNCompleteColumn(), "elapsed", bar.TimeElapsedColumn(), "eta",
             bar.TimeRemainingColumn(), auto_refresh=False, expand=True, console=self.console,
@@ -102,7 +108,8 @@ class LiveObserver:
     # -- the observer protocol -------------------------------------------------
     def run_started(self, *, name: str, total: int, done: int) -> None:
         self._finished = None
-        self._progress.update(self._task, description=name, total=total, completed=done)
+        self._progress.update(self._task, description=visible(name), total=total,
+                              completed=done)
         self._progress.start_task(self._task)
         self._live = Live(self, console=self.console, auto_refresh=True,
                           refresh_per_second=self._refresh, redirect_stdout=True,
@@ -136,7 +143,7 @@ class LiveObserver:
         self._progress.advance(self._task)
 
     def notice(self, message: str) -> None:
-        self.console.print(Text(f"note: {message}", style="yellow"))
+        self.console.print(literal(f"note: {message}", style="yellow"))
 
     def run_finished(self, *, interrupted: bool) -> None:
         if self._live is None or self._logs is None:
@@ -186,8 +193,8 @@ class LiveObserver:
         if board is None:
             parts.append(Text("leaderboard: waiting for the first match to finish", style="dim"))
         else:
-            other = [g for g in self._ratings.games() if g != game]
-            title = f"leaderboard · {game} · live, finish order"
+            other = [visible(g) for g in self._ratings.games() if g != game]
+            title = f"leaderboard · {visible(game)} · live, finish order"
             parts.append(Text(title + (f" (also: {', '.join(other)})" if other else ""),
                               style="bold", overflow="ellipsis", no_wrap=True))
             parts.append(board)
@@ -207,9 +214,11 @@ class LiveObserver:
         table.add_column("score", justify="right", no_wrap=True)
         table.add_column("last moves", no_wrap=True, overflow="ellipsis", ratio=3)
         shown = matches[: self._max_rows]
-        rows = [(game, " vs ".join(agents), f"{done}/{rounds}",
+        # names, moves and written answers as they are (visible() also makes their length
+        # the width they take, which fitting the moves relies on)
+        rows = [(visible(game), visible(" vs ".join(agents)), f"{done}/{rounds}",
                  ":".join(_fmt(s) for s in _ordered(scores, agents)),
-                 ["/".join(_ordered(m, agents)) for m in moves])
+                 [visible("/".join(map(str, _ordered(m, agents)))) for m in moves])
                 for game, agents, done, rounds, scores, moves in shown]
         # The moves column gets 3/5 of what the fixed columns and gaps leave (its ratio), so
         # the newest moves that fit are chosen here: wider terminals show more history.
@@ -217,7 +226,8 @@ class LiveObserver:
         fixed += min(14, max((len(r[0]) for r in rows), default=4)) + 8
         room = max(10, (width - fixed) * 3 // 5)
         for game, agents, round_, score, moves in rows:
-            table.add_row(game, agents, round_, score, _fit_newest(moves, room))
+            table.add_row(Text(game), Text(agents), round_, score,
+                          Text(_fit_newest(moves, room)))
         if len(matches) > len(shown):
             table.add_row("", Text(f"… and {len(matches) - len(shown)} more", style="dim"),
                           "", "", "")
@@ -244,13 +254,14 @@ class PlainObserver:
         self._started = time.monotonic()
 
     def _print(self, line: str) -> None:
+        """Print one line; every part from the config or an agent is already visible()."""
         out = self._file or sys.stdout  # looked up late so redirection (and pytest capsys) work
         print(line, file=out, flush=True)
 
     def run_started(self, *, name: str, total: int, done: int) -> None:
         self._total, self._done, self._started = total, done, time.monotonic()
         resumed = f", {done} already done" if done else ""
-        self._print(f"run {name}: {total} matches scheduled{resumed}")
+        self._print(f"run {visible(name)}: {total} matches scheduled{resumed}")
 
     def match_started(self, **event: Any) -> None:
         """Nothing to print until the match ends (also serves ``round_played``)."""
@@ -262,17 +273,18 @@ class PlainObserver:
         self._played += 1
         width = len(str(self._total))
         ordered = _ordered(result.scores, result.agents)
-        scores = "  ".join(f"{a} {_fmt(s)}" for a, s in zip(result.agents, ordered, strict=False))
+        scores = "  ".join(f"{visible(a)} {_fmt(s)}"
+                           for a, s in zip(result.agents, ordered, strict=False))
         if result.status == FORFEIT:
             self._forfeits += 1
             status = f"forfeit by {result.forfeited_by or '?'}: {_short_error(result.error)}"
         else:
             status = result.status
-        self._print(f"[{self._done:>{width}}/{self._total}] {result.key}  "
-                    f"{' vs '.join(result.agents)}  {scores}  {status}")
+        self._print(f"[{self._done:>{width}}/{self._total}] {visible(result.key)}  "
+                    f"{visible(' vs '.join(result.agents))}  {scores}  {visible(status)}")
 
     def notice(self, message: str) -> None:
-        self._print(f"note: {message}")
+        self._print(f"note: {visible(message)}")
 
     def run_finished(self, *, interrupted: bool) -> None:
         seconds = time.monotonic() - self._started

@@ -24,6 +24,9 @@ from typing import Any
 from rich.console import Console
 from rich.live import Live
 from rich.logging import RichHandler
+from rich.text import Text
+
+from leaderboards.table import visible
 
 
 class _LockedRichHandler(RichHandler):
@@ -41,6 +44,18 @@ class _LockedRichHandler(RichHandler):
     def emit(self, record: logging.LogRecord) -> None:
         with self._stop_lock:
             super().emit(record)
+
+    def render_message(self, record: logging.LogRecord, message: str) -> Any:
+        """The message literally, never as markup (not even with ``extra={"markup": True}``:
+        an agent's log text may hold terminal escapes or what looks like markup), hidden
+        characters made visible and line breaks kept; highlighted as Rich would."""
+        text = Text(visible(message, newlines=True))
+        if self.highlighter:
+            text = self.highlighter(text)
+        keywords = self.KEYWORDS if self.keywords is None else self.keywords
+        if keywords:
+            text.highlight_words(keywords, "logging.keyword")
+        return text
 
 
 class LogRouting:

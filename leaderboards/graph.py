@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from leaderboards.contests import Record
 from leaderboards.matrix import pairwise_matrix
+from leaderboards.table import visible
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -58,13 +59,14 @@ def cycles(graph: nx.DiGraph, *, max_length: int = 4, limit: int = 50) -> list[l
 
 def graph_text(graph: nx.DiGraph, found: list[list[str]], *, title: str) -> str:
     """Edges strongest first, then the cycles ``found``, as plain text."""
-    lines = [f"{title}: who beats whom (a -> b: a's mean net per round against b > 0)"]
+    lines = [f"{visible(title)}: who beats whom (a -> b: a's mean net per round against b > 0)"]
     edges = sorted(graph.edges(data="weight"), key=lambda e: (-e[2], e[0], e[1]))
+    edges = [(visible(a), visible(b), w) for a, b, w in edges]  # names shown as written
     width = max((len(a) for a, _, _ in edges), default=0)
     lines += [f"  {a:<{width}} -> {b}  {w:+.3f}" for a, b, w in edges] or ["  (no edges)"]
     if found:
         lines.append(f"cycles ({len(found)}, non-transitive):")
-        lines += ["  " + " -> ".join([*cycle, cycle[0]]) for cycle in found]
+        lines += ["  " + " -> ".join(visible(a) for a in [*cycle, cycle[0]]) for cycle in found]
     else:
         lines.append("no cycles: the results are transitive")
     return "\n".join(lines) + "\n"

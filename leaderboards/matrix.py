@@ -25,7 +25,7 @@ from rich.table import Table
 from rich.text import Text
 
 from leaderboards.contests import FORFEIT, Record
-from leaderboards.table import compact_table
+from leaderboards.table import compact_table, literal
 
 CAPTION = "row agent's mean net reward per round against column agent"
 
@@ -90,7 +90,7 @@ class PairwiseMatrix:
         if mean:
             table.add_column("mean", justify="right", no_wrap=True, style="bold")
         for i, agent in enumerate(self.agents):
-            cells: list[Text | str] = [str(i + 1), agent]
+            cells: list[Text | str] = [str(i + 1), literal(agent)]
             for j in columns:
                 value = float(self.values[i, j])
                 if math.isnan(value):

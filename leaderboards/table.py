@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,41 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
+
+# -- showing names and texts as they are -----------------------------------------------
+# Names and texts come from configs and agents. In a terminal they are shown literally:
+# never as Rich markup (``[bold]``, ``[link=...]``), and with every character that is not
+# shown as itself made visible as its escape (``\x1b``, ``\n``, ``\u202e``): C0 and C1
+# controls and DEL (terminal escapes, new lines), lone surrogates, and the invisible or
+# direction-changing format characters (zero-width spaces and joiners, bidi embeddings,
+# overrides and isolates, soft hyphen, BOM, variation selectors, tag characters).
+_HIDDEN = re.compile(
+    "[\x00-\x1f\x7f-\x9f\xad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f"
+    "\u200b-\u200f\u2028-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0"
+    "\ufff9-\ufffb\ud800-\udfff\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
+    "\U000e0000-\U000e0fff]")
+
+
+def visible(text: Any, *, newlines: bool = False) -> str:
+    """``text`` with every hidden character written as its escape (``\x1b``, ``\u200b``);
+    ``newlines`` keeps line breaks and tabs (for multi-line messages such as logs)."""
+    text = str(text)
+    if _HIDDEN.search(text) is None:
+        return text
+
+    def escape(match: re.Match[str]) -> str:
+        char = match.group()
+        if newlines and char in "\n\t":
+            return char
+        return char.encode("unicode_escape").decode("ascii")
+
+    return _HIDDEN.sub(escape, text)
+
+
+def literal(text: Any, *, style: str = "") -> Text:
+    """``text`` as a Rich :class:`~rich.text.Text`: shown as written (never read as
+    markup), hidden characters made :func:`visible`."""
+    return Text(visible(text), style=style)
 
 
 def _num(digits: int) -> Callable[[Any], str]:
@@ -145,7 +181,7 @@ class Leaderboard:
         aligns = ["---:"] + [":---" if k == "agent" else "---:" for k in self.columns]
         lines = ["| " + " | ".join(headers) + " |", "| " + " | ".join(aligns) + " |"]
         for rank, row in enumerate(self.rows, 1):
-            cells = [str(rank)] + [_format(k, row.get(k)).replace("|", "\\|")
+            cells = [str(rank)] + [visible(_format(k, row.get(k))).replace("|", "\\|")
                                    for k in self.columns]
             lines.append("| " + " | ".join(cells) + " |")
         return "\n".join(lines) + "\n"
@@ -182,9 +218,11 @@ class Leaderboard:
 
 
 def compact_table(*, title: str | None = None, caption: str | None = None) -> Table:
-    """A Rich table opening with a dim ``#`` column, in the style of every table here."""
+    """A Rich table opening with a dim ``#`` column, in the style of every table here.
+    The title (a game id, from the run) is shown literally."""
     # No vertical rules and one space between columns: 12+ columns fit 80 characters.
-    table = Table(title=title, caption=caption, box=box.SIMPLE_HEAD, padding=(0, 1),
+    table = Table(title=None if title is None else literal(title), caption=caption,
+                  box=box.SIMPLE_HEAD, padding=(0, 1),
                   pad_edge=False, collapse_padding=True, show_edge=False, header_style="bold",
                   title_style="bold")
     table.add_column("#", justify="right", style="dim", no_wrap=True)
@@ -195,11 +233,11 @@ def compact_table(*, title: str | None = None, caption: str | None = None) -> Ta
 _DROPPED_FIRST = ("bt_low", "bt_high", "ci_low", "ci_high", "mu", "sigma", "draws", "off_mass")
 
 
-def _cell(key: str, value: Any) -> str | Text:
+def _cell(key: str, value: Any) -> Text:
     text = _format(key, value)
     if key == "net_per_round" and isinstance(value, (int, float)) and value:
         return Text(text, style="green" if value > 0 else "red")
-    return text
+    return literal(text)  # names (and any text column) literally, never as markup
 
 
 def _json_value(value: Any) -> Any:
