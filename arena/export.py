@@ -7,12 +7,15 @@ reward; solo tasks: mean reward per step), ``status`` and ``error``, ``forfeited
 run's name), ``arena_version`` and ``config_sha256`` (the SHA-256 of the resolved config
 as canonical JSON: sorted keys, no spaces). With ``rounds=True`` each row gains
 ``round_log``: per round ``{"actions": {name: action}, "probabilities": {name: [...]},
-"rewards": {name: r}}`` (probabilities only for agents that exposed them), plus
-``episode`` and ``step`` in solo tasks. In CSV, lists and mappings are JSON text.
+"rewards": {name: r}, "latency_ms": {name: ms}}`` (probabilities only for agents that
+exposed them; ``latency_ms``, how long each decision call took, only in runs that kept
+it), plus ``episode`` and ``step`` in solo tasks. In CSV, lists and mappings are JSON text.
 
 ``provenance`` (``arena export DIR --provenance``) is the whole record of what made the
 run: the arena's version (and git commit), Python's and every package's version, the
-resolved config and its hash, as one JSON object.
+resolved config and its hash, and ``models``: per language-model agent the identity of
+its model (hub id or path, revision or file hash, dtype, engine, package versions), as
+one JSON object.
 
 Every line of a JSON export is valid JSON (a non-finite number, which only an old run
 can hold, is written as ``null``); every text cell of a CSV goes through
@@ -54,8 +57,8 @@ def config_sha256(config: Any) -> str:
 
 
 def provenance(store: Store) -> dict[str, Any]:
-    """What made the run: its name and time, the arena's and the packages' versions, and
-    the resolved config with its hash."""
+    """What made the run: its name and time, the arena's and the packages' versions, the
+    resolved config with its hash, and each language model's identity (``models``)."""
     info = store.run_info()
     versions = info.get("versions") or {}
     created = info.get("created")
@@ -71,6 +74,7 @@ def provenance(store: Store) -> dict[str, Any]:
         "versions": versions,
         "config_sha256": config_sha256(info.get("config")),
         "config": info.get("config"),
+        "models": info.get("models") or {},
         "matches": store.count(),
     }
 

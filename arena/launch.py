@@ -67,27 +67,39 @@ def refuse_existing(out: Path) -> None:
                          "overwritten")
 
 
-def open_store(config: Config, out: Path, *, resume: bool) -> Store:
+def open_store(config: Config, out: Path, *, resume: bool,
+               models: dict[str, Any] | None = None) -> Store:
     """The run's store: a new one, or (with ``resume``) the existing one if configs agree.
 
     Resuming a directory that holds no run yet (killed before its first commit, or never
     started) simply starts it, so "run with --resume until done" loops just work. A damaged
-    database, or one that is not an arena run, is refused and left as it is.
+    database, or one that is not an arena run, is refused and left as it is. ``models``
+    (agent name -> model identity, from :func:`probe_agents`) is recorded with a new run;
+    a resumed run keeps the identities it recorded and says which agents' models differ.
     """
     state = Store.state(out)  # raises, touching nothing, for a damaged or foreign arena.db
     if resume and state == "run":
         store = Store.open(out, write=True)
-        changed = _differs(store.run_info()["config"], config.snapshot())
+        info = store.run_info()
+        changed = _differs(info["config"], config.snapshot())
         if changed:
             store.close()
             raise ArenaError(f"{out} was run with a different config (at {changed}); resume "
                              "with the same config and --set options")
+        recorded = info.get("models") or {}
+        moved = [name for name, found in (models or {}).items()
+                 if name in recorded and recorded[name] != found]
+        if moved:
+            print(f"note: the model of {', '.join(moved)} is not the one {out} recorded "
+                  "(a file, a revision or a package version changed; the run keeps the "
+                  "record it made: arena export --provenance)", flush=True)
         return store
     if resume:
         print(f"note: nothing to resume in {out}; starting a new run there", flush=True)
     else:
         refuse_existing(out)
-    return Store.create(out, config=config.snapshot(), versions=run_versions())
+    return Store.create(out, config=config.snapshot(), versions=run_versions(),
+                        models=models)
 
 
 def run_versions() -> dict[str, str]:
@@ -114,9 +126,11 @@ def run_versions() -> dict[str, str]:
     return {**versions, **package_versions()}
 
 
-def probe_agents(config: Config, source: str) -> None:
+def probe_agents(config: Config, source: str) -> dict[str, Any]:
     """Try each agent in every game it plays, so a bad option fails now, not as a forfeit
-    in every match.
+    in every match; returns the identity of each agent that has an ``identity()`` (a
+    language model: its hub id or path, revision or file hash, dtype, engine, package
+    versions), by agent name, which the run records once (``runs.models``).
 
     Each agent is built, then, per game and seat, a fresh one is reset with that game's
     real reset context (the engine's :func:`~arena.match.seat_context` or
@@ -130,13 +144,15 @@ def probe_agents(config: Config, source: str) -> None:
     the agent's own failure and forfeits its matches as it would mid-run.
     """
     seats = _GameSeats(config)
+    identities: dict[str, Any] = {}
     for i, spec in enumerate(config.agents):
         limit = config.timeout
         if limit == "auto":
             limit = declared_timeout(spec.type)
         progress = [f"building agent {spec.name!r}"]
         try:
-            _within(lambda spec=spec, progress=progress: _probe(config, spec, seats, progress),
+            _within(lambda spec=spec, progress=progress: _probe(config, spec, seats, progress,
+                                                                identities),
                     limit, progress)
         except _AgentFailure:
             continue
@@ -150,6 +166,22 @@ def probe_agents(config: Config, source: str) -> None:
                               path=f"agents[{i}]") from None
         except Exception:  # noqa: BLE001, S112 -- recorded per match as a forfeit instead
             continue
+    return identities
+
+
+def _identity(agent: Any) -> dict[str, Any] | None:
+    """``agent.identity()`` as plain JSON data, if the agent has one; never raises."""
+    import json
+
+    identity = getattr(agent, "identity", None)
+    if not callable(identity):
+        return None
+    try:
+        found = identity()
+        return json.loads(json.dumps(found if isinstance(found, dict) else {"identity": found},
+                                     default=str))
+    except Exception as exc:  # noqa: BLE001 -- a record left incomplete never stops a run
+        return {"error": " ".join(f"{type(exc).__name__}: {exc}".split())[:500]}
 
 
 class _OptionProblem(Exception):
@@ -185,11 +217,15 @@ class _GameSeats:
         return self._seats[game_id]
 
 
-def _probe(config: Config, spec: Any, seats: _GameSeats, progress: list[str]) -> None:
+def _probe(config: Config, spec: Any, seats: _GameSeats, progress: list[str],
+           identities: dict[str, Any] | None = None) -> None:
     from arena.config_checks import agent_plays
     from arena.seats import accepted_context
 
-    make_agent(spec.type, name=spec.name, **spec.options)  # the options alone
+    built = make_agent(spec.type, name=spec.name, **spec.options)  # the options alone
+    identity = _identity(built)
+    if identity is not None and identities is not None:
+        identities[spec.name] = identity
     for game in config.games:
         if not agent_plays(config, spec.name, game.id):
             continue
@@ -286,7 +322,7 @@ def run_command(config_path: str, *, out: str | None = None, resume: bool = Fals
         schedule = build_schedule(config)
     except ConfigError as exc:  # e.g. two matches with one key: name the file it came from
         raise ConfigError(exc.problem, file=config_path, path=exc.path) from None
-    probe_agents(config, config_path)
+    models = probe_agents(config, config_path)
     directory = Path(out) if out is not None else default_out(config)
     if not resume:
         refuse_existing(directory)  # before the lock file would make it non-empty
@@ -294,7 +330,7 @@ def run_command(config_path: str, *, out: str | None = None, resume: bool = Fals
     try:
         code = _play(config, config_path, directory, schedule, resume=resume, live=live,
                      concurrency=concurrency, overrides=overrides, timeout=timeout,
-                     retry_forfeits=retry_forfeits)
+                     retry_forfeits=retry_forfeits, models=models)
     finally:
         lock.release()
     if code:
@@ -306,8 +342,8 @@ def run_command(config_path: str, *, out: str | None = None, resume: bool = Fals
 
 def _play(config: Config, config_path: str, directory: Path, schedule: Any, *, resume: bool,
           live: bool, concurrency: int | None, overrides: Any, timeout: float | None,
-          retry_forfeits: bool = False) -> int:
-    store = open_store(config, directory, resume=resume)
+          retry_forfeits: bool = False, models: dict[str, Any] | None = None) -> int:
+    store = open_store(config, directory, resume=resume, models=models)
     print(f"Run directory: {directory}", flush=True)
     if retry_forfeits:
         replayed = store.forget_retryable(RETRYABLE)
