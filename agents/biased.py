@@ -39,7 +39,10 @@ class Biased(BaseAgent):
         super().reset(seed=seed, **context)
         self._probs: np.ndarray | None = None
         if context.get("action_names") is not None:  # bad weights fail at the config check
-            self._probs = self._resolve(len(context["action_names"]))
+            try:
+                self._probs = self._resolve(len(context["action_names"]))
+            except ValueError as exc:
+                raise ValueError(f"weights: {exc}") from None
 
     def _resolve(self, n: int) -> np.ndarray:
         probs = np.zeros(n)
