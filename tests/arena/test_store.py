@@ -298,3 +298,69 @@ def test_resume_opens_only_a_sound_writable_run(tmp_path):
         db.write(b"\x00" * 8)  # the matches table's page header
     with pytest.raises(StoreError, match=r"damaged .*\.recover"):
         Store.open(tmp_path / "run", write=True)
+
+
+def runs_columns(directory) -> set[str]:
+    conn = sqlite3.connect(directory / "arena.db")
+    try:
+        return {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+    finally:
+        conn.close()
+
+
+def timed(index: int) -> MatchResult:
+    match = result(index)
+    for t, entry in enumerate(match.round_log):
+        entry["latency_ms"] = {"a": 0.25 * t, "b": 1e-3 + t}
+    return match
+
+
+def test_a_run_records_model_identities_and_finds_one_match_by_key(tmp_path):
+    models = {"a": {"engine": "hf", "model": "org/m", "sha256": "ab" * 32, "dtype": "float32",
+                    "versions": {"torch": "2", "transformers": "5"}}}
+    with Store.create(tmp_path / "run", config=CONFIG, models=models) as store:
+        store.save(timed(0))
+        store.save(result(1))
+        assert store.run_info()["models"] == models
+        assert store.result("rps/a-vs-b/0", rounds=True) == timed(0).to_dict()
+        assert store.result("rps/a-vs-b/1")["round_log"] == []
+        assert store.result("rps/a-vs-b/9") is None
+    with Store.open(tmp_path / "run") as again:
+        assert again.run_info()["models"] == models
+    with Store.create(tmp_path / "bare", config=CONFIG) as store:
+        assert store.run_info()["models"] == {}
+
+
+def test_a_version_1_run_gains_latency_and_models_and_keeps_what_it_had(tmp_path):
+    run = tmp_path / "run"
+    make_v0_run(run, with_forfeits(0), schema=V0_FORFEIT_SCHEMA)
+    conn = sqlite3.connect(run / "arena.db")
+    conn.execute("PRAGMA user_version = 1")  # as the arena with only the first migration
+    conn.close()
+    assert "latency_ms" not in on_disk(run)[1] and "models" not in runs_columns(run)
+    with Store.open(run) as store:
+        assert SCHEMA_VERSION >= 3
+        version, columns = on_disk(run)
+        assert version == SCHEMA_VERSION and "latency_ms" in columns
+        assert "models" in runs_columns(run)
+        assert store.run_info()["models"] == {}  # NULL: recorded before identities
+        old = store.results(rounds=True)[0]
+        assert old == with_forfeits(0).to_dict()
+        assert all("latency_ms" not in entry for entry in old["round_log"])  # NULL latency
+        store.save(timed(1))
+    with Store.open(run) as again:
+        assert again.result("rps/a-vs-b/1", rounds=True) == timed(1).to_dict()
+
+
+def test_a_read_only_old_run_reads_without_latency_or_models(tmp_path, monkeypatch):
+    def read_only(path):
+        return sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+
+    run = tmp_path / "run"
+    make_v0_run(run, result(0))
+    monkeypatch.setattr(arena.store, "_connect", read_only)
+    with Store.open(run) as store:
+        assert store.schema_version == 0
+        assert store.run_info()["models"] == {}
+        assert store.result("rps/a-vs-b/0", rounds=True) == result(0).to_dict()
+    assert "latency_ms" not in on_disk(run)[1] and "models" not in runs_columns(run)
