@@ -160,9 +160,6 @@ class HFAgent(BaseAgent):
 
         opts = self.load_options
         model, revision, gguf = str(opts["model"]), opts.get("revision"), opts.get("gguf_file")
-        cached = getattr(self.backend, "_arena_identity", None)  # one hash per shared model
-        if isinstance(cached, dict) and cached.get("_options") == opts:
-            return {k: v for k, v in cached.items() if k != "_options"}
         found: dict[str, Any] = {"engine": "hf", "model": model}
         local = Path(model).is_dir()
 
@@ -176,10 +173,20 @@ class HFAgent(BaseAgent):
             return Path(hit) if isinstance(hit, str) else None
 
         def sha256(path: Path) -> str:
+            # a GGUF file is gigabytes: hashed once per file state, kept on the shared backend
+            state = path.stat()
+            key = (str(path.resolve()), state.st_size, state.st_mtime_ns)
+            hashes = getattr(self.backend, "_arena_sha256", None)
+            if isinstance(hashes, dict) and key in hashes:
+                return str(hashes[key])
             digest = hashlib.sha256()
             with open(path, "rb") as handle:
                 for chunk in iter(lambda: handle.read(1 << 20), b""):
                     digest.update(chunk)
+            try:
+                self.backend._arena_sha256 = {key: digest.hexdigest()}  # type: ignore[attr-defined]
+            except AttributeError:
+                pass
             return digest.hexdigest()
 
         if local:
@@ -225,10 +232,6 @@ class HFAgent(BaseAgent):
             except PackageNotFoundError:
                 continue
         found["versions"] = versions
-        try:
-            self.backend._arena_identity = {**found, "_options": dict(opts)}  # type: ignore[attr-defined]
-        except AttributeError:
-            pass
         return found
 
     @property
