@@ -51,33 +51,63 @@ agents:
     return path
 
 
+def _texts(value: Any) -> list[str]:
+    return [value] if isinstance(value, str) else [str(v) for v in value]
+
+
+def _engines() -> list[type]:
+    """Every class through which the agent hands the model its prompt: the backend, and
+    the per-match prompt cache where there is one."""
+    classes: list[type] = [HFBackend]
+    try:
+        from agents.llm import prompt_cache
+    except ImportError:
+        return classes
+    classes += [c for c in vars(prompt_cache).values()
+                if isinstance(c, type) and c.__module__ == prompt_cache.__name__
+                and callable(getattr(c, "score", None))]
+    return classes
+
+
 @pytest.fixture(scope="module")
 def played(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """A run stored as ``arena run`` stores it, match by match, with every prompt the model
-    was given captured per match, in the order the decisions were made."""
+    """A run stored as ``arena run`` stores it, match by match, with the prompt the model
+    was given at each decision captured (whatever it scored or sampled from, through the
+    backend or a prompt cache), in the order the decisions were made."""
+    from agents.llm import HFAgent
+
     base = tmp_path_factory.mktemp("replay")
     config_path = write_config(base / "replay.yaml", tiny_model_dir)
     config = load_config(config_path)
     run = base / "run"
     store = Store.create(run, config=config.snapshot(), models=probe_agents(config, "cfg"))
-    seen: list[str] = []
-    score, generate = HFBackend.score, HFBackend.generate
+    given: list[str] = []  # every text handed to the model
+    seen: list[str] = []  # one per decision
+    decide = HFAgent.decide
 
-    def scored(self: HFBackend, contexts: Any, continuations: Any, *args: Any,
-               **kwargs: Any) -> Any:
-        assert len(set(contexts)) == 1  # one prompt per decision, every answer after it
-        seen.append(contexts[0])
-        return score(self, contexts, continuations, *args, **kwargs)
+    def capture(method: Any) -> Any:
+        def wrapper(self: Any, texts: Any, *args: Any, **kwargs: Any) -> Any:
+            given.extend(_texts(texts))
+            return method(self, texts, *args, **kwargs)
+        return wrapper
 
-    def sampled(self: HFBackend, prompts: Any, *args: Any, **kwargs: Any) -> Any:
-        seen.append(prompts[0])
-        return generate(self, prompts, *args, **kwargs)
+    def deciding(self: Any, observation: Any, action_space: Any) -> Any:
+        start = len(given)
+        try:
+            return decide(self, observation, action_space)
+        finally:
+            texts = set(given[start:])
+            assert len(texts) == 1, texts  # one prompt per decision, every answer after it
+            seen.append(texts.pop())
 
     prompts: dict[str, list[str]] = {}
     rows: dict[str, dict[str, Any]] = {}
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(HFBackend, "score", scored)
-        patch.setattr(HFBackend, "generate", sampled)
+        patch.setattr(HFAgent, "decide", deciding)
+        for engine in _engines():
+            for name in ("score", "generate"):
+                if callable(getattr(engine, name, None)):
+                    patch.setattr(engine, name, capture(getattr(engine, name)))
         for fixture in build_schedule(config).fixtures:
             seen.clear()
             result = play_fixture(config, fixture, state=MatchState())
