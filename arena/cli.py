@@ -66,7 +66,8 @@ def export(
     format_: Annotated[str, typer.Option(
         "--format", help="jsonl or csv: one row per finished match.")] = "jsonl",
     rounds: Annotated[bool, typer.Option(
-        "--rounds", help="Add round_log: actions, probabilities and rewards per round.")
+        "--rounds", help="Add round_log: actions, probabilities, rewards and latencies "
+        "(ms) per round.")
     ] = False,
     out: Annotated[str | None, typer.Option(
         "--out", help="Write to FILE instead of standard output.")] = None,
