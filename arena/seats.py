@@ -167,6 +167,13 @@ class Seat:
         action, probs = self._ask(observation, state)
         if probs is None:
             return action, None
+        # the usual case inline (a float64 vector that passes); anything else, and every
+        # failure, through as_probabilities, which says what is wrong
+        if type(probs) is np.ndarray and probs.dtype is _FLOAT and probs.ndim == 1:
+            values = probs.tolist()
+            if len(values) == self.n_actions and -POLICY_TOLERANCE <= sum(values) - 1.0 \
+                    <= POLICY_TOLERANCE and min(values) >= 0.0:
+                return action, values
         return action, as_probabilities(probs, self.name, self.n_actions)
 
     def decide(self, observation: Any, state: MatchState) -> tuple[Any, Any]:
