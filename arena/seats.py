@@ -108,13 +108,14 @@ def checker(space: Any, name: str) -> Callable[[Any], Any]:
     if isinstance(space, Text):
         def check_text(action: Any) -> str:
             if isinstance(action, str):
+                text = str.__str__(action)  # a str subclass as the plain text it holds
                 try:
-                    action.encode("utf-8")
+                    text.encode("utf-8")
                 except UnicodeEncodeError as exc:  # a lone surrogate: no store can keep it
                     raise Forfeit(name, f"{name}: returned text that is not valid Unicode "
-                                  f"({exc.reason} at index {exc.start}): {brief(action)}") \
+                                  f"({exc.reason} at index {exc.start}): {brief(text)}") \
                         from None
-                return str(action)  # a str subclass is stored as the plain text it holds
+                return text
             raise Forfeit(name, f"{name}: returned {brief(action)}, not text")
 
         return check_text

@@ -217,6 +217,17 @@ def test_a_lone_surrogate_in_a_text_forfeits_the_writer() -> None:
     result.error.encode("utf-8")  # the reason itself stores
 
 
+def test_a_str_subclass_is_stored_as_the_text_it_holds() -> None:
+    class Sly(str):
+        def __str__(self) -> str:
+            return "x\ud800"
+
+    seat = Seat(type("W", (), {"act": lambda self, o, s: Sly("fine")})(), "w", "solo",
+                Text(10))
+    action, _ = seat.decision(None, MatchState())
+    assert type(action) is str and action == "fine"
+
+
 def test_an_error_message_with_a_surrogate_is_stored_as_valid_bounded_text() -> None:
     result = play(SurrogateRaiser(name="r"), Uniform(name="fair"))
     assert result.status == FORFEIT and result.forfeited_by == "r"
