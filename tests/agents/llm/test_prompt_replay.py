@@ -295,3 +295,31 @@ def test_export_provenance_names_the_models(played: dict[str, Any]) -> None:
     assert done.returncode == 0, done.stderr
     record = json.loads(done.stdout)
     assert set(record["models"]) == {"chat", "base", "quitter"}
+
+
+def test_a_hub_model_records_the_commit_its_files_came_from(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    import huggingface_hub
+
+    from agents.llm import HFAgent
+
+    snapshot = tmp_path / "models--org--m" / "snapshots" / ("c0ffee" * 6 + "beef")
+    snapshot.mkdir(parents=True)
+    (snapshot / "config.json").write_text('{"torch_dtype": "bfloat16"}')
+    asked = []
+
+    def cached(repo_id: str, filename: str, revision: str | None = None, **_: Any) -> Any:
+        asked.append((repo_id, filename, revision))
+        path = snapshot / filename
+        return str(path) if path.exists() else None
+
+    monkeypatch.setattr(huggingface_hub, "try_to_load_from_cache", cached)
+    lm = HFAgent.__new__(HFAgent)
+    lm.load_options = {"model": "org/m", "revision": "main", "dtype": "bfloat16",
+                       "device_map": "auto", "gguf_file": None, "trust_remote_code": False}
+    lm._backend = object()
+    found = lm.identity()
+    assert found["model"] == "org/m" and found["revision"] == "main" and "path" not in found
+    assert found["commit"] == snapshot.name and found["config_dtype"] == "bfloat16"
+    assert "sha256" not in found and "files_sha256" not in found  # the weights are not read
+    assert ("org/m", "config.json", "main") in asked
