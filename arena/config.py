@@ -122,16 +122,16 @@ def apply_override(data: dict[str, Any], override: str) -> dict[str, Any]:
         raise ConfigError(f"--set {override!r}: {exc}") from None
     other = {"game": "games", "games": "game"}.get(str(parts[0]))
     if other and data.get(parts[0]) is None and data.get(other) is not None:
-        hint = f" (write games[0]{key.strip()[4:]})" if other == "games" else ""
+        hint = f" (write {'games[0]' + key.strip()[4:]!r})" if other == "games" else ""
         raise ConfigError(f"--set {override!r}: this config has '{other}:', "
                           f"not '{parts[0]}:'{hint}")
     if len(raw) > MAX_CONFIG_BYTES:
-        raise ConfigError(f"--set {key.strip()}=...: value too large")
+        raise ConfigError(f"--set {key.strip()!r}: value too large")
     try:
         value = load_yaml_text(raw) if raw.strip() else raw
     except ValueError as exc:
         if str(exc).startswith("config too large"):
-            raise ConfigError(f"--set {key.strip()}=...: {exc}") from None
+            raise ConfigError(f"--set {key.strip()!r}: {exc}") from None
         value = raw  # not YAML: the text as written
     data = copy.deepcopy(data)
     node: Any = data
@@ -139,7 +139,7 @@ def apply_override(data: dict[str, Any], override: str) -> dict[str, Any]:
         last = i == len(parts) - 1
         if isinstance(node, list):
             if not isinstance(part, int) or not -len(node) <= part < len(node):
-                raise ConfigError(f"--set {override!r}: {key.strip()} has no index {part!r}")
+                raise ConfigError(f"--set {override!r}: {key.strip()!r} has no index {part!r}")
         elif isinstance(node, dict):
             if isinstance(part, int):
                 part = str(part)
