@@ -275,9 +275,16 @@ def check_size(data: Any) -> None:
     measure(data, 0)
 
 
+def shown_path(path: str | Path) -> str:
+    """A config path as errors quote it: control and invisible characters as escapes."""
+    from leaderboards.table import visible
+
+    return visible(str(path))
+
+
 def read_yaml(path: str | Path) -> dict[str, Any]:
     """The raw mapping in a YAML file, or a one-line ConfigError."""
-    source = str(path)
+    source = shown_path(path)
     too_big = ConfigError(f"config too large: more than {MAX_CONFIG_BYTES:,} bytes", file=source)
     try:
         file = Path(path)
@@ -311,8 +318,8 @@ def load_config(path: str | Path, *, overrides: list[str] | tuple[str, ...] = ()
         try:
             data = apply_override(data, override)
         except ConfigError as exc:
-            raise ConfigError(exc.problem, file=str(path)) from None
-    return parse_config(data, source=str(path))
+            raise ConfigError(exc.problem, file=shown_path(path)) from None
+    return parse_config(data, source=shown_path(path))
 
 
 def parse_shape(data: Any, *, source: str = "<config>") -> ParsedConfig:

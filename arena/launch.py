@@ -143,6 +143,9 @@ def probe_agents(config: Config, source: str) -> dict[str, Any]:
     given options, and a missing file or module are config problems. Anything else is
     the agent's own failure and forfeits its matches as it would mid-run.
     """
+    from arena.config import shown_path
+
+    source = shown_path(source)
     seats = _GameSeats(config)
     identities: dict[str, Any] = {}
     for i, spec in enumerate(config.agents):
