@@ -122,7 +122,7 @@ def apply_override(data: dict[str, Any], override: str) -> dict[str, Any]:
         raise ConfigError(f"--set {override!r}: {exc}") from None
     other = {"game": "games", "games": "game"}.get(str(parts[0]))
     if other and data.get(parts[0]) is None and data.get(other) is not None:
-        hint = f" (write {'games[0]' + key.strip()[4:]!r})" if other == "games" else ""
+        hint = f" (write games[0]{shown_path(key.strip()[4:])})" if other == "games" else ""
         raise ConfigError(f"--set {override!r}: this config has '{other}:', "
                           f"not '{parts[0]}:'{hint}")
     if len(raw) > MAX_CONFIG_BYTES:
