@@ -33,6 +33,9 @@ the engine looks for:
     Counters stored with the match once it ends (floats, or lists of texts).
 ``prompt_text(past)``
     The exact text a language model reads; ``arena prompt`` shows it.
+``close()``
+    Called when the agent's match (or solo series) is over: free what it holds for the
+    match, such as a language model's prompt cache.
 
 Giving up one decision: ``decide``/``act``/``policy`` may raise :class:`RoundForfeit`
 (a language model with no readable answer after its retries does). The round is still

@@ -73,6 +73,20 @@ def play_match(env: Any, agents: Sequence[Any], *, game: str, seed: int,
         state.agents.setdefault(name, agent)
     observer = observer or NoObserver()
     try:
+        return _play(env, agents, names, spec, fixture, observer, state)
+    finally:
+        for agent in agents:  # free what an agent holds for its match (a prompt cache)
+            close = getattr(agent, "close", None)
+            if callable(close):
+                try:
+                    close()
+                except Exception:  # noqa: BLE001, S110 -- the record is made; nothing to lose
+                    pass
+
+
+def _play(env: Any, agents: Sequence[Any], names: list[str], spec: Any, fixture: Fixture,
+          observer: Any, state: MatchState) -> MatchResult:
+    try:
         if spec.solo:
             _play_series(env, agents[0], names[0], spec.id, spec.kind, fixture, observer, state)
         else:

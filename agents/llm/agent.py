@@ -118,6 +118,7 @@ class HFAgent(BaseAgent):
         self._earlier_decisions = 0  # in earlier episodes of a solo series
         self._prompter: Prompter | None = None
         self._past: list[Any] = []
+        self._session: Any = None
         # the tokenizer now (shared, cheap after the first agent), the weights on first use:
         # a wrong model id or path is reported when the config is checked, not mid-run
         self._backend: Backend = get_backend(**self.load_options)
@@ -127,6 +128,20 @@ class HFAgent(BaseAgent):
     def backend(self) -> Backend:
         """The shared backend for this agent's model."""
         return self._backend
+
+    @property
+    def session(self) -> Any:
+        """This match's view of the model: its prompt cache, when the backend keeps one."""
+        if self._session is None:
+            make = getattr(self.backend, "session", None)
+            self._session = make() if callable(make) else _Uncached(self.backend)
+        return self._session
+
+    def close(self) -> None:
+        """The match is over: free its prompt cache."""
+        if self._session is not None:
+            self._session.close()
+            self._session = None
 
     @classmethod
     def can_play(cls, game: Any) -> bool:
@@ -320,8 +335,7 @@ class HFAgent(BaseAgent):
     def _distribution(self) -> np.ndarray:
         names = self.prompter.names
         text = self.prompt_text()
-        logprobs = self.backend.score([text] * len(names),
-                                      [self.continuation(n) for n in names])
+        logprobs = self.session.score(text, [self.continuation(n) for n in names])
         self.off_mass.append(max(0.0, 1.0 - float(np.exp(logprobs).sum())))
         return tempered(logprobs, self.temperature)
 
@@ -332,8 +346,8 @@ class HFAgent(BaseAgent):
         """One sampled answer per try, up to ``retries + 1``; the prompt is rendered once."""
         prompt, stop = self.prompt_text(), self.prompter.stop()
         for _ in range(self.retries + 1):
-            yield self.backend.generate([prompt], max_new_tokens=tokens, stop=stop,
-                                        temperature=self.temperature, seed=self._seed())[0]
+            yield self.session.generate(prompt, max_new_tokens=tokens, stop=stop,
+                                        temperature=self.temperature, seed=self._seed())
 
     def _sample_choice(self) -> int:
         names = self.prompter.names
@@ -362,6 +376,22 @@ class HFAgent(BaseAgent):
             raise InvalidAnswer(f"agent {self.name!r} gave no legal answer in "
                                 f"{len(texts)} tries; last answer: {texts[-1]!r}")
         return uniform()
+
+
+class _Uncached:
+    """A backend without sessions, seen as one: every call starts from scratch."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+
+    def score(self, context: str, continuations: list[str]) -> np.ndarray:
+        return self.backend.score([context] * len(continuations), continuations)
+
+    def generate(self, prompt: str, **options: Any) -> str:
+        return self.backend.generate([prompt], **options)[0]
+
+    def close(self) -> None:
+        pass
 
 
 def tempered(logprobs: np.ndarray, temperature: float) -> np.ndarray:

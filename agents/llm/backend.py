@@ -12,6 +12,9 @@ an HTTP server) is one new class:
     stop string or end-of-sequence token. ``seed`` seeds the engine's own generator.
 ``chat_prompt(messages)``
     The raw text of the tokenizer's chat template with the generation prompt.
+``session()`` (optional)
+    A :class:`Session` for one match: the same scoring and sampling for one prompt at a
+    time, free to keep what the match's next decision can reuse (a prompt cache).
 ``completion_prefix()`` / ``end_of_turn()``
     The special tokens the tokenizer puts before plain text (a BOS), written out, and
     the token that ends an assistant turn in the chat template.
@@ -37,8 +40,21 @@ _CACHE: dict[str, Backend] = {}
 _LOCK = threading.Lock()
 
 
+class Session(Protocol):
+    """One match's view of a backend, which may keep state (a prompt cache) between its
+    decisions: the same ``score`` and ``generate`` for one prompt, and ``close``."""
+
+    def score(self, context: str, continuations: Sequence[str]) -> np.ndarray: ...
+
+    def generate(self, prompt: str, *, max_new_tokens: int, stop: Sequence[str],
+                 temperature: float, seed: int) -> str: ...
+
+    def close(self) -> None: ...
+
+
 class Backend(Protocol):
-    """What the language-model agent needs from a model engine."""
+    """What the language-model agent needs from a model engine (``session()`` is
+    optional: without it every call goes to the backend itself)."""
 
     def score(self, contexts: Sequence[str], continuations: Sequence[str]) -> np.ndarray: ...
 

@@ -5,7 +5,9 @@ loads the tokenizer at once and the model on first use (so ``arena prompt`` neve
 loads weights). ``device_map`` goes to accelerate: ``"auto"`` spreads a large model
 over every GPU. torch and transformers are imported only inside this class.
 
-Scoring follows lm-evaluation-harness: context and continuation are encoded together
+A match scores and samples through its own :meth:`session`, a
+:class:`~agents.llm.prompt_cache.PromptCache` that keeps the key/value cache of its last
+prompt. The uncached scoring below follows lm-evaluation-harness: context and continuation are encoded together
 and split at the encoded context's length; the continuation's token log-probs are
 summed. All pairs go through one left-padded forward pass, keeping only the last
 positions' logits. Generation is our own short sampling loop so that it draws from a
@@ -20,6 +22,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+
+from agents.llm.prompt_cache import PromptCache
 
 _DTYPES = {"float32", "float16", "bfloat16", "float64"}
 
@@ -97,8 +101,28 @@ class HFBackend:
         device = self.model.device
         return ids.to(device), mask.to(device), positions.to(device)
 
+    @property
+    def lock(self) -> threading.RLock:
+        """Held around every use of the model and the tokenizer (threads share them)."""
+        return self._lock
+
+    def cache_kwargs(self, cache: Any) -> dict[str, Any]:
+        """The forward argument that passes a key/value cache, by this version's name."""
+        _ = self.model  # loading reads the forward's signature
+        return {self._cache_arg: cache}
+
+    def keep_last_logits(self, count: int) -> dict[str, Any]:
+        """Forward arguments that compute only the last ``count`` positions' logits."""
+        _ = self.model  # loading tells whether the model takes the argument
+        return {"logits_to_keep": count} if self._keep_arg else {}
+
     # -- the Backend interface --------------------------------------------------------
+    def session(self) -> PromptCache:
+        """A prompt cache for one match: each decision then costs only its new tokens."""
+        return PromptCache(self)
+
     def score(self, contexts: Sequence[str], continuations: Sequence[str]) -> np.ndarray:
+        """Every pair scored from scratch in one padded batch (no cache)."""
         import torch
 
         # the agent scores every action after one prompt: encode each distinct context once
@@ -128,7 +152,7 @@ class HFBackend:
                  temperature: float = 1.0, seed: int = 0) -> list[str]:
         import torch
 
-        eos = self._stop_ids()
+        eos = self.stop_ids()
         with self._lock, torch.inference_mode():
             ids, mask, positions = self._left_pad([self.encode(p) for p in prompts])
             generator = torch.Generator(device=ids.device).manual_seed(int(seed))
@@ -169,7 +193,7 @@ class HFBackend:
             texts.append(text[:min(cuts)] if cuts else text)
         return texts
 
-    def _stop_ids(self) -> set[int]:
+    def stop_ids(self) -> set[int]:
         ids = {self.tokenizer.eos_token_id}
         configured = getattr(self.model.generation_config, "eos_token_id", None)
         ids.update(configured if isinstance(configured, list) else [configured])

@@ -80,15 +80,23 @@ def test_prefix_names_are_complete_answers(tiny_model_dir: Path) -> None:
 
 
 class CountingBackend:
-    """Wraps the real backend and counts forward passes."""
+    """Wraps the real backend and counts scoring calls (each is one pass for every answer,
+    through the match's prompt cache)."""
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
         self.calls: list[int] = []
 
-    def score(self, contexts: Sequence[str], continuations: Sequence[str]) -> np.ndarray:
-        self.calls.append(len(contexts))
-        return self.inner.score(contexts, continuations)
+    def session(self) -> Any:
+        counting, session = self, self.inner.session()
+        score = session.score
+
+        def counted(context: str, continuations: Sequence[str]) -> np.ndarray:
+            counting.calls.append(len(continuations))
+            return score(context, continuations)
+
+        session.score = counted
+        return session
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
@@ -102,11 +110,18 @@ class RecordingBackend:
         self.prompts: list[str] = []
         self.texts: list[str] = []
 
-    def generate(self, prompts: Sequence[str], **options: Any) -> list[str]:
-        texts = self.inner.generate(prompts, **options)
-        self.prompts.extend(prompts)
-        self.texts.extend(texts)
-        return texts
+    def session(self) -> Any:
+        recording, session = self, self.inner.session()
+        generate = session.generate
+
+        def recorded(prompt: str, **options: Any) -> str:
+            text = generate(prompt, **options)
+            recording.prompts.append(prompt)
+            recording.texts.append(text)
+            return text
+
+        session.generate = recorded
+        return session
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
