@@ -124,7 +124,7 @@ def checker(space: Any, name: str) -> Callable[[Any], Any]:
         try:
             if space.contains(action):
                 return action
-        except Exception:  # noqa: BLE001, S110 -- a value the space cannot even test
+        except BaseException:  # noqa: BLE001, S110 -- a value the space cannot even test
             pass
         raise Forfeit(name, f"{name}: returned {brief(action)}, not an action in {space}")
 
@@ -254,7 +254,7 @@ def as_probabilities(probs: Any, name: str, n_actions: int | None = None) -> lis
             if array.dtype.kind not in "biuf":  # text, objects, complex numbers
                 raise TypeError(array.dtype)
             array = array.astype(float)
-        except Exception:  # noqa: BLE001 -- text, mappings, ragged lists, objects that raise
+        except BaseException:  # noqa: BLE001 -- text, mappings, ragged lists, objects that raise
             raise Forfeit(name, f"{name}: policy returned {brief(probs)}, not probabilities") \
                 from None
         if array.ndim != 1:
