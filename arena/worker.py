@@ -197,7 +197,10 @@ def serve(config: Config, conn: Connection, shared: Any, setup: dict[str, Any],
         except Exception as exc:  # noqa: BLE001 -- the run stops on it, with this reason
             conn.send(("failed", f"{type(exc).__name__}: {exc}"))
             continue
-        conn.send(("done", dataclasses.replace(result, round_log=[])))
+        # a match's rounds stay here; a solo series keeps them: its live table ranks
+        # every episode
+        conn.send(("done", result if fixture.episodes else
+                   dataclasses.replace(result, round_log=[])))
 
 
 def adopt(setup: dict[str, Any]) -> None:

@@ -88,3 +88,20 @@ def test_matches_are_the_same_in_workers_and_in_threads(tmp_path, monkeypatch):
     monkeypatch.setattr("arena.runner.importable", lambda config: False)  # all in threads
     in_threads, _, _ = play(tmp_path, config, name="threads")
     assert len(in_workers) == 12 and timeless(in_workers) == timeless(in_threads)
+
+
+def test_the_live_view_gets_a_solo_series_with_its_episodes(tmp_path):
+    """From a worker, a match's record comes without its rounds (they are saved there),
+    but a solo series keeps them: the live table ranks every episode."""
+    from tests.arena.test_runner import Recorder
+
+    class Finished(Recorder):
+        def match_finished(self, result):
+            super().match_finished(result)
+            self.logs = [*getattr(self, "logs", []), (result.episodes, len(result.round_log))]
+
+    observer = Finished()
+    config = cfg(INNOCENTS[:1], game={"id": "random_number", "length": 3},
+                 fmt={"type": "solo", "episodes": 4})
+    play(tmp_path, config, observer=observer)
+    assert observer.logs == [(4, 12)]
