@@ -71,7 +71,10 @@ def exported(run_dir: Path, *extra: str) -> list[dict]:
 
 
 def timeless(rows: list[dict]) -> list[dict]:
-    return [{k: v for k, v in r.items() if k not in ("started_at", "finished_at")} for r in rows]
+    """Rows without what measures time (when a match ran, how long each call took)."""
+    from tests.arena.test_runner import timeless as without_timing
+
+    return without_timing(rows)
 
 
 def test_help_is_quick_and_imports_nothing_heavy():

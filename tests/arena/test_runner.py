@@ -74,7 +74,10 @@ def play(tmp_path, config, *, concurrency=None, timeout=None, name="run", fixtur
 
 
 def timeless(records):
-    return [{k: v for k, v in r.items() if k not in ("started_at", "finished_at")}
+    """Records without what measures time (when a match ran, how long each call took)."""
+    return [{**{k: v for k, v in r.items() if k not in ("started_at", "finished_at")},
+             **({"round_log": [{k: v for k, v in e.items() if k != "latency_ms"}
+                               for e in r["round_log"]]} if "round_log" in r else {})}
             for r in records]
 
 

@@ -21,6 +21,7 @@ import pytest
 
 from tests.agents.llm import reference
 from tests.agents.llm.runs import arena, export, printed_prompt, replay_draws
+from tests.arena.test_runner import timeless
 
 pytestmark = pytest.mark.slow
 NAMES = {"rps": ["rock", "paper", "scissors"], "random_number": [str(v) for v in range(11)]}
@@ -114,6 +115,6 @@ def test_a_killed_run_resumes_to_the_same_results(finished: dict[str, Any]) -> N
     resumed = export(run)
 
     def essence(rows: list[dict[str, Any]]) -> list[Any]:
-        return [(r["key"], r["scores"], r["stats"], r["round_log"]) for r in rows]
+        return [(r["key"], r["scores"], r["stats"], r["round_log"]) for r in timeless(rows)]
 
     assert essence(resumed) == essence(finished["rows"])
