@@ -142,7 +142,7 @@ class Prompter:
     def _shown(self, past: Sequence[Any]) -> list[tuple[int, Any]]:
         numbered = list(enumerate(past, start=1))
         if self.window is not None:
-            numbered = numbered[len(numbered) - self.window:] if self.window > 0 else []
+            numbered = numbered[max(0, len(numbered) - self.window):] if self.window > 0 else []
         return numbered
 
     def _number_fields(self, past: Sequence[Any]) -> dict[str, Any]:

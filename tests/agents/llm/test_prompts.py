@@ -60,6 +60,12 @@ def test_history_window_shows_only_the_last_rounds() -> None:
     assert "Round 1" not in Prompter(ctx, prompt_format="completion", history=0).render(past)
 
 
+def test_a_window_wider_than_the_history_shows_every_round() -> None:
+    ctx = two_player_context("rps", "player_0", rounds=10)
+    text = Prompter(ctx, prompt_format="chat", history=3).render([(0, 1), (1, 2)])[1]["content"]
+    assert "Round 1: you played rock" in text and "Round 2: you played paper" in text
+
+
 def test_five_move_rps_rules_come_from_the_payoff() -> None:
     ctx = two_player_context("rps", "player_0", rounds=5, n_actions=5)
     text = Prompter(ctx, prompt_format="chat").render([])[1]["content"]
