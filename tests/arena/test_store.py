@@ -214,8 +214,11 @@ def test_a_failed_migration_changes_nothing(tmp_path, monkeypatch):
 
     run = tmp_path / "run"
     make_v0_run(run, result(0))
-    monkeypatch.setattr(arena.store, "MIGRATIONS", (*arena.store.MIGRATIONS, boom))
-    monkeypatch.setattr(arena.store, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    import arena.store_schema
+
+    for module in (arena.store, arena.store_schema):
+        monkeypatch.setattr(module, "MIGRATIONS", (*arena.store.MIGRATIONS, boom))
+        monkeypatch.setattr(module, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
     with pytest.raises(RuntimeError, match="boom"):
         Store.open(run)
     version, columns = on_disk(run)
