@@ -1,0 +1,101 @@
+"""A language model's identity, as a run records it: what exactly was played.
+
+Only files are read, never the weights loaded; a part that cannot be found is left out.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+
+@functools.lru_cache(maxsize=32)
+def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
+    """A GGUF file is gigabytes: hashed once per process and file state."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def model_identity(load_options: dict[str, Any]) -> dict[str, Any]:
+    """Which model this agent plays with, as the run records it (``runs.models``).
+
+    ``engine`` (``hf``); ``model`` as configured and, for a local directory, its
+    absolute ``path``; ``revision`` as configured and the hub ``commit`` the files were
+    read from (when the hub cache has them); with ``gguf_file``, the ``sha256`` of that
+    file; for a local directory without one, ``files_sha256``: the SHA-256 of its
+    ``config.json`` contents and the names and sizes of its weight files (weights are
+    not read: a checkpoint is many gigabytes); ``dtype`` as configured and the
+    ``config_dtype`` its ``config.json`` names; ``trust_remote_code``; and the
+    ``versions`` of torch, transformers, tokenizers (and gguf). Only files are read,
+    never the weights loaded; a part that cannot be found is left out.
+    """
+    import hashlib
+    opts = load_options
+    model, revision, gguf = str(opts["model"]), opts.get("revision"), opts.get("gguf_file")
+    found: dict[str, Any] = {"engine": "hf", "model": model}
+    local = Path(model).is_dir()
+
+    def hub_file(name: str) -> Path | None:
+        try:
+            from huggingface_hub import try_to_load_from_cache
+
+            hit = try_to_load_from_cache(model, name, revision=revision)
+        except Exception:  # noqa: BLE001 -- not a hub id, no cache: nothing to record
+            return None
+        return Path(hit) if isinstance(hit, str) else None
+
+    def sha256(path: Path) -> str:
+        state = path.stat()
+        return _file_sha256(str(path.resolve()), state.st_size, state.st_mtime_ns)
+
+    if local:
+        found["path"] = str(Path(model).resolve())
+    found["revision"] = revision
+    config = Path(model) / "config.json" if local else hub_file("config.json")
+    if not local:
+        snapshot = hub_file(gguf) if gguf else config or hub_file("tokenizer_config.json")
+        if snapshot is not None and snapshot.parent.parent.name == "snapshots":
+            found["commit"] = snapshot.parent.name
+    if gguf:
+        found["gguf_file"] = gguf
+        path = Path(model) / gguf if local else hub_file(gguf)
+        try:
+            if path is not None:
+                found["sha256"] = sha256(path)
+        except OSError:
+            pass
+    elif local:
+        weights = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".h5", ".msgpack",
+                   ".index.json")
+        digest = hashlib.sha256()
+        try:
+            digest.update(Path(model, "config.json").read_bytes())
+            for item in sorted(Path(model).iterdir()):
+                if item.is_file() and item.name.endswith(weights):
+                    digest.update(f"\n{item.name}\t{item.stat().st_size}".encode())
+            found["files_sha256"] = digest.hexdigest()
+        except OSError:
+            pass
+    found["dtype"] = opts.get("dtype")
+    try:
+        if config is not None and config.is_file():
+            data = json.loads(config.read_text(encoding="utf-8"))
+            found["config_dtype"] = data.get("torch_dtype") or data.get("dtype")
+    except (OSError, ValueError, AttributeError):
+        pass
+    found["trust_remote_code"] = bool(opts.get("trust_remote_code"))
+    versions = {}
+    for package in ("torch", "transformers", "tokenizers", *(("gguf",) if gguf else ())):
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:
+            continue
+    found["versions"] = versions
+    return found
