@@ -8,9 +8,13 @@ to :mod:`leaderboards`:
   TrueSkill). JSON is a list of rows, or an object keyed by game id when the run has
   several games and no ``--game``. ``--bt`` adds order-free Bradley-Terry strengths.
 * ``arena matrix DIR [--game ID] [--format table|json]`` -- every pair's mean net reward
-  per round, row agent against column agent, coloured by sign.
-* ``arena graph DIR [--game ID] [--out FILE.png]`` -- who beats whom: edges and the
-  cycles that make a game non-transitive; ``--out`` draws it with matplotlib.
+  per round with its 95% interval, row agent against column agent, in leaderboard order.
+* ``arena graph DIR [--game ID] [--out FILE.png]`` -- who beats whom (edges whose interval
+  excludes 0) and the cycles that make a game non-transitive; ``--out`` draws it.
+
+Ratings judge a match by its margin (:class:`leaderboards.OutcomeRule`): the run's
+``rating.margin_sd`` (default 2) times the standard deviation of two uniform players'
+net, from the game's own payoff matrix (:func:`round_variance_of`).
 """
 
 from __future__ import annotations
@@ -18,14 +22,16 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import typer
 from rich.console import Console
 
+from arena.config_model import DEFAULT_MARGIN_SD
 from arena.errors import ArenaError
 
 LEADERBOARD_FORMATS = ("table", "md", "csv", "json")
@@ -57,9 +63,18 @@ class RunView:
                                        or bool(self.config.get("games_list")))
         rating = self.config.get("rating") or {}
         self.draw_probability = float(rating.get("draw_probability", 0.1))
+        self.margin_sd, self.game_args = rating_settings(self.config)
 
     def records(self, game: str) -> list[dict[str, Any]]:
         return game_records(self.store, game)
+
+    def board(self, game: str, records: list[dict[str, Any]], *, bt: bool = False) -> Any:
+        """The leaderboard of ``game`` by this run's rating settings."""
+        return game_board(records, game, draw_probability=self.draw_probability, bt=bt,
+                          margin_sd=self.margin_sd, args=self.game_args.get(game))
+
+    def round_variance(self, game: str) -> float | None:
+        return round_variance_of(game, self.game_args.get(game))
 
     def close(self) -> None:
         self.store.close()
@@ -88,31 +103,97 @@ def _is_solo(records: list[dict[str, Any]]) -> bool:
     return bool(records) and is_solo(records[0])
 
 
-def game_records(store: Any, game: str) -> list[dict[str, Any]]:
+class RunRecords(list):  # type: ignore[type-arg]
+    """A game's records as read from a run (a plain list of record dicts), carrying that
+    run's ``margin_sd`` and the game's ``args``: :func:`game_board` rates them by those
+    unless told otherwise, so every table of a run uses the run's own outcome rule."""
+
+    margin_sd: float = DEFAULT_MARGIN_SD
+    args: dict[str, Any] | None = None
+
+
+def rating_settings(config: Mapping[str, Any]) -> tuple[float, dict[str, dict[str, Any]]]:
+    """``rating.margin_sd`` and game id -> arguments, from a stored config snapshot
+    (a snapshot made before ``margin_sd`` existed, or with the default, has none: 2)."""
+    rating = config.get("rating") or {}
+    games = {g["id"]: dict(g.get("args") or {}) for g in config.get("games") or ()
+             if isinstance(g, Mapping) and "id" in g}
+    return float(rating.get("margin_sd", DEFAULT_MARGIN_SD)), games
+
+
+def game_records(store: Any, game: str) -> RunRecords:
     """A game's records; solo tasks come with their round logs (per-episode ranks)."""
     records = store.results(game=game)
     if _is_solo(records):
         records = store.results(game=game, rounds=True)
-    return records
+    out = RunRecords(records)
+    out.margin_sd, games = rating_settings(store.run_info().get("config") or {})
+    out.args = games.get(game)
+    return out
+
+
+@lru_cache(maxsize=64)
+def _variance(game: str, args_json: str) -> float | None:
+    from envs import get_game
+    from leaderboards import round_variance
+
+    spec = get_game(game)
+    if spec.solo:
+        return None
+    env = spec.make(**json.loads(args_json))
+    try:
+        raw = env.unwrapped
+        return round_variance(raw.payoff_for(raw.possible_agents[0]))
+    finally:
+        env.close()
+
+
+def round_variance_of(game: str, args: Mapping[str, Any] | None = None) -> float | None:
+    """One round's variance of the net between two uniform players in ``game`` played
+    with ``args`` (its stage game's payoff matrix; the same from either seat), which the
+    margin rule of the ratings scales. ``None`` for a solo task, and for a game that
+    cannot be built here (an unknown id, arguments that are not plain data): the
+    ratings then use rock-paper-scissors' 2/3."""
+    try:
+        return _variance(game, json.dumps(dict(args or {}), sort_keys=True))
+    except Exception:  # noqa: BLE001 -- a view never fails on this: the default applies
+        return None
+
+
+def rating_options(game: str, *, margin_sd: float = DEFAULT_MARGIN_SD,
+                   args: Mapping[str, Any] | None = None) -> dict[str, float]:
+    """``margin_sd`` and ``round_variance`` keywords for the leaderboards functions."""
+    variance = round_variance_of(game, args)
+    return {"margin_sd": margin_sd,
+            **({"round_variance": variance} if variance is not None else {})}
 
 
 def game_board(records: list[dict[str, Any]], game: str, *, draw_probability: float,
-               bt: bool = False) -> Any:
+               bt: bool = False, margin_sd: float | None = None,
+               args: Mapping[str, Any] | None = None) -> Any:
     """The leaderboard of one game's records: TrueSkill for matches (``bt``: with
-    Bradley-Terry), mean reward with intervals for solo tasks."""
+    Bradley-Terry), mean reward with intervals for solo tasks. A match's rated outcome
+    follows the margin rule: ``margin_sd`` (the config's ``rating.margin_sd``) standard
+    deviations of chance's net in ``game`` played with ``args`` (the game block's
+    arguments). Either left out is taken from ``records`` when they came from
+    :func:`game_records` (the run's own), else the default 2 and the game's defaults."""
     from leaderboards import add_bradley_terry, build_leaderboard, build_solo_leaderboard
 
+    if margin_sd is None:
+        margin_sd = getattr(records, "margin_sd", DEFAULT_MARGIN_SD)
+    if args is None:
+        args = getattr(records, "args", None)
     if _is_solo(records):
         return build_solo_leaderboard(records, draw_probability=draw_probability, title=game)
-    board = build_leaderboard(records, draw_probability=draw_probability, title=game)
-    return add_bradley_terry(board, records) if bt else board
+    rule = rating_options(game, margin_sd=margin_sd, args=args)
+    board = build_leaderboard(records, draw_probability=draw_probability, title=game, **rule)
+    return add_bradley_terry(board, records, **rule) if bt else board
 
 
 # -- leaderboard --------------------------------------------------------------------
 def build_boards(view: RunView, *, bt: bool = False) -> dict[str, Any]:
     """Game id -> Leaderboard for every game of ``view``."""
-    return {game: game_board(view.records(game), game, draw_probability=view.draw_probability,
-                             bt=bt) for game in view.games}
+    return {game: view.board(game, view.records(game), bt=bt) for game in view.games}
 
 
 def render_boards(boards: dict[str, Any], fmt: str, *, keyed: bool) -> str:
@@ -185,7 +266,10 @@ def matrix_command(
         for g in view.games:
             records = view.store.results(game=g)
             if not _is_solo(records):
-                matrices[g] = pairwise_matrix(records, title=g)
+                variance = view.round_variance(g)
+                matrices[g] = pairwise_matrix(
+                    records, title=g, order=view.board(g, records).agents(),
+                    **({"round_variance": variance} if variance is not None else {}))
         if not matrices:
             raise ArenaError("no two-player games in this run: a matrix needs pairwise matches")
         if fmt == "json":
@@ -229,7 +313,9 @@ def graph_command(
         for g in view.games:
             records = view.store.results(game=g)
             if not _is_solo(records):
-                graphs[g] = dominance_graph(records)
+                variance = view.round_variance(g)
+                graphs[g] = dominance_graph(
+                    records, **({"round_variance": variance} if variance is not None else {}))
         if not graphs:
             raise ArenaError("no two-player games in this run: a dominance graph needs "
                              "pairwise matches")

@@ -110,8 +110,34 @@ class AgentConfig(_Frozen):
         return data
 
 
+#: the default ``rating.margin_sd`` (mirrors ``leaderboards.contests.DEFAULT_MARGIN_SD``)
+DEFAULT_MARGIN_SD = 2.0
+
+
 class Rating(_Frozen):
+    """``draw_probability`` of TrueSkill, and ``margin_sd``: a match (a hide-and-seek pair)
+    is rated a win only when its net exceeds this many standard deviations of the net of
+    two uniform players over its rounds, else a draw (README, "How outcomes are rated").
+    The default is left out of the snapshot, so a config that does not set it stores
+    exactly what it stored before the setting existed (and ``--resume`` of such a run
+    still matches)."""
+
     draw_probability: float = Field(default=0.1, ge=0.0, lt=1.0)
+    margin_sd: float = Field(default=DEFAULT_MARGIN_SD, ge=0.0, le=100.0, allow_inf_nan=False)
+
+    @field_validator("margin_sd", mode="before")
+    @classmethod
+    def _no_bool(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError(f"must be a number of standard deviations >= 0, not {value!r}")
+        return value
+
+    @model_serializer(mode="wrap")
+    def _drop_default_margin(self, handler: Any) -> Any:
+        data = handler(self)
+        if isinstance(data, dict) and data.get("margin_sd") == DEFAULT_MARGIN_SD:
+            data.pop("margin_sd")
+        return data
 
 
 Timeout = float | Literal["auto"] | None

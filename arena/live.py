@@ -38,6 +38,8 @@ from rich.live import Live
 from rich.table import Column, Table
 from rich.text import Text
 
+from arena.cli_views import round_variance_of
+from arena.config_model import DEFAULT_MARGIN_SD
 from arena.live_logging import LogRouting
 from arena.records import FORFEIT, MatchResult
 from leaderboards import Leaderboard, LiveRatings
@@ -76,19 +78,27 @@ class _InFlight:
 class LiveObserver:
     """A live terminal view of a run (see the module docstring).
 
-    ``draw_probability`` feeds the live TrueSkill ratings; ``max_rows`` caps the
+    ``draw_probability`` feeds the live TrueSkill ratings, and ``margin_sd`` with
+    ``game_args`` (game id -> the game block's arguments; a game not in it is taken
+    with its defaults) make the margin rule of their outcomes, the same as the final
+    table's (:func:`arena.cli_views.game_board`); ``max_rows`` caps the
     matches-in-flight table so the view fits a 40-line terminal. The observer is
     itself the renderable handed to ``Live``: each refresh draws the current state.
     """
 
     def __init__(self, *, console: Console | None = None, draw_probability: float = 0.1,
-                 refresh_per_second: float = 4.0, max_rows: int = 8) -> None:
+                 refresh_per_second: float = 4.0, max_rows: int = 8,
+                 margin_sd: float = DEFAULT_MARGIN_SD,
+                 game_args: dict[str, dict[str, Any]] | None = None) -> None:
         self.console = console or Console()
         self._refresh = refresh_per_second
         self._max_rows = max_rows
         self._lock = threading.Lock()
         self._in_flight: dict[str, _InFlight] = {}
-        self._ratings = LiveRatings(draw_probability=draw_probability)
+        args = dict(game_args or {})
+        self._ratings = LiveRatings(
+            draw_probability=draw_probability, margin_sd=margin_sd,
+            round_variance=lambda game: round_variance_of(game, args.get(game)))
         self._boards: dict[str, Any] = {}  # game -> leaderboard, rebuilt after a match ends
         self._latest_game: str | None = None
         self._finished: bool | None = None  # None while running, then `interrupted`

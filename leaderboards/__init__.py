@@ -4,10 +4,14 @@ This package works on the records handed to it (mappings with the keys documente
 ``arena.records``) and imports nothing from ``arena``.
 
 * :func:`build_leaderboard`: TrueSkill for two-player games, in schedule order.
+* :class:`OutcomeRule`, :func:`round_variance`: how a match's margin decides its rated
+  outcome (a win only beyond ``margin_sd`` standard deviations of two uniform players'
+  net over those rounds, else a draw), the same rule for every rating here.
 * :func:`build_solo_leaderboard`: solo tasks (mean reward, 95% CI, free-for-all TrueSkill).
 * :class:`LiveRatings`: the same ratings updated in finish order, for the live view.
 * :func:`bradley_terry`: order-free strengths with bootstrap intervals.
-* :func:`pairwise_matrix`, :func:`dominance_graph`, :func:`cycles`: who beats whom.
+* :func:`pairwise_matrix`, :func:`dominance_graph`, :func:`cycles`: who beats whom, with
+  95% intervals; the graph keeps only the edges whose interval excludes 0.
 * :func:`numbers_summary`, :func:`matrix_summary`, :func:`find_rates`,
   :func:`writing_summary`: the analysis of random numbers, of predictability and
   exploitability in matrix games, and of writing (``analysis_*`` modules; scipy is
@@ -18,7 +22,7 @@ from leaderboards.analysis_games import find_rates, matrix_summary
 from leaderboards.analysis_numbers import numbers_summary
 from leaderboards.analysis_writing import writing_summary
 from leaderboards.bradley_terry import add_bradley_terry, bradley_terry
-from leaderboards.contests import Contest, contests, is_solo
+from leaderboards.contests import Contest, OutcomeRule, contests, is_solo, round_variance
 from leaderboards.graph import cycles, dominance_graph
 from leaderboards.live import LiveRatings
 from leaderboards.matrix import PairwiseMatrix, pairwise_matrix
@@ -31,6 +35,7 @@ __all__ = [
     "Contest",
     "Leaderboard",
     "LiveRatings",
+    "OutcomeRule",
     "PairwiseMatrix",
     "add_bradley_terry",
     "bradley_terry",
@@ -43,5 +48,6 @@ __all__ = [
     "matrix_summary",
     "numbers_summary",
     "pairwise_matrix",
+    "round_variance",
     "writing_summary",
 ]

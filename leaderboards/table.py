@@ -7,7 +7,8 @@
 A Leaderboard can be handed straight to ``rich`` (``console.print(board)`` or
 ``Live(board)``): it renders as a compact table that fits 80 columns and lets the
 agent column grow on wider terminals; where too many columns would squeeze the agent
-names away, the least needed ones (μ, σ, intervals) are left out of that view.
+names away, the least needed ones (μ, σ, intervals) are left out of that view, and a
+line under the table names them.
 """
 
 from __future__ import annotations
@@ -198,6 +199,10 @@ class Leaderboard:
             if narrowest.maximum <= options.max_width:
                 break
         yield self.table(columns)
+        dropped = [k for k in self.columns if k not in columns]
+        if dropped:  # never silently: one line names what is not shown
+            yield Text(dropped_note(dropped, options.max_width), style="dim", no_wrap=True,
+                       overflow="ellipsis")
 
     def table(self, columns: Sequence[str] | None = None, *,
               agent_width: int | None = None) -> Table:
@@ -231,6 +236,12 @@ def compact_table(*, title: str | None = None, caption: str | None = None) -> Ta
 
 # What a narrow terminal gives up first (all of it stays in md, csv and json).
 _DROPPED_FIRST = ("bt_low", "bt_high", "ci_low", "ci_high", "mu", "sigma", "draws", "off_mass")
+
+
+def dropped_note(keys: Sequence[str], width: int) -> str:
+    """The one line that says which columns a ``width``-column terminal does not show."""
+    names = ", ".join(COLUMNS[k].short if k in COLUMNS else k for k in keys)
+    return f"not shown at {width} columns: {names} (a wider terminal shows them)"
 
 
 def _cell(key: str, value: Any) -> Text:

@@ -3,16 +3,21 @@
 TrueSkill's result depends on the order of updates. :func:`build_leaderboard` rates
 contests (see :mod:`leaderboards.contests`) in schedule order (``index``), so a run
 gives the same table at any concurrency; :class:`leaderboards.live.LiveRatings` feeds
-the same :class:`Standings` as matches finish, for the live view.
+the same :class:`Standings` as matches finish, for the live view. Both judge each
+contest by the same margin rule (:class:`leaderboards.contests.OutcomeRule`): a win
+only when the net is beyond ``margin_sd`` standard deviations of chance's net over
+those rounds, otherwise a draw.
 
->>> recs = [{"key": "m0", "index": 0, "agents": ["a", "b"], "status": "finished",
-...          "scores": {"a": 3.0, "b": -3.0}, "rounds": 10}]
->>> build_leaderboard(recs).agents()
-['a', 'b']
+>>> recs = [{"key": "m0", "index": 0, "agents": ["b", "a"], "status": "finished",
+...          "scores": {"b": 30.0, "a": -30.0}, "rounds": 100}]
+>>> build_leaderboard(recs).agents()   # 30 > 2 * sqrt(2/3 * 100) = 16.3: a win
+['b', 'a']
+>>> build_leaderboard(recs, margin_sd=4).row("b")["draws"]   # 30 < 32.7: a draw
+1
 
 Columns: ``agent``, ``mu``, ``sigma``, ``score`` (mu - 3 sigma, the sort key),
-``wins``, ``losses``, ``draws``, ``matches`` (contests: a hide-and-seek pair counts
-once), ``net_per_round`` (the agent's total reward over its finished matches divided
+``wins``, ``losses``, ``draws`` (by the margin rule), ``matches`` (contests: a
+hide-and-seek pair counts once), ``net_per_round`` (the agent's total reward over its finished matches divided
 by the rounds of those matches; with +1/0/-1 rounds this is net wins per round) and
 ``forfeits`` (contests lost by forfeit). When agents report ``stats`` the table adds
 ``invalid_rate`` (sum ``invalid`` / sum ``decisions``) and ``off_mass`` (sum
@@ -28,7 +33,17 @@ from typing import Any
 
 import trueskill
 
-from leaderboards.contests import FORFEIT, Contest, Record, contests, is_solo, record_order
+from leaderboards.contests import (
+    DEFAULT_MARGIN_SD,
+    FORFEIT,
+    RPS_ROUND_VARIANCE,
+    Contest,
+    OutcomeRule,
+    Record,
+    contests,
+    is_solo,
+    record_order,
+)
 from leaderboards.table import Leaderboard
 
 BASE_COLUMNS = ["agent", "mu", "sigma", "score", "wins", "losses", "draws", "matches",
@@ -127,13 +142,19 @@ class Standings:
 
 
 def build_leaderboard(records: Iterable[Record], *, draw_probability: float = 0.1,
-                      title: str | None = None) -> Leaderboard:
-    """Rate two-player records in schedule order; see the module docstring."""
+                      title: str | None = None, margin_sd: float = DEFAULT_MARGIN_SD,
+                      round_variance: float = RPS_ROUND_VARIANCE) -> Leaderboard:
+    """Rate two-player records in schedule order; see the module docstring.
+
+    ``margin_sd`` and ``round_variance`` (one round's variance of the net between
+    uniform players, in the game of ``records``) make the outcome rule.
+    """
     records = list(records)
+    rule = OutcomeRule(margin_sd, round_variance)
     standings = Standings(draw_probability=draw_probability)
     for record in sorted(records, key=record_order):
         if not is_solo(record):
             standings.count_record(record)
-    for contest in contests(records):
+    for contest in contests(records, rule):
         standings.rate(contest)
     return standings.leaderboard(title=title)

@@ -76,8 +76,19 @@ def test_too_many_columns_give_way_to_the_agent_names(board: Leaderboard) -> Non
     assert "agent" in header and "BT" in header and "lo" not in header and "hi" not in header
     assert any(" llm " in line and "10.0%" in line for line in narrow)
     assert any("a_langua" in line for line in narrow)
+    # what was dropped is said in one line under the table
+    assert narrow[-1] == "not shown at 80 columns: BT lo, BT hi (a wider terminal shows them)"
+    assert sum("not shown" in line for line in narrow) == 1
     full = render(wide, 200)
     assert "lo" in full[0].split() and any(LONG in line for line in full)
+    assert not any("not shown" in line for line in full)
+
+
+def test_a_table_that_fits_says_nothing_about_columns(board: Leaderboard) -> None:
+    assert not any("not shown" in line for line in render(board, 80))
+    narrower = render(board, 50)  # μ, σ... give way: named in one line
+    assert narrower[-1].startswith("not shown at 50 columns: ")
+    assert max(len(line) for line in narrower) <= 50
 
 
 def test_empty_and_titled_boards_render() -> None:

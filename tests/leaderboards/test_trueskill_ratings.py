@@ -68,41 +68,43 @@ def test_finish_order_changes_live_ratings_but_not_counts() -> None:
 
 
 def test_wins_losses_draws_and_net_per_round() -> None:
+    # 2 sd of chance: 16.3 over 100 rounds, 11.5 over 50, 7.3 over 20
     records = [
-        match(0, "a", "b", 10, rounds=100),
+        match(0, "a", "b", 30, rounds=100),
         match(1, "b", "a", 0, rounds=100),    # draw
-        match(2, "a", "c", -5, rounds=50),
-        match(3, "c", "b", 2, rounds=20),
+        match(2, "a", "c", -15, rounds=50),
+        match(3, "c", "b", 9, rounds=20),
     ]
     rows = {r["agent"]: r for r in build_leaderboard(records).rows}
     assert (rows["a"]["wins"], rows["a"]["losses"], rows["a"]["draws"]) == (1, 1, 1)
     assert (rows["b"]["wins"], rows["b"]["losses"], rows["b"]["draws"]) == (0, 2, 1)
     assert (rows["c"]["wins"], rows["c"]["losses"], rows["c"]["draws"]) == (2, 0, 0)
     assert rows["a"]["matches"] == 3 and rows["c"]["matches"] == 2
-    assert rows["a"]["net_per_round"] == pytest.approx((10 + 0 - 5) / 250)
-    assert rows["b"]["net_per_round"] == pytest.approx((-10 + 0 - 2) / 220)
-    assert rows["c"]["net_per_round"] == pytest.approx((5 + 2) / 70)
+    assert rows["a"]["net_per_round"] == pytest.approx((30 + 0 - 15) / 250)
+    assert rows["b"]["net_per_round"] == pytest.approx((-30 + 0 - 9) / 220)
+    assert rows["c"]["net_per_round"] == pytest.approx((15 + 9) / 70)
 
 
 def test_hide_and_seek_pair_is_one_contest_won_over_both_halves() -> None:
-    # a wins the first half by 3 and loses the second by 1: a wins the pair.
-    records = [match(0, "a", "b", 3, group="p0", game="hide_and_seek"),
-               match(1, "b", "a", 1, group="p0", game="hide_and_seek")]
+    # a wins the first half by 12 and loses the second by 2: a wins the pair by 10 over
+    # 20 rounds (2 sd of chance: 7.3).
+    records = [match(0, "a", "b", 12, group="p0", game="hide_and_seek"),
+               match(1, "b", "a", 2, group="p0", game="hide_and_seek")]
     rows = {r["agent"]: r for r in build_leaderboard(records).rows}
     assert rows["a"]["matches"] == rows["b"]["matches"] == 1
     assert (rows["a"]["wins"], rows["b"]["losses"]) == (1, 1)
-    assert rows["a"]["net_per_round"] == pytest.approx((3 - 1) / 20)
+    assert rows["a"]["net_per_round"] == pytest.approx((12 - 2) / 20)
     tied = [match(0, "a", "b", 2, group="p0"), match(1, "b", "a", 2, group="p0")]
     rows = {r["agent"]: r for r in build_leaderboard(tied).rows}
     assert rows["a"]["draws"] == rows["b"]["draws"] == 1
 
 
 def test_half_a_pair_is_pending_and_live_rates_on_the_second_half() -> None:
-    first = match(0, "a", "b", 3, group="p0")
+    first = match(0, "a", "b", 12, group="p0")
     board = build_leaderboard([first])
     assert all(r["matches"] == 0 for r in board.rows)
     live = LiveRatings()
-    live.add(match(1, "b", "a", 1, group="p0"))  # second half finishes first
+    live.add(match(1, "b", "a", 2, group="p0"))  # second half finishes first
     assert all(r["matches"] == 0 for r in live.leaderboard().rows)
     live.add(first)
     assert live.leaderboard().row("a")["wins"] == 1
@@ -110,11 +112,11 @@ def test_half_a_pair_is_pending_and_live_rates_on_the_second_half() -> None:
 
 def test_forfeit_loses_and_is_counted() -> None:
     # b was ahead when it crashed: it still loses, and its partial score is not counted.
-    records = [match(0, "a", "b", -4, forfeited_by="b", rounds=5), match(1, "a", "b", 2)]
+    records = [match(0, "a", "b", -4, forfeited_by="b", rounds=5), match(1, "a", "b", 8)]
     rows = {r["agent"]: r for r in build_leaderboard(records).rows}
     assert (rows["a"]["wins"], rows["b"]["losses"]) == (2, 2)
     assert (rows["a"]["forfeits"], rows["b"]["forfeits"]) == (0, 1)
-    assert rows["a"]["net_per_round"] == pytest.approx(2 / 10)
+    assert rows["a"]["net_per_round"] == pytest.approx(8 / 10)
     pair = [match(0, "a", "b", 5, group="p"), match(1, "b", "a", 0, group="p", forfeited_by="a")]
     rows = {r["agent"]: r for r in build_leaderboard(pair).rows}
     assert (rows["a"]["losses"], rows["a"]["forfeits"], rows["b"]["wins"]) == (1, 1, 1)
@@ -129,7 +131,7 @@ def test_forfeit_without_culprit_is_void() -> None:
 
 def test_draw_probability_is_configurable_without_touching_the_global_env() -> None:
     before = trueskill.global_env().draw_probability
-    records = [match(0, "a", "b", 0), match(1, "a", "c", 1)]
+    records = [match(0, "a", "b", 0), match(1, "a", "c", 9)]
     low = build_leaderboard(records, draw_probability=0.01).row("a")
     high = build_leaderboard(records, draw_probability=0.5).row("a")
     assert low["mu"] != pytest.approx(high["mu"])
