@@ -87,16 +87,16 @@ def _bootstrap(ia: np.ndarray, ib: np.ndarray, outcome: np.ndarray, n: int, *,
     rng = np.random.default_rng(seed)
     m = len(ia)
     samples = np.empty((resamples, n))
-    batch = max(1, _BATCH_CELLS // max(n * n, 1))
+    batch = max(1, min(_BATCH_CELLS // max(n * n, 1), _BATCH_CELLS // max(m, 1)))
     score = (outcome + 1) / 2
     flat_ab, flat_ba = ia * n + ib, ib * n + ia
     for start in range(0, resamples, batch):
         size = min(batch, resamples - start)
         pick = rng.integers(0, m, size=(size, m))
-        rows = np.repeat(np.arange(size) * n * n, m)
-        wins = np.zeros(size * n * n)
-        np.add.at(wins, rows + flat_ab[pick].ravel(), score[pick].ravel())
-        np.add.at(wins, rows + flat_ba[pick].ravel(), 1 - score[pick].ravel())
+        rows = (np.arange(size) * n * n)[:, None]
+        cells = np.concatenate([(rows + flat_ab[pick]).ravel(), (rows + flat_ba[pick]).ravel()])
+        weights = np.concatenate([score[pick].ravel(), (1 - score[pick]).ravel()])
+        wins = np.bincount(cells, weights=weights, minlength=size * n * n)
         samples[start:start + size] = fit_many(wins.reshape(size, n, n), prior=prior,
                                                tol=1e-6)
     return samples
