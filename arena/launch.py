@@ -124,11 +124,14 @@ def run_versions() -> dict[str, str]:
     return {**versions, **package_versions()}
 
 
-def make_observer(*, live: bool, draw_probability: float) -> Any:
+def make_observer(config: Config, *, live: bool) -> Any:
+    """The live view in a terminal (rating as the final tables do), plain lines otherwise."""
     from arena.live import LiveObserver, PlainObserver
 
     if live and sys.stdout.isatty():
-        return LiveObserver(draw_probability=draw_probability)
+        return LiveObserver(draw_probability=config.rating.draw_probability,
+                            margin_sd=config.rating.margin_sd,
+                            game_args={g.id: dict(g.args) for g in config.games})
     return PlainObserver()
 
 
@@ -191,7 +194,7 @@ def _play(config: Config, config_path: str, directory: Path, schedule: Any, *, r
         print(f"Replaying {len(replayed)} forfeited matches (timed out or process ended)",
               flush=True)
     try:
-        observer = make_observer(live=live, draw_probability=config.rating.draw_probability)
+        observer = make_observer(config, live=live)
         runner = Runner(config, store, observer, fixtures=schedule.fixtures,
                         notices=schedule.notices, concurrency=concurrency, timeout=timeout)
         try:

@@ -135,7 +135,8 @@ def _section(section: Any) -> dict[str, Any]:
     from envs import get_game
 
     kind = get_game(section.game).kind
-    board = game_board(section.records, section.game, draw_probability=section.draw_probability)
+    board = game_board(section.records, section.game, draw_probability=section.draw_probability,
+                       args=section.args)
     figures = {"numbers": _numbers, "matrix": _matrix, "text": _text}[kind](section)
     return {"game": section.game, "kind": kind, "args": section.args, "runs": section.runs,
             "leaderboard": board.to_json_obj(), **figures}

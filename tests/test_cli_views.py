@@ -65,8 +65,10 @@ def cycle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     config = {"name": "cycle", "games": [{"id": "rps", "rounds": 10}],
               "agents": [{"name": n, "type": "constant"} for n in names],
               "rating": {"draw_probability": 0.1}}
-    records = [match(0, "paper", "rock", 6), match(1, "rock", "scissors", 4),
-               match(2, "scissors", "paper", 2), match(3, "crash", "paper", 3, rounds=4,
+    # margins beyond chance (2 sd of two uniform players' net), so each edge counts
+    records = [match(0, "paper", "rock", 60, rounds=100),
+               match(1, "rock", "scissors", 40, rounds=100),
+               match(2, "scissors", "paper", 20, rounds=100), match(3, "crash", "paper", 3, rounds=4,
                                                         forfeited_by="crash")]
     with Store.create(directory, config=config) as store:
         for record in records:

@@ -65,7 +65,7 @@ def terminal(width: int = 120) -> tuple[Console, io.StringIO]:
 
 
 def records(names: list[str]) -> list[dict[str, Any]]:
-    return [{"agents": [a, b], "status": "finished", "rounds": 4, "scores": {a: 1.0, b: -1.0},
+    return [{"agents": [a, b], "status": "finished", "rounds": 4, "scores": {a: 4.0, b: -4.0},
              "game": "rps", "key": f"k{i}-{j}", "index": i * 100 + j}
             for i, a in enumerate(names) for j, b in enumerate(names) if i < j]
 
