@@ -277,6 +277,7 @@ class PlainObserver:
         """Nothing to print until the match ends (also serves ``round_played``)."""
 
     round_played = match_started
+    shows_rounds = False  # so workers need not report rounds to it
 
     def match_finished(self, result: MatchResult) -> None:
         self._done += 1

@@ -23,6 +23,8 @@ class GuardedObserver:
     def __init__(self, inner: Any) -> None:
         self.inner = inner
         self.failed = False
+        # whether anybody reads rounds as they are played (plain lines do not)
+        self.shows_rounds = inner is not None and getattr(inner, "shows_rounds", True)
 
     def _call(self, method: str, *args: Any, **kwargs: Any) -> None:
         if self.failed or self.inner is None:  # None: nobody is watching

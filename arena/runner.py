@@ -180,7 +180,8 @@ class Runner:
                 flight.deadline = time.monotonic() + flight.limit
             flight.worker.start(flight.fixture)
         if self._setup is None:
-            self._setup = setup_for(self.config, self.store.directory)
+            self._setup = {**setup_for(self.config, self.store.directory),
+                           "rounds": self.observer.shows_rounds}
         if self._lifeline is None:
             self._lifeline = lifeline()
         while len(self.booting) < len(self.waiting):
@@ -318,7 +319,7 @@ class Runner:
 
     def _show_progress(self, flight: _Flight) -> None:
         worker = flight.worker
-        if worker is None or not flight.announced or self.observer.inner is None:
+        if worker is None or not flight.announced or not self.observer.shows_rounds:
             return
         names = self._action_names(flight.fixture.game)
         for entry in worker.new_rounds(names):

@@ -73,14 +73,18 @@ class SharedState(MatchState):
 class WorkerObserver:
     """What a match reports, from a worker: rounds into shared memory, the rest by pipe."""
 
-    def __init__(self, conn: Connection, shared: Any, action_index: dict[str, int]) -> None:
+    def __init__(self, conn: Connection, shared: Any, action_index: dict[str, int], *,
+                 rounds: bool = True) -> None:
         self.conn, self.shared, self.index = conn, shared, action_index
+        self.rounds = rounds  # whether the run shows rounds as they are played
 
     def match_started(self, **kwargs: Any) -> None:
         self.conn.send(("started", kwargs))
 
     def round_played(self, *, key: str, round: int, moves: dict[str, str],
                      scores: dict[str, float]) -> None:
+        if not self.rounds:
+            return
         if len(moves) != 2:  # a solo episode: a text or a number, one message per episode
             self.conn.send(("round", {"key": key, "round": round, "moves": moves,
                                       "scores": scores}))
@@ -184,7 +188,8 @@ def serve(config: Config, conn: Connection, shared: Any, setup: dict[str, Any],
             names = _action_names(config, fixture.game)
             indexes[fixture.game] = {n: i for i, n in enumerate(names)}
         state = SharedState(fixture.agents, shared)
-        observer = WorkerObserver(conn, shared, indexes[fixture.game])
+        observer = WorkerObserver(conn, shared, indexes[fixture.game],
+                                  rounds=setup.get("rounds", True))
         logs.sent = logs.dropped = 0
         result = play_fixture(config, fixture, state=state, observer=observer)
         lines, tail = output.take()
