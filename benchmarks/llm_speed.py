@@ -52,6 +52,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from agent_speed import cpu_model  # a sibling script: benchmarks/ is on sys.path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -84,16 +85,6 @@ def made_up_history(rounds: int, seed: int = 0) -> list[tuple[int, int]]:
     """A fixed history of (own, opponent) action indices."""
     rng = np.random.default_rng(seed)
     return [(int(a), int(b)) for a, b in rng.integers(0, 3, size=(rounds, 2))]
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def load() -> str:
