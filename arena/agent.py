@@ -105,6 +105,12 @@ class RoundForfeit(Exception):
     """Raised from a decision to give up this decision only; the message says why."""
 
 
+class ServiceUnavailable(Exception):
+    """Raised when something the agent needs outside the run (a model server) stays
+    unreachable. Not a forfeit: the agent is not at fault, so the match is left unfinished
+    (``--resume`` plays it again) and the run stops with the message as its one line."""
+
+
 @runtime_checkable
 class Agent(Protocol):
     """What the engine needs from a player."""

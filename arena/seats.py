@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from arena.agent import RoundForfeit
+from arena.agent import RoundForfeit, ServiceUnavailable
 from arena.registry import accepted_options
 
 FORFEITED = object()  # the "action" of a decision given up with RoundForfeit
@@ -194,7 +194,7 @@ class Seat:
             self.latency_ms = (_clock() - start) * 1000.0
             state.current = None
             return FORFEITED, None
-        except Forfeit:
+        except (Forfeit, ServiceUnavailable):
             raise
         # anything an agent raises, KeyboardInterrupt, SystemExit and GeneratorExit too
         except BaseException:  # noqa: BLE001 -- forfeits for it

@@ -29,6 +29,7 @@ Building a backend is the only place torch and transformers are imported.
 
 from __future__ import annotations
 
+import importlib
 import json
 import threading
 from collections.abc import Mapping, Sequence
@@ -68,14 +69,24 @@ class Backend(Protocol):
     def end_of_turn(self) -> str: ...
 
 
-def get_backend(**options: Any) -> Backend:
-    """The shared transformers backend for a model and its loading options, built on
-    first use (the only place torch and transformers are imported)."""
-    key = json.dumps(options, sort_keys=True, default=str)
+#: engine name -> "module:Class" of its backend, imported on first use
+ENGINES = {
+    "hf": "agents.llm.hf_backend:HFBackend",
+    "openai": "agents.llm.openai_backend:OpenAIBackend",
+    "vllm": "agents.llm.vllm_backend:VLLMBackend",
+}
+
+
+def get_backend(*, engine: str = "hf", **options: Any) -> Backend:
+    """The shared backend for an engine, a model and its loading options, built on first
+    use (the only place torch and transformers are imported)."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {sorted(ENGINES)}, not {engine!r}")
+    key = json.dumps({"engine": engine, **options}, sort_keys=True, default=str)
     with _LOCK:
         backend = _CACHE.get(key)
         if backend is None:
-            from agents.llm.hf_backend import HFBackend
-
-            backend = _CACHE[key] = HFBackend(**options)
+            module, _, name = ENGINES[engine].partition(":")
+            cls = getattr(importlib.import_module(module), name)
+            backend = _CACHE[key] = cls(**options)
         return backend
