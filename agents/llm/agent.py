@@ -36,6 +36,7 @@ import numpy as np
 
 from agents.llm.backend import Backend, get_backend
 from agents.llm.identity import model_identity
+from agents.llm.offline_models import resolve_model
 from agents.llm.parse import parse_choice
 from agents.llm.prompts import Prompter, available_templates, load_template
 from arena.agent import BaseAgent, Decision, RoundForfeit
@@ -56,7 +57,8 @@ class HFAgent(BaseAgent):
 
     Options (all keyword-only):
 
-    ``model``               hub id or local path (required)
+    ``model``               hub id, local path or ``offline:<name>`` (required; see
+                            :mod:`agents.llm.offline_models`)
     ``revision``            hub revision (branch, tag or commit)
     ``dtype``               ``auto``, ``float32``, ``bfloat16``, ``float16``
     ``device_map``          passed to accelerate, e.g. ``auto`` to spread over every GPU
@@ -101,8 +103,9 @@ class HFAgent(BaseAgent):
             raise ValueError("templates must map a game id to template keys (or a YAML path)")
         super().__init__(name=name or "hf")
         self.load_options: dict[str, Any] = {
-            "model": model, "revision": revision, "dtype": dtype, "device_map": device_map,
-            "gguf_file": gguf_file, "trust_remote_code": trust_remote_code}
+            # offline:<name> becomes its converted folder (converted on first use)
+            "model": resolve_model(model), "revision": revision, "dtype": dtype,
+            "device_map": device_map, "gguf_file": gguf_file, "trust_remote_code": trust_remote_code}
         self.prompt_format = prompt_format
         self.mode = mode
         self.temperature = float(temperature)
