@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from agents.llm.batcher import DEFAULT_MAX_BATCH, Batcher
+from agents.llm.kv_batch import mask_layout
 from agents.llm.prompt_cache import PromptCache
 
 _DTYPES = {"float32", "float16", "bfloat16", "float64"}
@@ -33,7 +35,7 @@ class HFBackend:
 
     def __init__(self, *, model: str, revision: str | None = None, dtype: str = "auto",
                  device_map: str | Mapping[str, Any] | None = None, gguf_file: str | None = None,
-                 trust_remote_code: bool = False) -> None:
+                 trust_remote_code: bool = False, max_batch: int = DEFAULT_MAX_BATCH) -> None:
         from transformers import AutoTokenizer
 
         if dtype != "auto" and dtype not in _DTYPES:
@@ -48,7 +50,10 @@ class HFBackend:
         self._model: Any = None
         self._keep_arg = False
         self._cache_arg = "past_key_values"
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # the model
+        self._tok_lock = threading.RLock()  # the tokenizer: encoding never waits on a forward
+        self._layout: tuple[Any, Any] | None = None
+        self.batcher = Batcher(self, max_batch=max_batch)
         self._eot: str | None = None
         self._prefix: str | None = None
 
@@ -74,14 +79,23 @@ class HFBackend:
         self._keep_arg = "logits_to_keep" in params
         # transformers 5.x renames past_key_values to cache; accept either
         self._cache_arg = "cache" if "cache" in params else "past_key_values"
+        try:
+            self._layout = mask_layout(model.config)
+        except ValueError:  # attention we cannot mask ourselves: no prompt cache
+            self._layout = None
         return model
 
     def encode(self, text: str) -> list[int]:
         """Token ids of raw text; special tokens written in the text are honoured, none added."""
-        with self._lock:  # fast tokenizers are not safe to share between threads
+        with self._tok_lock:  # fast tokenizers are not safe to share between threads
             return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
-    def _pad_id(self) -> int:
+    def decode(self, tokens: Sequence[int], *, skip_special: bool = True) -> str:
+        """Text of token ids (special tokens dropped unless ``skip_special`` is false)."""
+        with self._tok_lock:
+            return self.tokenizer.decode(list(tokens), skip_special_tokens=skip_special)
+
+    def pad_id(self) -> int:
         tok = self.tokenizer
         for value in (tok.pad_token_id, tok.eos_token_id, 0):
             if value is not None:
@@ -92,7 +106,7 @@ class HFBackend:
         import torch
 
         width = max(len(r) for r in rows)
-        pad = self._pad_id()
+        pad = self.pad_id()
         ids = torch.tensor([[pad] * (width - len(r)) + list(r) for r in rows], dtype=torch.long)
         mask = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in rows],
                             dtype=torch.long)
@@ -106,15 +120,24 @@ class HFBackend:
         """Held around every use of the model and the tokenizer (threads share them)."""
         return self._lock
 
-    def cache_kwargs(self, cache: Any) -> dict[str, Any]:
-        """The forward argument that passes a key/value cache, by this version's name."""
+    @property
+    def cache_arg(self) -> str:
+        """The forward's name for the key/value cache in this transformers version."""
         _ = self.model  # loading reads the forward's signature
-        return {self._cache_arg: cache}
+        return self._cache_arg
 
-    def keep_last_logits(self, count: int) -> dict[str, Any]:
-        """Forward arguments that compute only the last ``count`` positions' logits."""
-        _ = self.model  # loading tells whether the model takes the argument
-        return {"logits_to_keep": count} if self._keep_arg else {}
+    @property
+    def keeps_logits(self) -> bool:
+        """Whether the forward takes ``logits_to_keep`` (computes only the last positions)."""
+        _ = self.model
+        return self._keep_arg
+
+    @property
+    def mask_layout(self) -> tuple[Any, Any] | None:
+        """Layer types and sliding window for :mod:`agents.llm.kv_batch`'s masks; None
+        when the model has attention those masks cannot express (no prompt cache)."""
+        _ = self.model
+        return self._layout
 
     # -- the Backend interface --------------------------------------------------------
     def session(self) -> PromptCache:
@@ -174,7 +197,7 @@ class HFBackend:
                         done[i] = True
                         continue
                     tokens[i].append(token)
-                    if stop and any(s in self.tokenizer.decode(tokens[i]) for s in stop):
+                    if stop and any(s in self.decode(tokens[i], skip_special=False) for s in stop):
                         done[i] = True
                 if all(done):
                     break
@@ -188,7 +211,7 @@ class HFBackend:
                                  **{self._cache_arg: past})
         texts = []
         for row in tokens:
-            text = self.tokenizer.decode(row, skip_special_tokens=True)
+            text = self.decode(row)
             cuts = [text.index(s) for s in stop if s and s in text]
             texts.append(text[:min(cuts)] if cuts else text)
         return texts
@@ -206,14 +229,14 @@ class HFBackend:
         if not self.tokenizer.chat_template:
             raise ValueError(f"model {self.model_id!r} has no chat template; "
                              "use prompt_format: completion")
-        with self._lock:
+        with self._tok_lock:
             return self.tokenizer.apply_chat_template([dict(m) for m in messages],
                                                       tokenize=False, add_generation_prompt=True)
 
     def completion_prefix(self) -> str:
         """What the tokenizer adds before plain text (a BOS), written out as text."""
         if self._prefix is None:
-            with self._lock:
+            with self._tok_lock:
                 with_special = list(self.tokenizer("x")["input_ids"])
                 plain = self.encode("x")
                 added = len(with_special) - len(plain)
@@ -225,7 +248,7 @@ class HFBackend:
     def end_of_turn(self) -> str:
         """The special token that closes an assistant turn, read off the chat template."""
         if self._eot is None:
-            with self._lock:
+            with self._tok_lock:
                 self._eot = self._find_end_of_turn()
         return self._eot
 

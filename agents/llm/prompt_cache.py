@@ -3,19 +3,24 @@
 Within a match the prompt only grows (one history line a round), so the key/value cache
 of the last prompt is kept. At the next decision the longest common token prefix is
 reused (the cache is cut back there) and only the new tokens are encoded. The legal
-answers are then scored as branches off the cached prompt in one forward pass: their
-tokens go in side by side, with an attention mask in which each answer's tokens see the
-prompt and the earlier tokens of their own answer only (a tree), and positions that
-continue the prompt. The branch tokens are cut from the cache again afterwards.
+answers are scored as branches off the prompt in the same forward pass: their tokens go
+in after the new prompt tokens, with an attention mask in which each answer's tokens see
+the prompt and the earlier tokens of their own answer only (a tree). The branch tokens
+are never kept in the cache.
+
+The forward itself is not run here: each decision becomes a job on the backend's queue
+(:mod:`agents.llm.batcher`), and the decisions of every match in flight on that model
+run together as one batch (:mod:`agents.llm.kv_batch`).
 
 Scores follow the lm-evaluation-harness rule as :meth:`HFBackend.score` does: context
 and continuation are encoded together and split at the encoded context's length. An
 answer whose encoding merges across that boundary (its first tokens differ from the
-context's) is scored without the cache, exactly as before.
+context's) is scored without the cache, exactly as before; so is every answer of a
+model whose attention this module cannot mask (``HFBackend.mask_layout`` is None).
 
-Sampling (``mode: sample`` and writing) starts from the same cache, and the generated
-tokens are cut off afterwards. One :class:`PromptCache` belongs to one match (or solo
-series); :meth:`close` frees it when the match ends.
+Sampling (``mode: sample`` and writing) starts from the same cache, one step per token,
+and the generated tokens are dropped afterwards. One :class:`PromptCache` belongs to
+one match (or solo series); :meth:`close` frees it when the match ends.
 """
 
 from __future__ import annotations
@@ -24,6 +29,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+
+from agents.llm.batcher import Job
+from agents.llm.kv_batch import Step, StepOutput, crop
 
 
 def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
@@ -35,49 +43,87 @@ def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
     return n
 
 
+class _Once(Job):
+    """A single step whose output is the result (scoring)."""
+
+    def advance(self, output: StepOutput) -> Step | None:
+        self.future.set_result(output)
+        return None
+
+
+class _Sample(Job):
+    """The prompt, then one step per sampled token until end of sequence, a stop string
+    or ``max_new_tokens``; the result is ``(tokens, the prompt's cache)``."""
+
+    def __init__(self, step: Step, *, backend: Any, max_new_tokens: int,
+                 stop: Sequence[str], temperature: float, generator: Any) -> None:
+        super().__init__(step)
+        self.backend = backend
+        self.max_new_tokens = max_new_tokens
+        self.stop = stop
+        self.temperature = temperature
+        self.generator = generator
+        self.eos = backend.stop_ids()
+        self.tokens: list[int] = []
+        self.prompt: StepOutput | None = None
+
+    def advance(self, output: StepOutput) -> Step | None:
+        import torch
+
+        if self.prompt is None:
+            self.prompt = output
+        if self.max_new_tokens > 0:
+            if self.temperature <= 0:
+                token = int(output.first.argmax())
+            else:
+                probs = torch.softmax(output.first / self.temperature, dim=-1)
+                token = int(torch.multinomial(probs, 1, generator=self.generator))
+            if token not in self.eos:
+                self.tokens.append(token)
+                stopped = self.stop and any(s in self.backend.decode(self.tokens, skip_special=False)
+                                            for s in self.stop)
+                if not stopped and len(self.tokens) < self.max_new_tokens:
+                    return Step(kv=output.kv, cached=output.cached, new=[token])
+        self.future.set_result((self.tokens, self.prompt))
+        return None
+
+
 class PromptCache:
     """The key/value cache of one match's last prompt on one :class:`HFBackend`."""
 
     def __init__(self, backend: Any) -> None:
         self.backend = backend
         self.ids: list[int] = []  # the tokens the cache holds
-        self.cache: Any = None
+        self.kv: list[tuple[Any, Any]] | None = None  # per layer: keys, values
         self.reused = 0  # tokens of the last prompt that came from the cache
+
+    @property
+    def cached(self) -> int:
+        """Tokens the cache holds (0 once closed)."""
+        return len(self.ids) if self.kv is not None else 0
 
     def close(self) -> None:
         """Free the cache (the match is over)."""
-        self.cache, self.ids = None, []
+        self.kv, self.ids = None, []
 
-    # -- the prompt ---------------------------------------------------------------------
-    def _advance(self, ids: list[int]) -> Any:
-        """Bring the cache to ``ids``; the log-probabilities of the token after them."""
-        import torch
-        from transformers import DynamicCache
-
-        model = self.backend.model
-        if self.cache is None:
-            self.cache = DynamicCache(config=model.config)
+    def _step(self, ids: list[int], branches: list[list[int]]) -> Step:
         # at least the last token is run again: its logits are the first answer token's
-        keep = min(_common_prefix(self.ids, ids), len(ids) - 1)
-        self._cut(keep)
+        keep = min(_common_prefix(self.ids, ids), len(ids) - 1) if self.kv is not None else 0
         self.reused = keep
-        out = model(input_ids=torch.tensor([ids[keep:]], device=model.device),
-                    use_cache=True, **self.backend.cache_kwargs(self.cache),
-                    **self.backend.keep_last_logits(1))
-        self.ids = list(ids)
-        return torch.log_softmax(out.logits[0, -1].float(), dim=-1)
+        kv = crop(self.kv, keep)
+        # crop() gives None exactly when nothing is kept (keep == 0)
+        return Step(kv=kv, cached=keep if kv is not None else 0, new=ids[keep:],
+                    branches=branches)
 
-    def _cut(self, length: int) -> None:
-        extra = self.cache.get_seq_length() - length
-        if extra > 0:
-            self.cache.crop(-extra)  # a negative count removes that many tokens
+    def _keep(self, ids: list[int], output: StepOutput) -> None:
+        self.ids, self.kv = list(ids), output.kv
 
     # -- scoring ------------------------------------------------------------------------
     def score(self, context: str, continuations: Sequence[str]) -> np.ndarray:
         """Summed log-probabilities of each continuation after ``context``."""
-        import torch
-
         backend = self.backend
+        if backend.mask_layout is None:
+            return backend.score([context] * len(continuations), continuations)
         ctx = backend.encode(context)
         n = len(ctx)
         conts: list[list[int] | None] = []
@@ -86,48 +132,21 @@ class PromptCache:
             if n == 0 or len(whole) <= n:
                 raise ValueError(f"cannot score {continuation!r} after a {n}-token context")
             conts.append(whole[n:] if whole[:n] == ctx else None)
+        kept = [c for c in conts if c is not None]
+        output = backend.batcher.submit(_Once(self._step(ctx, [c[:-1] for c in kept])))
+        self._keep(ctx, output)
         scores = np.zeros(len(continuations))
-        with backend.lock, torch.inference_mode():
-            first = self._advance(ctx)
-            branches = self._branches(n, [c for c in conts if c is not None])
-            i = 0
-            for j, cont in enumerate(conts):
-                if cont is None:  # merged across the boundary: the uncached way
-                    scores[j] = backend.score([context], [continuations[j]])[0]
-                    continue
-                total = first[cont[0]].double()
-                for k in range(1, len(cont)):
-                    total = total + branches[i][cont[k]].double()
-                    i += 1
-                scores[j] = float(total)
+        i = 0
+        for j, cont in enumerate(conts):
+            if cont is None:  # merged across the boundary: the uncached way
+                scores[j] = backend.score([context], [continuations[j]])[0]
+                continue
+            total = output.first[cont[0]].double()
+            for k in range(1, len(cont)):
+                total = total + output.after[i][cont[k]].double()
+                i += 1
+            scores[j] = float(total)
         return scores
-
-    def _branches(self, n: int, conts: list[list[int]]) -> list[Any]:
-        """Log-probabilities after each answer token but the last, in one forward pass."""
-        import torch
-
-        flat = [t for c in conts for t in c[:-1]]
-        if not flat:
-            return []
-        model = self.backend.model
-        owner = [j for j, c in enumerate(conts) for _ in c[:-1]]
-        offset = [k for c in conts for k in range(len(c) - 1)]
-        q = len(flat)
-        own = torch.tensor(owner)
-        off = torch.tensor(offset)
-        seen = (own[:, None] == own[None, :]) & (off[None, :] <= off[:, None])
-        allowed = torch.cat([torch.ones(q, n, dtype=torch.bool), seen], dim=1)
-        dtype = next(model.parameters()).dtype
-        mask = torch.zeros(q, n + q, dtype=dtype).masked_fill(~allowed, torch.finfo(dtype).min)
-        device = model.device
-        try:
-            out = model(input_ids=torch.tensor([flat], device=device),
-                        position_ids=(off + n)[None].to(device),
-                        attention_mask=mask[None, None].to(device),
-                        use_cache=True, **self.backend.cache_kwargs(self.cache))
-        finally:
-            self._cut(n)
-        return list(torch.log_softmax(out.logits[0].float(), dim=-1))
 
     # -- sampling -----------------------------------------------------------------------
     def generate(self, prompt: str, *, max_new_tokens: int, stop: Sequence[str] = (),
@@ -136,30 +155,15 @@ class PromptCache:
         import torch
 
         backend = self.backend
+        if backend.mask_layout is None:
+            return backend.generate([prompt], max_new_tokens=max_new_tokens, stop=stop,
+                                    temperature=temperature, seed=seed)[0]
         ids = backend.encode(prompt)
-        eos = backend.stop_ids()
-        with backend.lock, torch.inference_mode():
-            model = backend.model
-            logprobs = self._advance(ids)
-            generator = torch.Generator(device=model.device).manual_seed(int(seed))
-            tokens: list[int] = []
-            try:
-                for _ in range(max_new_tokens):
-                    if temperature <= 0:
-                        token = int(logprobs.argmax())
-                    else:
-                        probs = torch.softmax(logprobs / temperature, dim=-1)
-                        token = int(torch.multinomial(probs, 1, generator=generator))
-                    if token in eos:
-                        break
-                    tokens.append(token)
-                    if stop and any(s in backend.tokenizer.decode(tokens) for s in stop):
-                        break
-                    out = model(input_ids=torch.tensor([[token]], device=model.device),
-                                use_cache=True, **backend.cache_kwargs(self.cache))
-                    logprobs = torch.log_softmax(out.logits[0, -1].float(), dim=-1)
-            finally:
-                self._cut(len(ids))
-        text = backend.tokenizer.decode(tokens, skip_special_tokens=True)
+        generator = torch.Generator(device=backend.model.device).manual_seed(int(seed))
+        job = _Sample(self._step(ids, []), backend=backend, max_new_tokens=max_new_tokens,
+                      stop=stop, temperature=temperature, generator=generator)
+        tokens, output = backend.batcher.submit(job)
+        self._keep(ids, output)
+        text = backend.decode(tokens)
         cuts = [text.index(s) for s in stop if s and s in text]
         return text[:min(cuts)] if cuts else text

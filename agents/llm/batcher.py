@@ -1,0 +1,106 @@
+"""One request queue per model: concurrent matches share each forward pass.
+
+Every match thread that needs the model puts a job on its backend's queue and waits on a
+future. One thread per model takes *everything* waiting (up to ``max_batch`` jobs) and
+runs it as one batched forward (:func:`agents.llm.kv_batch.forward`), so eight matches in
+flight cost about one forward a round, not eight queued behind a lock.
+
+A job is a small state machine over steps. Scoring is one step. Sampling is one step for
+the prompt, then one step per generated token; between its steps a sampling job goes
+back on the queue, so it shares forwards with whatever else is waiting. A job whose
+batch fails is tried again alone, so one bad request fails only its own match.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from concurrent.futures import Future
+from typing import Any
+
+from agents.llm.kv_batch import Step, StepOutput, forward
+
+DEFAULT_MAX_BATCH = 64
+
+
+class Job:
+    """One decision's work: ``step`` is its next forward; :meth:`advance` takes the
+    output and returns the next step, or None when the future has its result."""
+
+    def __init__(self, step: Step) -> None:
+        self.step: Step | None = step
+        self.future: Future = Future()
+
+    def advance(self, output: StepOutput) -> Step | None:
+        raise NotImplementedError
+
+
+class Batcher:
+    """The request queue and worker thread of one backend."""
+
+    def __init__(self, backend: Any, *, max_batch: int = DEFAULT_MAX_BATCH) -> None:
+        self.backend = backend
+        self.max_batch = max(1, int(max_batch))
+        self._waiting: deque[Job] = deque()
+        self._ready = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self.batches = 0  # forwards run
+        self.rows = 0  # steps they carried: rows / batches is the mean batch size
+
+    def submit(self, job: Job) -> Any:
+        """Queue ``job`` and wait for its result (exceptions are raised here)."""
+        with self._ready:
+            self._waiting.append(job)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._serve, daemon=True,
+                                                name=f"arena-batch-{id(self):x}")
+                self._thread.start()
+            self._ready.notify()
+        return job.future.result()
+
+    def _serve(self) -> None:
+        while True:
+            with self._ready:
+                while not self._waiting:
+                    self._ready.wait()
+                jobs = [self._waiting.popleft()
+                        for _ in range(min(self.max_batch, len(self._waiting)))]
+            again = self._run(jobs)
+            if again:
+                with self._ready:
+                    # continuing jobs go first: a sampling job never starves
+                    self._waiting.extendleft(reversed(again))
+
+    def _run(self, jobs: list[Job]) -> list[Job]:
+        """One forward for ``jobs``; those with another step to take."""
+        try:
+            outputs = self._forward([j.step for j in jobs])  # type: ignore[misc]
+        except BaseException as exc:  # noqa: BLE001 -- isolate the failing job
+            if len(jobs) > 1:
+                return [j for one in jobs for j in self._run([one])]
+            jobs[0].future.set_exception(exc)
+            return []
+        again = []
+        for job, output in zip(jobs, outputs, strict=True):
+            try:
+                job.step = job.advance(output)
+            except BaseException as exc:  # noqa: BLE001 -- reaches the waiting match
+                job.future.set_exception(exc)
+                continue
+            if job.step is not None:
+                again.append(job)
+        return again
+
+    def _forward(self, steps: list[Step]) -> list[StepOutput]:
+        import torch
+
+        backend = self.backend
+        with backend.lock, torch.inference_mode():
+            model = backend.model
+            outputs = forward(model, steps, pad_id=backend.pad_id(),
+                              cache_arg=backend.cache_arg, keep_arg=backend.keeps_logits,
+                              layout=backend.mask_layout)
+        self.batches += 1
+        self.rows += len(steps)
+        return outputs
+

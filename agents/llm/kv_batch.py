@@ -1,0 +1,199 @@
+"""One forward pass for many matches at once, each with its own key/value cache.
+
+A :class:`Step` is one match's piece of work: the key/value cache of the prompt it has
+already encoded (``kv``, ``cached`` tokens), the prompt tokens that are new since then
+(``new``), and the answers to score as branches off the prompt (``branches``: each
+answer's tokens but its last). :func:`forward` runs any number of steps as one padded
+batch and hands each step its log-probabilities and its grown cache.
+
+Layout of a row, in key slots::
+
+    [pad .. | cached prompt ]  [pad .. | new prompt tokens | branch tokens ]
+     <----- longest cache --->  <-------- longest query (new + branches) -------->
+
+Both parts are right-aligned, so the slots whose logits are needed (the last prompt
+token and every branch token) are the last ones of every row and ``logits_to_keep``
+keeps only those. Positions are passed explicitly (padding never shifts them) and the
+attention mask is built here, as a float 4D mask: a prompt token sees the cache and the
+prompt tokens before it; a branch token sees the whole prompt and the earlier tokens of
+its own answer only (a tree); nothing sees padding. Models with sliding-window layers
+(Gemma 3) get a second mask that also hides keys more than ``sliding_window`` positions
+back, so their caches are kept whole and the window is applied exactly as the model's
+own masks would apply it.
+
+The arithmetic of one row does not depend on the others: the batched and the one-row
+distributions agree within float rounding (1e-5 in float32; see
+``tests/agents/llm/test_batching.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+#: layer types whose masks this module can build (others: the model's own masks only)
+SUPPORTED_LAYERS = {"full_attention", "sliding_attention"}
+
+_PAD, _CACHE, _PROMPT, _BRANCH = -1, 0, 1, 2
+
+
+@dataclass
+class Step:
+    """One match's forward: its cache, its new prompt tokens and its answer branches."""
+
+    kv: list[tuple[Any, Any]] | None  # per layer, keys and values [1, heads, cached, dim]
+    cached: int  # tokens in ``kv``
+    new: list[int]  # at least one: the last one's logits score every answer's first token
+    branches: list[list[int]] = field(default_factory=list)
+
+
+@dataclass
+class StepOutput:
+    """What one step gives back: log-probabilities after its last prompt token
+    (``first``), after each branch token in order (``after``), and its cache grown by
+    the new prompt tokens (branch tokens are not kept)."""
+
+    first: Any
+    after: list[Any]
+    kv: list[tuple[Any, Any]]
+    cached: int
+
+
+def mask_layout(config: Any) -> tuple[list[str] | None, int | None]:
+    """The model's layer types and sliding window, as far as the masks need them.
+
+    Raises ``ValueError`` for attention this module cannot mask (chunked, linear...),
+    so the caller falls back to scoring without a cache.
+    """
+    text = config.get_text_config() if hasattr(config, "get_text_config") else config
+    types = getattr(text, "layer_types", None)
+    window = getattr(text, "sliding_window", None)
+    if types is not None:
+        unknown = set(types) - SUPPORTED_LAYERS
+        if unknown:
+            raise ValueError(f"cannot build masks for {sorted(unknown)} layers")
+        if "sliding_attention" not in types:
+            return None, None
+        return list(types), int(window)
+    if window and getattr(text, "use_sliding_window", True):
+        return None, int(window)  # every layer slides
+    return None, None
+
+
+def forward(model: Any, steps: Sequence[Step], *, pad_id: int, cache_arg: str,
+            keep_arg: bool, layout: tuple[list[str] | None, int | None]) -> list[StepOutput]:
+    """Run ``steps`` as one batch; one :class:`StepOutput` per step, in order."""
+    import torch
+    from transformers import DynamicCache
+
+    device = model.device
+    rows = len(steps)
+    longest_cache = max(s.cached for s in steps)
+    queries = [s.new + [t for b in s.branches for t in b] for s in steps]
+    width = max(len(q) for q in queries)
+    slots = longest_cache + width
+
+    ids = torch.full((rows, width), pad_id, dtype=torch.long)
+    positions = torch.zeros((rows, width), dtype=torch.long)
+    # per key slot: its position, its kind, which answer it belongs to, its offset there
+    k_pos = torch.full((rows, slots), -1, dtype=torch.long)
+    k_kind = torch.full((rows, slots), _PAD, dtype=torch.long)
+    k_group = torch.full((rows, slots), -1, dtype=torch.long)
+    k_off = torch.zeros((rows, slots), dtype=torch.long)
+    for i, (step, query) in enumerate(zip(steps, queries, strict=True)):
+        c, q, n = step.cached, len(query), len(step.new)
+        start = longest_cache - c
+        k_pos[i, start:longest_cache] = torch.arange(c)
+        k_kind[i, start:longest_cache] = _CACHE
+        pos, kind, group, off = [], [], [], []
+        for j in range(n):
+            pos.append(c + j)
+            kind.append(_PROMPT)
+            group.append(-1)
+            off.append(j)
+        for g, branch in enumerate(step.branches):
+            for k in range(len(branch)):
+                pos.append(c + n + k)
+                kind.append(_BRANCH)
+                group.append(g)
+                off.append(k)
+        at = slots - q
+        ids[i, width - q:] = torch.tensor(query)
+        positions[i, width - q:] = torch.tensor(pos)
+        k_pos[i, at:] = torch.tensor(pos)
+        k_kind[i, at:] = torch.tensor(kind)
+        k_group[i, at:] = torch.tensor(group)
+        k_off[i, at:] = torch.tensor(off)
+
+    # queries are the last ``width`` key slots
+    q_pos, q_kind = k_pos[:, longest_cache:, None], k_kind[:, longest_cache:, None]
+    q_group, q_off = k_group[:, longest_cache:, None], k_off[:, longest_cache:, None]
+    kp, kk, kg, ko = k_pos[:, None], k_kind[:, None], k_group[:, None], k_off[:, None]
+    sees_prompt = (q_kind == _BRANCH) | ((q_kind == _PROMPT) & (ko <= q_off))
+    allowed = ((kk == _CACHE) & (q_kind != _PAD)) \
+        | ((kk == _PROMPT) & sees_prompt) \
+        | ((kk == _BRANCH) & (q_kind == _BRANCH) & (kg == q_group) & (ko <= q_off))
+    dtype = next(model.parameters()).dtype
+    lowest = torch.finfo(dtype).min
+
+    def as_mask(keep: Any) -> Any:
+        mask = torch.zeros(keep.shape, dtype=dtype).masked_fill(~keep, lowest)
+        return mask[:, None].to(device)
+
+    types, window = layout
+    if window is None:
+        mask: Any = as_mask(allowed)
+    else:
+        sliding = as_mask(allowed & (kp > q_pos - window))
+        mask = sliding if types is None else {"full_attention": as_mask(allowed),
+                                              "sliding_attention": sliding}
+
+    cache = DynamicCache()
+    if longest_cache:
+        cache = DynamicCache(ddp_cache_data=_stack([s.kv for s in steps], [s.cached for s in steps],
+                                                    longest_cache))
+    keep = max(sum(len(b) for b in s.branches) + 1 for s in steps)
+    extra = {"logits_to_keep": keep} if keep_arg else {}
+    out = model(input_ids=ids.to(device), position_ids=positions.to(device),
+                attention_mask=mask, use_cache=True, **{cache_arg: cache}, **extra)
+    logits = out.logits[:, -keep:]
+    grown = [(layer.keys, layer.values) for layer in cache.layers]
+    results = []
+    for i, (step, query) in enumerate(zip(steps, queries, strict=True)):
+        n_branch = len(query) - len(step.new)
+        logprobs = torch.log_softmax(logits[i, keep - n_branch - 1:].float(), dim=-1)
+        start, at = longest_cache - step.cached, slots - len(query)
+        kv = [(torch.cat([k[i:i + 1, :, start:longest_cache], k[i:i + 1, :, at:at + len(step.new)]],
+                         dim=2),
+               torch.cat([v[i:i + 1, :, start:longest_cache], v[i:i + 1, :, at:at + len(step.new)]],
+                         dim=2))
+              for k, v in grown]
+        results.append(StepOutput(first=logprobs[0], after=list(logprobs[1:]), kv=kv,
+                                  cached=step.cached + len(step.new)))
+    return results
+
+
+def _stack(caches: list[list[tuple[Any, Any]] | None], lengths: list[int],
+           width: int) -> list[tuple[Any, Any]]:
+    """Every row's cache right-aligned in one zero-padded ``[rows, heads, width, dim]``
+    tensor per layer (rows without a cache are all padding)."""
+
+    sample = next(kv for kv in caches if kv)
+    stacked = []
+    for layer, (k0, v0) in enumerate(sample):
+        keys = k0.new_zeros((len(caches), k0.shape[1], width, k0.shape[3]))
+        values = v0.new_zeros((len(caches), v0.shape[1], width, v0.shape[3]))
+        for i, (kv, length) in enumerate(zip(caches, lengths, strict=True)):
+            if kv and length:
+                keys[i, :, width - length:] = kv[layer][0][0]
+                values[i, :, width - length:] = kv[layer][1][0]
+        stacked.append((keys, values))
+    return stacked
+
+
+def crop(kv: list[tuple[Any, Any]] | None, length: int) -> list[tuple[Any, Any]] | None:
+    """The cache of the first ``length`` tokens (views, no copy); None when empty."""
+    if not kv or length <= 0:
+        return None
+    return [(k[:, :, :length], v[:, :, :length]) for k, v in kv]
