@@ -1,4 +1,10 @@
-"""The ``hf`` agent: a language model playing through transformers, base or aligned.
+"""The ``hf`` agent (also ``llm``): a language model playing, base or aligned.
+
+The model runs on an ``engine``: ``hf`` (transformers, in this process), ``openai`` (any
+OpenAI-compatible server: vLLM, SGLang, TGI, llama.cpp, a hosted API) or ``vllm`` (a
+vLLM server the arena starts itself); the options each engine reads are listed on the
+class. Served engines score and sample through the same tokenizer and chat template,
+so prompts and distributions are the ``hf`` engine's.
 
 Two ways to choose a move:
 
@@ -35,8 +41,8 @@ from typing import Any
 import numpy as np
 
 from agents.llm.backend import Backend, get_backend
-from agents.llm.identity import model_identity
-from agents.llm.offline_models import resolve_model
+from agents.llm.engine_options import engine_options
+from agents.llm.identity import model_identity, served_identity
 from agents.llm.parse import parse_choice
 from agents.llm.prompts import Prompter, available_templates, load_template
 from arena.agent import BaseAgent, Decision, RoundForfeit
@@ -51,21 +57,44 @@ class InvalidAnswer(RoundForfeit):
     this round is given up, not the match."""
 
 
+@register_agent("llm")
 @register_agent("hf")
 class HFAgent(BaseAgent):
-    """A language model (transformers; base or chat) playing from its exact move distribution.
+    """A language model (transformers, vLLM or an OpenAI-compatible server) playing from its exact move distribution.
 
-    Options (all keyword-only):
+    Registered as ``hf`` and as ``llm``: one agent. Options (all keyword-only); the
+    engines that read an option follow it in brackets, and an option given for another
+    engine is a config error:
 
     ``model``               hub id, local path or ``offline:<name>`` (required; see
-                            :mod:`agents.llm.offline_models`)
-    ``revision``            hub revision (branch, tag or commit)
-    ``dtype``               ``auto``, ``float32``, ``bfloat16``, ``float16``
-    ``device_map``          passed to accelerate, e.g. ``auto`` to spread over every GPU
-    ``gguf_file``           load from this GGUF file inside ``model``
-    ``trust_remote_code``   allow the model's own code from the hub (default false)
+                            :mod:`agents.llm.offline_models`); for ``openai`` the served name
+    ``engine``              ``hf`` (transformers in this process; the default), ``openai`` (a
+                            server elsewhere) or ``vllm`` (a vLLM server the arena starts)
+    ``revision``            hub revision (branch, tag or commit) [hf, vllm]
+    ``dtype``               ``auto``, ``float32``, ``bfloat16``, ``float16`` [hf, vllm]
+    ``device_map``          passed to accelerate, e.g. ``auto`` to spread over every GPU [hf]
+    ``gguf_file``           load from this GGUF file inside ``model`` [hf]
+    ``trust_remote_code``   allow the model's own code from the hub (default false) [hf, vllm]
+    ``base_url``            the server's OpenAI base URL, e.g. ``http://host:8000/v1`` [openai]
+    ``api_key_env``         the environment variable that holds the API key; the key itself
+                            is never in a config, a record or a log [openai]
+    ``tokenizer``           hub id or path of the model's tokenizer, default ``model``: chat
+                            prompts and token ids are made here, as the hf engine makes
+                            them [openai, vllm]
+    ``max_in_flight``       requests to the server at once, per engine (default 16)
+    ``request_timeout``     seconds one request may take (default 300)
+    ``request_retries``     retries after a 429, a 5xx or a timeout (default 3); then the
+                            round is forfeited
+    ``unreachable_after``   seconds a server may stay unreachable before the run stops,
+                            its matches unfinished for ``--resume`` (default 60)
+                            [the last four: openai, vllm]
+    ``vllm_python``, ``max_model_len``, ``enforce_eager``, ``server_args``,
+    ``startup_timeout``     how the managed server runs (see :mod:`agents.llm.vllm_backend`)
+                            [vllm]
     ``prompt_format``       ``chat`` (the tokenizer's chat template) or ``completion``
-    ``mode``                ``distribution`` (exact scoring) or ``sample`` (generate, parse)
+    ``mode``                ``distribution`` (exact scoring) or ``sample`` (generate, parse);
+                            unset: distribution, or sample (said at start-up) on a server
+                            that gives no prompt log-probabilities
     ``temperature``         applied to the legal log-probs, or to sampling; 0 = argmax
     ``history``             how many past rounds the prompt shows; null = all
     ``max_new_tokens``      generation budget (default 16 for a move, 200 for writing)
@@ -78,10 +107,16 @@ class HFAgent(BaseAgent):
     isolate = False  # every match shares one loaded model: play in the run's own process
 
     def __init__(self, *, name: str | None = None, model: str | None = None,
-                 revision: str | None = None, dtype: str = "auto",
+                 engine: str = "hf", revision: str | None = None, dtype: str | None = None,
                  device_map: str | dict[str, Any] | None = None, gguf_file: str | None = None,
-                 trust_remote_code: bool = False, prompt_format: str = "chat",
-                 mode: str = "distribution", temperature: float = 1.0,
+                 trust_remote_code: bool | None = None, base_url: str | None = None,
+                 api_key_env: str | None = None, tokenizer: str | None = None,
+                 max_in_flight: int | None = None, request_timeout: float | None = None,
+                 request_retries: int | None = None, unreachable_after: float | None = None,
+                 vllm_python: str | None = None, max_model_len: int | None = None,
+                 enforce_eager: bool | None = None, server_args: list[str] | None = None,
+                 startup_timeout: float | None = None, prompt_format: str = "chat",
+                 mode: str | None = None, temperature: float = 1.0,
                  history: int | None = None, max_new_tokens: int | None = None,
                  retries: int = 2, fallback: str = "uniform",
                  templates: Mapping[str, Any] | None = None) -> None:
@@ -89,7 +124,7 @@ class HFAgent(BaseAgent):
             raise ValueError("option 'model' is required (a hub id or a local path)")
         if prompt_format not in ("chat", "completion"):
             raise ValueError(f"prompt_format must be 'chat' or 'completion', not {prompt_format!r}")
-        if mode not in ("distribution", "sample"):
+        if mode not in (None, "distribution", "sample"):
             raise ValueError(f"mode must be 'distribution' or 'sample', not {mode!r}")
         if fallback not in ("uniform", "forfeit"):
             raise ValueError(f"fallback must be 'uniform' or 'forfeit', not {fallback!r}")
@@ -102,12 +137,22 @@ class HFAgent(BaseAgent):
         if templates is not None and not isinstance(templates, Mapping):
             raise ValueError("templates must map a game id to template keys (or a YAML path)")
         super().__init__(name=name or "hf")
-        self.load_options: dict[str, Any] = {
-            # offline:<name> becomes its converted folder (converted on first use)
-            "model": resolve_model(model), "revision": revision, "dtype": dtype,
-            "device_map": device_map, "gguf_file": gguf_file, "trust_remote_code": trust_remote_code}
+        self.engine = engine
+        given = {"revision": revision, "dtype": dtype, "device_map": device_map,
+                 "gguf_file": gguf_file, "trust_remote_code": trust_remote_code,
+                 "base_url": base_url, "api_key_env": api_key_env, "tokenizer": tokenizer,
+                 "max_in_flight": max_in_flight, "request_timeout": request_timeout,
+                 "request_retries": request_retries, "unreachable_after": unreachable_after,
+                 "vllm_python": vllm_python, "max_model_len": max_model_len,
+                 "enforce_eager": enforce_eager, "server_args": server_args,
+                 "startup_timeout": startup_timeout}
+        # what the engine's backend is built from; offline:<name> becomes its converted
+        # folder (converted on first use)
+        self.load_options: dict[str, Any] = engine_options(engine, model, given)
         self.prompt_format = prompt_format
-        self.mode = mode
+        self.requested_mode = mode
+        # the hf engine always scores; whether a server can is known on its first use
+        self._mode: str | None = mode or ("distribution" if engine == "hf" else None)
         self.temperature = float(temperature)
         self.history = history
         self.max_new_tokens = max_new_tokens
@@ -125,9 +170,18 @@ class HFAgent(BaseAgent):
         self._session: Any = None
         # the tokenizer now (shared, cheap after the first agent), the weights on first use:
         # a wrong model id or path is reported when the config is checked, not mid-run
-        self._backend: Backend = get_backend(**self.load_options)
+        self._backend: Backend = get_backend(engine=engine, **self.load_options)
 
     # -- lifecycle --------------------------------------------------------------------
+    @property
+    def mode(self) -> str:
+        """``distribution`` or ``sample``: as configured; unset, distribution where the
+        engine can score (a server is asked on first use, and one that cannot says so)."""
+        if self._mode is None:
+            can_score = getattr(self.backend, "scoring_method", None)
+            self._mode = "distribution" if can_score is None or can_score() else "sample"
+        return self._mode
+
     @property
     def backend(self) -> Backend:
         """The shared backend for this agent's model."""
@@ -162,7 +216,9 @@ class HFAgent(BaseAgent):
     def identity(self) -> dict[str, Any]:
         """Which model this agent plays with, as the run records it (``runs.models``;
         see :func:`agents.llm.identity.model_identity`)."""
-        return model_identity(self.load_options)
+        if self.engine == "hf":
+            return model_identity(self.load_options)
+        return served_identity(self.engine, self.load_options, self.backend)
 
     @property
     def decisions(self) -> int:

