@@ -338,7 +338,7 @@ def resolve_config(parsed: ParsedConfig, *, source: str,
                   agents=tuple(parsed.agents), rating=parsed.rating,
                   concurrency=parsed.concurrency, timeout=parsed.timeout,
                   games_list=not single if games_list is None else games_list,
-                  plugins=plugins)
+                  plugins=plugins, memory=parsed.memory)
 
 
 def _in_config_folder(path: str, source: str) -> str:

@@ -143,6 +143,17 @@ class Rating(_Frozen):
 Timeout = float | Literal["auto"] | None
 
 
+class Memory(_Frozen):
+    """How many language models a run keeps loaded at once (``max_models``) and, as a
+    second bound, how many GB their weights may take (``max_gb``). When a model is to
+    load and the budget is reached, the least recently used one not in a match is
+    unloaded; the runner orders the matches so each model loads as few times as possible.
+    Unset: no bound (every model stays loaded)."""
+
+    max_models: int | None = Field(default=None, ge=1)
+    max_gb: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+
+
 class ParsedGame(_Frozen):
     """One game block as written: the env id, its constructor arguments, maybe a format."""
 
@@ -173,6 +184,7 @@ class ParsedConfig(_Frozen):
     timeout: Timeout = Field(default="auto")
     # Python files whose @register_agent (and register_game) names the config uses
     plugins: list[str] = Field(default_factory=list)
+    memory: Memory = Field(default_factory=Memory)
 
     @field_validator("timeout", mode="before")
     @classmethod
@@ -209,10 +221,16 @@ class Config(_Frozen):
     games_list: bool
     # plugin files, as absolute paths (left out of the snapshot when there are none)
     plugins: tuple[str, ...] = ()
+    # the model memory budget (left out of the snapshot when unbounded)
+    memory: Memory = Field(default_factory=Memory)
 
     def agent(self, name: str) -> AgentConfig:
         return next(a for a in self.agents if a.name == name)
 
     def snapshot(self) -> dict[str, Any]:
-        """The resolved config as plain data (what the store keeps; ``--resume`` compares)."""
-        return self.model_dump(mode="json", exclude=None if self.plugins else {"plugins"})
+        """The resolved config as plain data (what the store keeps; ``--resume`` compares).
+        Settings added later are left out at their defaults, so older runs still match."""
+        exclude = set() if self.plugins else {"plugins"}
+        if self.memory == Memory():
+            exclude.add("memory")
+        return self.model_dump(mode="json", exclude=exclude or None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import traceback
 from typing import Any
 
+from arena.agent import ServiceUnavailable
 from arena.config import AgentConfig, Config
 from arena.match import play_match, result_from
 from arena.records import FORFEIT, Fixture, MatchResult
@@ -57,6 +58,9 @@ def play_fixture(config: Config, fixture: Fixture, *, state: MatchState,
     try:
         return play_match(env, agents, game=game.id, seed=fixture.seed, fixture=fixture,
                           observer=observer, state=state)
+    except ServiceUnavailable:  # the runner stops the run; the match stays unplayed
+        state.cancelled = True
+        raise
     except Exception:  # noqa: BLE001 -- an engine or env failure voids this match only
         state.cancelled = True
         return result_from(fixture, state, status=FORFEIT, by=None,

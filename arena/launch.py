@@ -156,7 +156,8 @@ def run_command(config_path: str, *, out: str | None = None, resume: bool = Fals
                 live: bool = True, concurrency: int | None = None,
                 overrides: list[str] | tuple[str, ...] = (), timeout: float | None = None,
                 retry_forfeits: bool = False) -> int:
-    """``arena run``; returns the exit code (0, or 128 + the signal that stopped it)."""
+    """``arena run``; returns the exit code (0; 3 when a service the agents need went
+    down; or 128 + the signal that stopped it)."""
     config = load_config(config_path, overrides=overrides)
     if out is None and resume:
         raise ArenaError("--resume needs --out DIR: the run directory to continue")
@@ -202,6 +203,12 @@ def _play(config: Config, config_path: str, directory: Path, schedule: Any, *, r
         except StoreError as exc:  # a full disk, say: the matches saved so far stay saved
             raise StoreError(f"{exc}; resume with: "
                              f"{_resume_command(config_path, directory, overrides)}") from None
+        if outcome.failure is not None:
+            resume_cmd = _resume_command(config_path, directory, overrides)
+            print(f"\narena: stopped: {outcome.failure}\n{store.count()} of {outcome.total} "
+                  f"matches are saved in {directory}; the rest are unplayed.\n"
+                  f"Resume with: {resume_cmd}", file=sys.stderr, flush=True)
+            return 3
         if outcome.signal is not None:
             resume_cmd = _resume_command(config_path, directory, overrides)
             print(f"\nInterrupted: {store.count()} of {outcome.total} matches are saved in "

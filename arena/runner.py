@@ -34,10 +34,12 @@ from importlib import metadata
 from multiprocessing.connection import wait
 from typing import Any
 
+from arena.agent import ServiceUnavailable
 from arena.config import Config
 from arena.errors import ArenaError, StoreError
 from arena.fixture import play_fixture
 from arena.match import result_from
+from arena.model_plan import ModelGate, resident_models
 from arena.observers import GuardedObserver
 from arena.records import (
     FORFEIT,
@@ -74,10 +76,11 @@ class RunOutcome:
     already_done: int
     played: int
     signal: int | None = None  # what stopped the run early, if anything
+    failure: str | None = None  # or: a service the agents need went down (one line)
 
     @property
     def interrupted(self) -> bool:
-        return self.signal is not None
+        return self.signal is not None or self.failure is not None
 
 
 def declared_timeout(agent_type: str) -> float | None:
@@ -118,6 +121,10 @@ class Runner:
         self.shared = {n for n, c in classes.items() if not getattr(c, "isolate", True)}
         if not importable(config):
             self.shared = set(classes)  # a worker could not build them: all play here
+        # language models this process holds, under the run's memory budget
+        self.models = ModelGate(config, {a.name: resident_models(classes[a.name], a.options)
+                                         for a in config.agents if a.name in self.shared})
+        self.failure: str | None = None
         self.in_flight: dict[str, _Flight] = {}
         self.waiting: deque[_Flight] = deque()  # in flight, waiting for a ready worker
         self.idle: list[Worker] = []
@@ -134,18 +141,21 @@ class Runner:
     # -- the loop -----------------------------------------------------------------------
     def run(self) -> RunOutcome:
         done = self.store.finished_keys()
-        pending = deque(f for f in self.fixtures if f.key not in done)
-        already = len(self.fixtures) - len(pending)
+        todo = [f for f in self.fixtures if f.key not in done]
+        already = len(self.fixtures) - len(todo)
         self.observer.run_started(name=self.config.name, total=len(self.fixtures), done=already)
         for message in self.notices:
             self.observer.notice(message)
+        pending = deque(self.models.order(todo, self.observer.notice))
         previous = self._install_signals()
         played = 0
         try:
-            while (pending or self.in_flight) and self.signal is None:
-                while pending and len(self.in_flight) < self.concurrency:
+            while (pending or self.in_flight) and not self._stopping:
+                while (pending and len(self.in_flight) < self.concurrency
+                       and self.models.fits(pending[0])):
                     self._start(pending.popleft())
                 for result, saved in self._next_results():
+                    self.models.ended(result.key)
                     if not saved:
                         self._save(result)
                     played += 1
@@ -154,15 +164,23 @@ class Runner:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             self._shut_down()
-            self.observer.run_finished(interrupted=self.signal is not None)
+            summary = self.models.summary()
+            if summary:
+                self.observer.notice(summary)
+            self.observer.run_finished(interrupted=self._stopping)
         return RunOutcome(total=len(self.fixtures), already_done=already, played=played,
-                          signal=self.signal)
+                          signal=self.signal, failure=self.failure)
+
+    @property
+    def _stopping(self) -> bool:
+        return self.signal is not None or self.failure is not None
 
     def _start(self, fixture: Fixture) -> None:
         limit = self.match_timeout(fixture)
         deadline = time.monotonic() + limit if limit is not None else float("inf")
         flight = _Flight(fixture, limit, deadline)
         self.in_flight[fixture.key] = flight
+        self.models.started(fixture)
         if any(name in self.shared for name in fixture.agents):
             flight.state = MatchState()
             threading.Thread(target=self._play_here, args=(fixture, flight.state),
@@ -203,7 +221,13 @@ class Runner:
         self._dispatch()
 
     def _play_here(self, fixture: Fixture, state: MatchState) -> None:
-        result = play_fixture(self.config, fixture, state=state, observer=self.observer)
+        try:
+            result: MatchResult | None = play_fixture(self.config, fixture, state=state,
+                                                      observer=self.observer)
+        except ServiceUnavailable as exc:  # not the agent's fault: unfinished, not a result
+            self.failure = self.failure or " ".join(str(exc).split())
+            self.interrupt(None)
+            result = None
         self._finished.put((fixture.key, result))
         os.write(self._wake_w, b"t")
 
@@ -230,7 +254,10 @@ class Runner:
         while not self._finished.empty():
             key, result = self._finished.get()
             if self.in_flight.pop(key, None) is not None:  # else: it had timed out
-                results.append((result, False))
+                if result is None:  # stopped unfinished (a service went down)
+                    self.models.ended(key)
+                else:
+                    results.append((result, False))
         for worker in list(self.booting):
             if worker.conn in ready or worker.process.sentinel in ready:
                 self._booted(worker)
@@ -244,7 +271,7 @@ class Runner:
             self._show_progress(flight)
         now = time.monotonic()
         for key, flight in list(self.in_flight.items()):
-            if flight.deadline <= now and self.signal is None:
+            if flight.deadline <= now and not self._stopping:
                 del self.in_flight[key]
                 results.append((self._timed_out(flight), False))
         return results
@@ -270,6 +297,9 @@ class Runner:
                 elif kind == "failed":
                     raise StoreError(f"{self.store.directory}: a match could not be saved "
                                      f"({payload})")
+                elif kind == "down":  # stopped unfinished: a service the agents need is down
+                    self.failure = self.failure or payload
+                    self.interrupt(None)
                 else:
                     self._show_progress(flight)
                     del self.in_flight[flight.fixture.key]
@@ -355,10 +385,12 @@ class Runner:
             os._exit(130)  # a second Ctrl-C: at once (every saved match is committed)
         self.interrupt(signum)
 
-    def interrupt(self, signum: int = signal.SIGINT) -> None:
-        """Stop: keep what finished, stop what is in flight. Twice: exit now."""
-        self.signal = self.signal or signum
-        for flight in self.in_flight.values():
+    def interrupt(self, signum: int | None = signal.SIGINT) -> None:
+        """Stop: keep what finished, stop what is in flight. Twice: exit now. ``None``:
+        stopped from inside (:attr:`failure` says why)."""
+        if signum is not None:
+            self.signal = self.signal or signum
+        for flight in list(self.in_flight.values()):  # a match thread may call this
             if flight.state is not None:
                 flight.state.cancelled = True
         try:

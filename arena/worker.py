@@ -28,6 +28,7 @@ import threading
 from multiprocessing.connection import Connection
 from typing import Any
 
+from arena.agent import ServiceUnavailable
 from arena.config import Config
 from arena.fixture import play_fixture
 from arena.seats import MatchState
@@ -191,7 +192,11 @@ def serve(config: Config, conn: Connection, shared: Any, setup: dict[str, Any],
         observer = WorkerObserver(conn, shared, indexes[fixture.game],
                                   rounds=setup.get("rounds", True))
         logs.sent = logs.dropped = 0
-        result = play_fixture(config, fixture, state=state, observer=observer)
+        try:
+            result = play_fixture(config, fixture, state=state, observer=observer)
+        except ServiceUnavailable as exc:  # the run stops; this match stays unplayed
+            conn.send(("down", " ".join(str(exc).split())))
+            continue
         lines, tail = output.take()
         if lines or logs.dropped:
             conn.send(("output", {"lines": lines, "tail": tail, "logs_dropped": logs.dropped}))

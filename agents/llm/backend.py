@@ -77,16 +77,24 @@ ENGINES = {
 }
 
 
+def backend_key(*, engine: str = "hf", **options: Any) -> str:
+    """The string that names one backend (a model and its loading options): agents share
+    a backend by it, and the run's model pool (:mod:`arena.model_pool`) counts it."""
+    return json.dumps({"engine": engine, **options}, sort_keys=True, default=str)
+
+
 def get_backend(*, engine: str = "hf", **options: Any) -> Backend:
     """The shared backend for an engine, a model and its loading options, built on first
     use (the only place torch and transformers are imported)."""
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {sorted(ENGINES)}, not {engine!r}")
-    key = json.dumps({"engine": engine, **options}, sort_keys=True, default=str)
+    key = backend_key(engine=engine, **options)
     with _LOCK:
         backend = _CACHE.get(key)
         if backend is None:
             module, _, name = ENGINES[engine].partition(":")
             cls = getattr(importlib.import_module(module), name)
             backend = _CACHE[key] = cls(**options)
+            if hasattr(backend, "pool_key"):  # holds weights in this process
+                backend.pool_key = key
         return backend

@@ -26,6 +26,7 @@ import numpy as np
 from agents.llm.batcher import DEFAULT_MAX_BATCH, Batcher
 from agents.llm.kv_batch import mask_layout
 from agents.llm.prompt_cache import PromptCache
+from arena.model_pool import POOL
 
 _DTYPES = {"float32", "float16", "bfloat16", "float64"}
 
@@ -40,13 +41,28 @@ class HFBackend:
 
         if dtype != "auto" and dtype not in _DTYPES:
             raise ValueError(f"dtype must be 'auto' or one of {sorted(_DTYPES)}, not {dtype!r}")
-        self.model_id = model
-        self.options = {"revision": revision, "trust_remote_code": trust_remote_code}
+        options: dict[str, Any] = {"revision": revision, "trust_remote_code": trust_remote_code}
         if gguf_file:
-            self.options["gguf_file"] = gguf_file
-        self.dtype = dtype
-        self.device_map = device_map
-        self.tokenizer = AutoTokenizer.from_pretrained(model, **self.options)
+            options["gguf_file"] = gguf_file
+        self._start(model, AutoTokenizer.from_pretrained(model, **options), max_batch)
+        self.options, self.dtype, self.device_map = options, dtype, device_map
+
+    @classmethod
+    def from_model(cls, model: Any, tokenizer: Any = None, *,
+                   max_batch: int = DEFAULT_MAX_BATCH) -> HFBackend:
+        """A backend around a model already in memory (benchmarks, tests); without a
+        tokenizer only the token-id calls work (``session().score_ids``)."""
+        backend = cls.__new__(cls)
+        backend._start(getattr(model.config, "name_or_path", "") or "in-memory", tokenizer,
+                       max_batch)
+        backend.options, backend.dtype, backend.device_map = {}, "auto", None
+        backend._adopt(model)
+        return backend
+
+    def _start(self, model_id: str, tokenizer: Any, max_batch: int) -> None:
+        self.model_id = model_id
+        self.tokenizer = tokenizer
+        self.pool_key: str | None = None  # set by get_backend: the run's pool counts it
         self._model: Any = None
         self._keep_arg = False
         self._cache_arg = "past_key_values"
@@ -62,8 +78,36 @@ class HFBackend:
     def model(self) -> Any:
         with self._lock:
             if self._model is None:
+                if self.pool_key is not None:  # the run's budget may unload another first
+                    POOL.loading(self.pool_key)
                 self._model = self._load()
+                if self.pool_key is not None:
+                    POOL.loaded(self.pool_key, self)
             return self._model
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the loaded weights and buffers (0 when not loaded)."""
+        model = self._model
+        if model is None:
+            return 0
+        tensors = [*model.parameters(), *model.buffers()]
+        return sum(t.numel() * t.element_size() for t in tensors)
+
+    def unload(self) -> None:
+        """Let the weights go (the model pool's budget); the next use loads them again."""
+        import gc
+
+        with self._lock:
+            self._model = None
+        gc.collect()
+        try:
+            import torch
+
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+        except Exception:  # noqa: BLE001, S110 -- freeing cached GPU memory is best effort
+            pass
 
     def _load(self) -> Any:
         import torch
@@ -73,7 +117,10 @@ class HFBackend:
         kwargs["dtype"] = "auto" if self.dtype == "auto" else getattr(torch, self.dtype)
         if self.device_map is not None:
             kwargs["device_map"] = self.device_map
-        model = AutoModelForCausalLM.from_pretrained(self.model_id, **kwargs)
+        return self._adopt(AutoModelForCausalLM.from_pretrained(self.model_id, **kwargs))
+
+    def _adopt(self, model: Any) -> Any:
+        """Read what the forward calls need off a loaded model, and keep it."""
         model.eval()
         params = inspect.signature(model.forward).parameters
         self._keep_arg = "logits_to_keep" in params
@@ -83,6 +130,7 @@ class HFBackend:
             self._layout = mask_layout(model.config)
         except ValueError:  # attention we cannot mask ourselves: no prompt cache
             self._layout = None
+        self._model = model
         return model
 
     def encode(self, text: str) -> list[int]:

@@ -132,14 +132,23 @@ class PromptCache:
             if n == 0 or len(whole) <= n:
                 raise ValueError(f"cannot score {continuation!r} after a {n}-token context")
             conts.append(whole[n:] if whole[:n] == ctx else None)
-        kept = [c for c in conts if c is not None]
-        output = backend.batcher.submit(_Once(self._step(ctx, [c[:-1] for c in kept])))
-        self._keep(ctx, output)
-        scores = np.zeros(len(continuations))
-        i = 0
+        scores = self.score_ids(ctx, [c or [] for c in conts])
         for j, cont in enumerate(conts):
             if cont is None:  # merged across the boundary: the uncached way
                 scores[j] = backend.score([context], [continuations[j]])[0]
+        return scores
+
+    def score_ids(self, context: list[int], continuations: Sequence[list[int]]) -> np.ndarray:
+        """:meth:`score` on token ids: each continuation's summed log-probability after
+        ``context`` (an empty continuation scores 0, for the caller to fill in)."""
+        kept = [list(c) for c in continuations if c]
+        output = self.backend.batcher.submit(_Once(self._step(list(context),
+                                                              [c[:-1] for c in kept])))
+        self._keep(context, output)
+        scores = np.zeros(len(continuations))
+        i = 0
+        for j, cont in enumerate(continuations):
+            if not cont:
                 continue
             total = output.first[cont[0]].double()
             for k in range(1, len(cont)):
