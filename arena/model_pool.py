@@ -40,6 +40,7 @@ class ModelPool:
         self._resident: dict[str, Pooled] = {}
         self._holds: dict[str, int] = {}
         self._last: dict[str, int] = {}  # key -> tick of its last hold
+        self._labels: dict[str, str] = {}  # key -> how the run log names the model
         self._ticks = itertools.count(1)
         self._lock = threading.RLock()
         self.loads = 0  # weight loads since configure()
@@ -85,12 +86,13 @@ class ModelPool:
             if self.max_models is not None:
                 self._evict(lambda: len(self._resident) >= self.max_models, keep=key)
 
-    def loaded(self, key: str, model: Pooled) -> None:
+    def loaded(self, key: str, model: Pooled, *, label: str | None = None) -> None:
         with self._lock:
             self._resident[key] = model
+            self._labels[key] = label or key
             self.loads += 1
             self.peak = max(self.peak, len(self._resident))
-            self._say(f"model loaded: {key} ({len(self._resident)} in memory, "
+            self._say(f"model loaded: {self._labels[key]} ({len(self._resident)} in memory, "
                       f"load {self.loads} of this run)")
             if self.max_bytes is not None:
                 self._evict(lambda: self._bytes() > self.max_bytes, keep=key)
@@ -112,10 +114,10 @@ class ModelPool:
                 continue
             self._resident.pop(key).unload()
             self.unloads += 1
-            self._say(f"model unloaded: {key} (least recently used)")
+            self._say(f"model unloaded: {self._labels.get(key, key)} (least recently used)")
         if over():
             self._say(f"model memory is over its budget: every loaded model is in a match "
-                      f"({', '.join(self.resident)})")
+                      f"({', '.join(self._labels.get(k, k) for k in self.resident)})")
 
     def _say(self, message: str) -> None:
         if self._notify is not None:

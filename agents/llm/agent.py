@@ -40,8 +40,8 @@ from typing import Any
 
 import numpy as np
 
-from agents.llm.backend import Backend, get_backend
-from agents.llm.engine_options import engine_options
+from agents.llm.backend import Backend, backend_key, get_backend
+from agents.llm.engine_options import ENGINE_OF, engine_options
 from agents.llm.identity import model_identity, served_identity
 from agents.llm.parse import parse_choice
 from agents.llm.prompts import Prompter, available_templates, load_template
@@ -171,6 +171,16 @@ class HFAgent(BaseAgent):
         # the tokenizer now (shared, cheap after the first agent), the weights on first use:
         # a wrong model id or path is reported when the config is checked, not mid-run
         self._backend: Backend = get_backend(engine=engine, **self.load_options)
+
+    @classmethod
+    def resident_models(cls, options: Mapping[str, Any]) -> list[str]:
+        """The model an agent with ``options`` loads into the run's memory, by the key the
+        run's model pool counts it under (:mod:`arena.model_pool`); a served engine's
+        model lives in its server, not here."""
+        if options.get("engine", "hf") != "hf" or not options.get("model"):
+            return []
+        given = {key: options.get(key) for key in ENGINE_OF}
+        return [backend_key(engine="hf", **engine_options("hf", options["model"], given))]
 
     # -- lifecycle --------------------------------------------------------------------
     @property

@@ -82,7 +82,7 @@ class HFBackend:
                     POOL.loading(self.pool_key)
                 self._model = self._load()
                 if self.pool_key is not None:
-                    POOL.loaded(self.pool_key, self)
+                    POOL.loaded(self.pool_key, self, label=self.model_id)
             return self._model
 
     @property
@@ -144,10 +144,13 @@ class HFBackend:
             return self.tokenizer.decode(list(tokens), skip_special_tokens=skip_special)
 
     def pad_id(self) -> int:
+        """The token that fills padding (never attended to, so any id would do)."""
         tok = self.tokenizer
-        for value in (tok.pad_token_id, tok.eos_token_id, 0):
-            if value is not None:
-                return int(value)
+        config = self._model.config if self._model is not None else None
+        for value in (getattr(tok, "pad_token_id", None), getattr(tok, "eos_token_id", None),
+                      getattr(config, "pad_token_id", None)):
+            if isinstance(value, int):
+                return value
         return 0
 
     def _left_pad(self, rows: Sequence[Sequence[int]]) -> tuple[Any, Any, Any]:

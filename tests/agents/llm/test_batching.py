@@ -1,0 +1,147 @@
+"""Batching across matches: many sessions share one forward pass, and nothing changes.
+
+Decisions of concurrent matches on one model run as one padded batch
+(:mod:`agents.llm.kv_batch`); each match keeps its own cache. Batched and one-at-a-time
+distributions must agree within 1e-5 in float32, and a whole LLM tournament must play
+the same actions at concurrency 1 and 8.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from agents.llm.hf_backend import HFBackend
+from tests.agents.llm.runs import arena, export
+
+
+def _prompts(seed: int, rounds: int) -> list[list[int]]:
+    """A match's growing prompts as token ids: a prefix, then a few tokens a round."""
+    rng = np.random.default_rng(seed)
+    ids = list(rng.integers(3, 300, size=int(rng.integers(20, 60))))
+    out = []
+    for _ in range(rounds):
+        ids = ids + list(rng.integers(3, 300, size=int(rng.integers(3, 9))))
+        out.append(list(ids))
+    return out
+
+
+ANSWERS = [[40, 41], [42], [43, 44, 45]]  # answers of 1 to 3 tokens: a ragged tree
+
+
+def _play(backend: HFBackend, matches: int, rounds: int, *, threads: bool) -> dict[int, list]:
+    """Every match's scores per round, its decisions run concurrently or one by one."""
+    scores: dict[int, list] = {m: [] for m in range(matches)}
+
+    def play(m: int) -> None:
+        session = backend.session()
+        for prompt in _prompts(m, rounds):
+            scores[m].append(session.score_ids(prompt, ANSWERS))
+        session.close()
+
+    if threads:
+        workers = [threading.Thread(target=play, args=(m,)) for m in range(matches)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+    else:
+        for m in range(matches):
+            play(m)
+    return scores
+
+
+def test_batched_scores_equal_one_at_a_time_within_1e_5(tiny_model_dir: Path) -> None:
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype="float32")
+    alone = HFBackend.from_model(model, max_batch=1)
+    together = HFBackend.from_model(model, max_batch=64)
+    want = _play(alone, 8, 6, threads=False)
+    got = _play(together, 8, 6, threads=True)
+    worst = max(np.abs(np.asarray(got[m]) - np.asarray(want[m])).max() for m in want)
+    assert worst < 1e-5
+    assert alone.batcher.rows == alone.batcher.batches  # one decision per forward
+    # eight matches in flight share forwards: fewer forwards than decisions
+    assert together.batcher.rows == 48 and together.batcher.batches < 48
+
+
+def test_scores_equal_a_fresh_uncached_pass(tiny_model_dir: Path) -> None:
+    """Cut the cache back (a shorter prompt), grow it again: always the uncached numbers."""
+    backend = HFBackend(model=str(tiny_model_dir), dtype="float32")
+    session = backend.session()
+    texts = ["Round 1\nMe: rock\nOpponent: paper\n", "Round 1\nMe: rock\nOpponent: paper\n"
+             "Round 2\nMe: scissors\n", "Round 1\nMe: rock\n"]
+    answers = [" rock\n", " paper\n", " scissors\n"]
+    for text in texts:
+        cached = session.score(text, answers)
+        fresh = backend.score([text] * 3, answers)
+        assert np.abs(cached - fresh).max() < 1e-5
+
+
+def test_a_failing_request_fails_only_its_own_match(tiny_model_dir: Path) -> None:
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype="float32")
+    backend = HFBackend.from_model(model)
+    bad, good = backend.session(), backend.session()
+    errors: list[BaseException] = []
+    results: list[np.ndarray] = []
+
+    def ask(session, ids) -> None:
+        try:
+            results.append(session.score_ids(ids, ANSWERS))
+        except Exception as exc:  # noqa: BLE001 -- the test looks at it
+            errors.append(exc)
+
+    # a token id past the vocabulary makes the embedding lookup fail
+    workers = [threading.Thread(target=ask, args=(bad, [10**7, 5])),
+               threading.Thread(target=ask, args=(good, [5, 6, 7]))]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert len(errors) == 1 and len(results) == 1
+    assert np.isfinite(results[0]).all()
+
+
+def _tournament(path: Path, model: Path) -> Path:
+    path.write_text(f"""name: batching
+seed: 5
+games:
+  - {{id: rps, rounds: 6}}
+  - {{id: random_number, low: 0, high: 10, length: 4, format: {{type: solo, episodes: 2}}}}
+format: {{type: gauntlet, opponents: [freq, iocaine], matches: 2}}
+agents:
+  - {{name: chat, type: hf, model: "{model}", prompt_format: chat, dtype: float32}}
+  - {{name: base, type: hf, model: "{model}", prompt_format: completion, dtype: float32}}
+  - {{name: writer, type: hf, model: "{model}", mode: sample, dtype: float32, games: [rps]}}
+  - {{name: freq, type: frequency, games: [rps]}}
+  - {{name: iocaine, type: iocaine, games: [rps]}}
+""")
+    return path
+
+
+@pytest.mark.slow
+def test_a_tournament_plays_the_same_actions_at_concurrency_1_and_8(
+        tiny_model_dir: Path, tmp_path: Path) -> None:
+    config = _tournament(tmp_path / "batching.yaml", tiny_model_dir)
+    runs = {}
+    for concurrency in (1, 8):
+        out = tmp_path / f"c{concurrency}"
+        done = arena("run", str(config), "--out", str(out), "--no-live",
+                     "--concurrency", str(concurrency))
+        assert done.returncode == 0, done.stderr
+        runs[concurrency] = {row["key"]: row for row in export(out)}
+    assert runs[1].keys() == runs[8].keys() and len(runs[1]) == 26
+    for key, one in runs[1].items():
+        eight = runs[8][key]
+        assert one["seed"] == eight["seed"]
+        for a, b in zip(one["round_log"], eight["round_log"], strict=True):
+            assert a["actions"] == b["actions"], key
+            for name, probs in (a.get("probabilities") or {}).items():
+                if probs is not None:
+                    assert np.abs(np.asarray(probs) - b["probabilities"][name]).max() < 1e-5
