@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from arena.agent import BaseAgent, RoundForfeit
+from arena.agent import BaseAgent, RoundForfeit, ServiceUnavailable
 
 
 class Uniform(BaseAgent):
@@ -270,3 +270,25 @@ class HangUnlessFile(_AtRound):
         while not self.path.exists():
             time.sleep(0.05)
         return int(self.rng.integers(int(action_space.n)))
+
+
+class ServerDown(_AtRound):
+    """Stands for a client of a model server that went down: from round ``at`` it raises
+    :class:`~arena.agent.ServiceUnavailable` while the file ``down`` exists."""
+
+    def __init__(self, *, name: str | None = None, at: int = 3, down: str = "") -> None:
+        super().__init__(name=name, at=at)
+        self.down = down
+
+    def act(self, observation: Any, action_space: Any) -> Any:
+        self.decisions += 1
+        if self.decisions >= self.at and Path(self.down).exists():
+            raise ServiceUnavailable(f"model server http://127.0.0.1:9/v1 unreachable for "
+                                     f"60 s ({self.name})")
+        return Uniform.act(self, observation, action_space)
+
+
+class SharedServerDown(ServerDown):
+    """:class:`ServerDown` played in the run's own process (as language models are)."""
+
+    isolate = False
