@@ -145,3 +145,46 @@ def test_a_tournament_plays_the_same_actions_at_concurrency_1_and_8(
             for name, probs in (a.get("probabilities") or {}).items():
                 if probs is not None:
                     assert np.abs(np.asarray(probs) - b["probabilities"][name]).max() < 1e-5
+
+
+def test_sliding_window_layers_match_the_model_s_own_masks(tiny_model_dir: Path,
+                                                           tmp_path: Path) -> None:
+    """Gemma 3 mixes sliding-window and full layers: the cache keeps every token and the
+    batch masks apply the window. A window of 6 tokens is far shorter than the prompts."""
+    import torch
+    from transformers import AutoTokenizer, Gemma3ForCausalLM, Gemma3TextConfig
+
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    config = Gemma3TextConfig(
+        vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=4,
+        num_attention_heads=2, num_key_value_heads=1, head_dim=16, sliding_window=6,
+        layer_types=["sliding_attention"] * 3 + ["full_attention"],
+        max_position_embeddings=512, bos_token_id=0, pad_token_id=0,
+        eos_token_id=tok.eos_token_id)
+    torch.manual_seed(0)
+    model = Gemma3ForCausalLM(config)
+    with torch.no_grad():
+        for param in model.parameters():
+            if param.ndim >= 2:
+                param.normal_(0.0, 0.3)
+    model.save_pretrained(tmp_path)
+    tok.save_pretrained(tmp_path)
+    backend = HFBackend(model=str(tmp_path), dtype="float32")
+    assert backend.mask_layout == (config.layer_types, 6)
+    answers = [" rock\n", " paper\n", " scissors\n"]
+    history = "".join(f"Round {r}\nMe: rock\nOpponent: paper\n" for r in range(1, 6))
+    texts = [history[:40], history, history[:25]]
+    sessions = [backend.session() for _ in texts]
+    got: dict[int, np.ndarray] = {}
+
+    def ask(i: int) -> None:
+        got[i] = sessions[i].score(texts[i], answers)
+
+    workers = [threading.Thread(target=ask, args=(i,)) for i in range(len(texts))]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    for i, text in enumerate(texts):
+        assert len(backend.encode(text)) > 6
+        assert np.abs(got[i] - backend.score([text] * 3, answers)).max() < 1e-5
