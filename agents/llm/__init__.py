@@ -1,10 +1,21 @@
 """Language-model agents: the ``hf`` agent, its prompts (data) and model backends.
 
-Importing this package registers ``hf`` and imports neither torch nor transformers:
-only building a backend does (see :mod:`agents.llm.backend`), so ``arena --help`` and
-``arena agents`` stay fast.
+Importing this package imports nothing else: the registry imports ``agent.py`` (which
+registers ``hf``) like any other module here, and ``HFAgent`` is loaded on first access.
+So a backend module (``agents.llm.hf_backend``) can be used on its own, on a machine
+with only torch and transformers, and ``arena --help`` stays fast.
 """
 
-from agents.llm.agent import HFAgent, InvalidAnswer
+from __future__ import annotations
+
+from typing import Any
 
 __all__ = ["HFAgent", "InvalidAnswer"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from agents.llm import agent
+
+        return getattr(agent, name)
+    raise AttributeError(f"module 'agents.llm' has no attribute {name!r}")
