@@ -8,7 +8,10 @@ what each becomes:
   :class:`RequestFailed`, a :class:`~arena.agent.RoundForfeit`: that round is given up
   and the match goes on.
 * **Any other 4xx**: not worth retrying; :class:`RequestFailed` at once.
-* **No connection** (refused, reset, no route, the server died mid-answer): retried
+* **No connection** (refused, reset, no route, the server died mid-answer, or a request
+  left hanging while the server fails its health checks, as a server shutting down
+  does: while waiting for an answer the client asks ``/health`` every ``heartbeat``
+  seconds, and a refused or unanswered check counts as unreachable): retried
   with backoff for as long as the server has been unreachable for less than
   ``unreachable_after`` seconds, counted from the first failure with no success since,
   across every request to this server. Past that the breaker trips:
@@ -25,18 +28,16 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import socket
+import select
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from typing import Any
 
 from arena.agent import RoundForfeit, ServiceUnavailable
 
-_LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 _MAX_RETRY_AFTER = 30.0
+_CONNECT_TIMEOUT = 10.0
 
 
 class RequestFailed(RoundForfeit):
@@ -77,7 +78,7 @@ class ServerClient:
     def __init__(self, base_url: str, *, api_key_env: str | None = None,
                  request_timeout: float = 300.0, retries: int = 3, backoff: float = 0.5,
                  max_backoff: float = 8.0, unreachable_after: float = 60.0,
-                 max_in_flight: int = 16) -> None:
+                 max_in_flight: int = 16, heartbeat: float = 10.0) -> None:
         parts = urllib.parse.urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"base_url must be an http(s) URL such as http://host:8000/v1, "
@@ -100,9 +101,9 @@ class ServerClient:
         self._slots = threading.BoundedSemaphore(max_in_flight)
         self._lock = threading.Lock()
         self._down_since: float | None = None
-        # a local server is never reached through a proxy set for the outside world
-        handlers = ([urllib.request.ProxyHandler({})] if parts.hostname in _LOOPBACK else [])
-        self._opener = urllib.request.build_opener(*handlers)
+        self.heartbeat = float(heartbeat)
+        self._checked_at = -float("inf")
+        self._health: str | None = None
 
     def retarget(self, base_url: str) -> None:
         """Send later requests to ``base_url`` (a managed server got its port)."""
@@ -178,47 +179,87 @@ class ServerClient:
         return text.replace(key, "***") if key else text
 
     def _send(self, path: str, body: bytes | None, *, timeout: float, root: bool = False) -> Any:
-        base = self.base_url
-        if root:
-            parts = urllib.parse.urlsplit(base)
-            base = urllib.parse.urlunsplit((parts.scheme, parts.netloc, "", "", ""))
-        request = urllib.request.Request(base + path, data=body, headers=self._headers(),
-                                         method="POST" if body is not None else "GET")
+        parts = urllib.parse.urlsplit(self.base_url)
+        target = ("" if root else parts.path) + path
+        kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        # connecting gets a short limit of its own: a host that is gone should not cost
+        # the whole request timeout before the breaker hears of it
+        conn = kind(parts.hostname or "", parts.port, timeout=min(timeout, _CONNECT_TIMEOUT))
         try:
-            with self._opener.open(request, timeout=timeout) as response:
-                raw = response.read()
-        except urllib.error.HTTPError as exc:
-            self._raise_for(exc)
-        except urllib.error.URLError as exc:
-            if isinstance(exc.reason, (TimeoutError, socket.timeout)):
-                raise _Retryable(f"no answer within {timeout:g} s") from None
-            raise _Unreachable(self.redact(_reason(exc.reason))) from None
+            conn.request("POST" if body is not None else "GET", target, body=body,
+                         headers=self._headers())
+            if body is not None:
+                self._await_answer(conn, timeout)
+            if conn.sock is not None:
+                conn.sock.settimeout(timeout)
+            response = conn.getresponse()
+            status, raw = response.status, response.read()
+            retry_after = response.getheader("Retry-After")
         except TimeoutError:
             raise _Retryable(f"no answer within {timeout:g} s") from None
         except (ConnectionError, http.client.HTTPException, OSError) as exc:
-            # the server closed the connection mid-answer: it died or restarts
+            # refused, reset, or closed mid-answer: the server died or restarts
             raise _Unreachable(self.redact(_reason(exc))) from None
+        finally:
+            conn.close()
+        if status >= 400:
+            self._raise_for(status, raw, retry_after)
         try:
             return json.loads(raw)
         except ValueError:
             raise _Retryable(f"unreadable answer to {path} ({len(raw)} bytes, not JSON)") \
                 from None
 
-    def _raise_for(self, exc: urllib.error.HTTPError) -> None:
+    def _await_answer(self, conn: http.client.HTTPConnection, timeout: float) -> None:
+        """Wait for the first bytes of an answer, asking the server now and then whether
+        it is still there: a server shutting down can hold a connection open without
+        ever answering, and that is unreachability, not a slow request."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            ready, _, _ = select.select([conn.sock], [], [], min(self.heartbeat, left))
+            if ready:
+                return
+            problem = self._health_problem()
+            if problem is not None:
+                raise _Unreachable(problem)
+
+    def _health_problem(self) -> str | None:
+        """Why the server seems gone (a refused, failed or unanswered health check), or
+        ``None`` when it answers; checked at most once per heartbeat for all requests."""
+        with self._lock:
+            now = time.monotonic()
+            if now - self._checked_at < self.heartbeat / 2:
+                return self._health
+            self._checked_at = now
         try:
-            detail = _error_message(exc.read())
-        except OSError:
-            detail = ""
-        message = self.redact(f"HTTP {exc.code}{': ' + detail if detail else ''}")
-        if exc.code in (408, 429) or exc.code >= 500:
+            self._send("/health", None, timeout=_CONNECT_TIMEOUT, root=True)
+            problem = None
+        except RequestFailed:  # an answer, even 404 or 401: someone is there
+            problem = None
+        except _Retryable as exc:
+            problem = (f"health check: {exc}" if exc.status is None or exc.status >= 500
+                       else None)
+        except _Unreachable as exc:
+            problem = f"health check: {exc}"
+        with self._lock:
+            self._health = problem
+        return problem
+
+    def _raise_for(self, status: int, raw: bytes, retry_after: str | None) -> None:
+        detail = _error_message(raw)
+        message = self.redact(f"HTTP {status}{': ' + detail if detail else ''}")
+        if status in (408, 429) or status >= 500:
             wait = None
-            if exc.code == 429:
+            if status == 429 and retry_after:
                 try:
-                    wait = float(exc.headers.get("Retry-After", ""))
-                except (TypeError, ValueError):
+                    wait = float(retry_after)
+                except ValueError:
                     wait = None
-            raise _Retryable(message, status=exc.code, wait=wait) from None
-        raise RequestFailed(f"model server {self.url}: {message}", status=exc.code) from None
+            raise _Retryable(message, status=status, wait=wait)
+        raise RequestFailed(f"model server {self.url}: {message}", status=status)
 
 
 def _reason(reason: Any) -> str:
