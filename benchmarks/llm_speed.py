@@ -34,9 +34,12 @@ one thread when it is loaded: with more compute threads than free cores, torch's
 threads wait on each other and a decision can take many times as long.
 
 ``--profile`` then splits one cached scoring at round 10 and at the last round (the cache
-holding the round before) into its parts, with timers put around the prompt cache's own
-steps: rendering the prompt, tokenizing, the forward pass over the new prompt tokens, the
-forward pass over the answers' branches, and cropping the cache.
+holding the round before) into its parts, with timers put around the steps of the
+batched path (:mod:`agents.llm.batcher`, :mod:`agents.llm.kv_batch`): rendering the
+prompt, tokenizing, cropping the cache, the hand-off to the backend's queue and back, and
+inside the queue's forward: stacking the caches into the batch, the model's forward pass
+(new prompt tokens and answer branches together), and the rest of the batch's work
+(positions and masks in, log-probabilities and grown caches out).
 """
 
 from __future__ import annotations
@@ -64,7 +67,8 @@ from envs import make_game  # noqa: E402
 GAME = "rps"
 NEW_TOKENS = 4
 MATCH_ROUNDS = 100
-PHASES = ("render", "tokenize", "prefix forward", "branch forward", "crop cache", "rest")
+PHASES = ("render", "tokenize", "crop cache", "queue hand-off", "stack caches", "model forward",
+          "batch in/out", "rest")
 
 
 def smollm2_dir() -> Path:
@@ -161,46 +165,58 @@ class Bench:
 
     def phases(self, round_: int) -> dict[str, float]:
         """One cached scoring at ``round_`` (the cache holding the round before), split
-        into its parts by timers put around the prompt cache's own steps."""
-        agent, backend = self.agent, self.backend
+        into its parts by timers put around the steps of the batched path."""
+        from agents.llm import kv_batch, prompt_cache
+
+        agent, backend, batcher = self.agent, self.backend, self.backend.batcher
+        for owner, name in ((prompt_cache, "crop"), (kv_batch, "_stack"), (batcher, "_forward"),
+                            (batcher, "submit"), (backend, "encode"), (self.model, "forward")):
+            if not callable(getattr(owner, name, None)):
+                raise RuntimeError(f"{owner!r} has no {name}(): update the profile")
         session = backend.session()
-        for step in ("_advance", "_branches", "_cut"):
-            if not callable(getattr(session, step, None)):
-                raise RuntimeError(f"PromptCache has no {step}(): update the profile")
-        spent = dict.fromkeys(PHASES, 0.0)
-        cutting = [0.0]
+        # raw time inside each call; the calls nest (submit > _forward > _stack, forward)
+        spent = dict.fromkeys(("render", "encode", "crop", "submit", "_forward", "_stack",
+                               "forward"), 0.0)
 
         def timed(name: str, call: Callable[..., Any]) -> Callable[..., Any]:
             def wrapper(*args: Any, **kwargs: Any) -> Any:
-                start, cut_before = time.perf_counter(), cutting[0]
+                start = time.perf_counter()
                 try:
                     return call(*args, **kwargs)
-                finally:  # a cut inside a forward step is counted as cropping only
-                    spent[name] += time.perf_counter() - start - (cutting[0] - cut_before)
+                finally:
+                    spent[name] += time.perf_counter() - start
             return wrapper
-
-        def cut(length: int, call: Callable[[int], None] = session._cut) -> None:
-            start = time.perf_counter()
-            call(length)
-            cutting[0] += time.perf_counter() - start
 
         if round_ > 1:
             session.score(self.prompt(round_ - 1), self.continuations)
-        session.__dict__.update(_cut=cut, _advance=timed("prefix forward", session._advance),
-                                _branches=timed("branch forward", session._branches))
-        backend.__dict__.update(encode=timed("tokenize", backend.encode))
+        patched = [(prompt_cache, "crop"), (kv_batch, "_stack")]
+        originals = [getattr(owner, name) for owner, name in patched]
+        for owner, name in patched:  # module globals, looked up at each call
+            setattr(owner, name, timed(name, getattr(owner, name)))
+        # instance attributes shadow the methods; deleting them restores the methods
+        instances = [(batcher, "_forward"), (batcher, "submit"), (backend, "encode"),
+                     (self.model, "forward")]
+        for owner, name in instances:
+            owner.__dict__[name] = timed(name, getattr(owner, name))
         try:
             start = time.perf_counter()
             text = timed("render", agent.prompt_text)(self.history[:round_ - 1])
             session.score(text, self.continuations)
             total = time.perf_counter() - start
         finally:
-            backend.__dict__.pop("encode", None)
+            for (owner, name), original in zip(patched, originals, strict=True):
+                setattr(owner, name, original)
+            for owner, name in instances:
+                owner.__dict__.pop(name, None)
             session.close()
-        spent["crop cache"] = cutting[0]
-        spent["rest"] = total - sum(spent.values())
-        spent["total"] = total
-        return spent
+        parts = {"render": spent["render"], "tokenize": spent["encode"],
+                 "crop cache": spent["crop"],
+                 "queue hand-off": spent["submit"] - spent["_forward"],
+                 "stack caches": spent["_stack"], "model forward": spent["forward"],
+                 "batch in/out": spent["_forward"] - spent["_stack"] - spent["forward"]}
+        parts["rest"] = total - sum(parts.values())
+        parts["total"] = total
+        return parts
 
 
 def best(times: Callable[[], float], repeats: int) -> float:
