@@ -88,9 +88,8 @@ class ServerClient:
                              "retries >= 0")
         if max_in_flight < 1:
             raise ValueError(f"max_in_flight must be >= 1, not {max_in_flight}")
-        if api_key_env is not None and not os.environ.get(api_key_env):
-            raise ValueError(f"api_key_env names {api_key_env!r}, but that environment "
-                             "variable is not set")
+        if api_key_env is not None and not api_key_env.strip():
+            raise ValueError("api_key_env must name an environment variable")
         self.base_url = base_url.rstrip("/")
         self.url = public_url(base_url)
         self.api_key_env = api_key_env
@@ -114,6 +113,10 @@ class ServerClient:
     def post(self, path: str, payload: dict[str, Any]) -> Any:
         """POST ``payload`` as JSON to ``base_url + path``; the decoded JSON answer."""
         body = json.dumps(payload).encode("utf-8")
+        if self.api_key_env and not os.environ.get(self.api_key_env):
+            # checked here, not when the agent is built: `arena prompt` needs no key
+            raise ServiceUnavailable(f"model server {self.url}: the environment variable "
+                                     f"{self.api_key_env} (api_key_env) is not set")
         failures = 0
         with self._slots:
             while True:

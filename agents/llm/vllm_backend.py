@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from agents.llm.openai_backend import OpenAIBackend
-from agents.llm.vllm_server import ManagedServer
+from agents.llm.vllm_server import ManagedServer, ServerStartFailed
 
 _DTYPES = {"auto", "float32", "float16", "bfloat16"}
 
@@ -76,6 +76,8 @@ class VLLMBackend(OpenAIBackend):
         self.server = ManagedServer(args, python=self.python,
                                     startup_timeout=startup_timeout, name=model)
         self._tokenizer_options = {"revision": revision, "trust_remote_code": trust_remote_code}
+        self._started = False
+        self._start_error: str | None = None
         # the URL is known once the server has a port; until then a placeholder that
         # nothing contacts (start() comes first)
         super().__init__(base_url="http://127.0.0.1:1/v1", model=model, tokenizer=tokenizer,
@@ -91,9 +93,16 @@ class VLLMBackend(OpenAIBackend):
         """Start the server once, then point the client at it (a server that dies later
         is the breaker's business: the run stops, and ``--resume`` starts a new one)."""
         with self._start_lock:
-            if self.server.port is None:
-                self.server.start()
+            if self._start_error is not None:  # every decision would wait for it again
+                raise ServerStartFailed(self._start_error)
+            if not self._started:
+                try:
+                    self.server.start()
+                except ServerStartFailed as exc:
+                    self._start_error = str(exc)
+                    raise
                 self.client.retarget(self.server.base_url)
+                self._started = True
 
     def server_identity(self) -> dict[str, Any]:
         """How the server is (or will be) run: its Python, vLLM's version there and the

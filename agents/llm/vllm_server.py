@@ -77,10 +77,12 @@ class ManagedServer:
         return self.process is not None and self.process.poll() is None
 
     def start(self) -> None:
-        """Start the server and wait until it answers ``/health``."""
+        """Start the server and wait until it answers ``/health``; a server started
+        again (after it died) keeps its port, so URLs handed out stay right."""
         if self.alive():
             return
-        self.port = free_port()
+        if self.port is None:
+            self.port = free_port()
         began = time.monotonic()
         self.process = _spawn(self.command(), self.log_path)
         _RUNNING.add(self)

@@ -1,0 +1,151 @@
+"""A tiny OpenAI-compatible server for fast tests: standard library only, no model.
+
+Every prompt token gets the log-prob ``-0.1 * (1 + token_id % 7)`` (so answers differ),
+through ``prompt_logprobs`` or ``echo``, as configured; generation returns ``text``.
+``script`` holds canned answers (``(status, body)`` or ``"hang"``) served first, one
+per POST, to test retries, the breaker and timeouts. Every request is kept in
+``requests`` (path, headers, JSON body).
+
+In a thread: ``FakeServer(...).start()`` (``.url``, ``.stop()``). As a process
+(``python fake_openai_server.py --port P``), it stands in for vLLM's API server in the
+managed-server tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+def token_logprob(token: int) -> float:
+    return -0.1 * (1 + token % 7)
+
+
+class FakeServer:
+    def __init__(self, *, port: int = 0, prompt_logprobs: bool = True, echo: bool = True,
+                 take_ids: bool = True, text: str = "rock", health: int = 200,
+                 script: list[Any] | None = None, model: str = "fake") -> None:
+        self.prompt_logprobs, self.echo, self.take_ids = prompt_logprobs, echo, take_ids
+        self.text, self.health, self.model = text, health, model
+        self.script = list(script or [])
+        self.requests: list[tuple[str, dict[str, str], Any]] = []
+        self.in_flight = self.most_in_flight = 0
+        self.delay = 0.0
+        self._lock = threading.Lock()
+        self._release = threading.Event()
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
+        self.httpd.daemon_threads = True
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+
+    def start(self) -> FakeServer:
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._release.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    # -- answers ------------------------------------------------------------------------
+    def complete(self, body: dict[str, Any]) -> tuple[int, Any]:
+        prompts = body.get("prompt")
+        if isinstance(prompts, str) or (isinstance(prompts, list) and prompts
+                                         and isinstance(prompts[0], int)):
+            prompts = [prompts]
+        choices = []
+        for i, prompt in enumerate(prompts):
+            if isinstance(prompt, list) and not self.take_ids:
+                return 400, {"error": {"message": "prompt must be a string"}}
+            ids = prompt if isinstance(prompt, list) else [ord(c) for c in prompt]
+            choice: dict[str, Any] = {"index": i, "text": self.text, "logprobs": None}
+            if body.get("prompt_logprobs") is not None:
+                if not self.prompt_logprobs:
+                    return 400, {"error": {"message": "unknown field prompt_logprobs"}}
+                choice["prompt_logprobs"] = [None] + [
+                    {str(t): {"logprob": token_logprob(t), "rank": 1}} for t in ids[1:]]
+            if body.get("echo"):
+                if not self.echo:
+                    return 400, {"error": {"message": "echo is not supported"}}
+                values = [None] + [token_logprob(t) for t in ids[1:]] + [-1.0]
+                choice["logprobs"] = {"token_logprobs": values,
+                                      "tokens": [str(t) for t in ids] + ["x"]}
+            choices.append(choice)
+        return 200, {"object": "text_completion", "model": self.model, "choices": choices}
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:  # quiet
+                pass
+
+            def _reply(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:  # noqa: N802
+                fake.requests.append((self.path, dict(self.headers), None))
+                if self.path == "/health":
+                    self._reply(fake.health, {})
+                elif self.path == "/version":
+                    self._reply(200, {"version": "0.0-fake"})
+                elif self.path.endswith("/models"):
+                    self._reply(200, {"object": "list", "data": [
+                        {"id": fake.model, "object": "model", "owned_by": "fake",
+                         "max_model_len": 2048, "created": int(time.time())}]})
+                else:
+                    self._reply(404, {"error": {"message": "not found"}})
+
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("Content-Length", 0))
+                body = json.loads(self.rfile.read(length) or b"{}")
+                fake.requests.append((self.path, dict(self.headers), body))
+                with fake._lock:
+                    step = fake.script.pop(0) if fake.script else None
+                    fake.in_flight += 1
+                    fake.most_in_flight = max(fake.most_in_flight, fake.in_flight)
+                try:
+                    if step == "hang":
+                        fake._release.wait(30)
+                        return
+                    if fake.delay:
+                        time.sleep(fake.delay)
+                    if step is not None:
+                        status, answer = step[0], step[1]
+                        self._reply(status, answer, step[2] if len(step) > 2 else None)
+                    elif self.path.endswith("/completions"):
+                        self._reply(*fake.complete(body))
+                    else:
+                        self._reply(404, {"error": {"message": "not found"}})
+                finally:
+                    with fake._lock:
+                        fake.in_flight -= 1
+
+        return Handler
+
+
+if __name__ == "__main__":  # stands in for `python -m vllm.entrypoints.openai.api_server`
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--served-model-name", default="fake")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--fail", action="store_true")
+    args, _ = parser.parse_known_args()
+    if args.fail:
+        print("ValueError: fake failure for the test")
+        raise SystemExit(1)
+    server = FakeServer(port=args.port, model=args.served_model_name)
+    server.httpd.serve_forever()

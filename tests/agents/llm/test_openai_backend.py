@@ -1,0 +1,222 @@
+"""The ``openai`` engine against a fake server (fast; the real vLLM server is in
+``serving/``): token-id prompts split as the hf engine splits them, the scoring
+fall-backs, sampling, mode resolution, per-engine options, ``arena prompt`` without a
+server, and an API key that appears nowhere in a run."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from agents.llm.hf_backend import HFBackend
+from agents.llm.openai_backend import OpenAIBackend, ScoringUnsupported
+from arena.agent import ServiceUnavailable
+from arena.match import seat_context
+from arena.registry import RegistryError, make_agent
+from envs import make_game
+from tests.agents.llm.fake_openai_server import FakeServer, token_logprob
+from tests.agents.llm.runs import SEPARATOR, arena, export
+
+NAMES = ["rock", "paper", "scissors"]
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeServer]:
+    server = FakeServer().start()
+    yield server
+    server.stop()
+
+
+def backend(fake: FakeServer, tokenizer: Path) -> OpenAIBackend:
+    return OpenAIBackend(base_url=fake.url, model="fake", tokenizer=str(tokenizer), retries=0)
+
+
+def expected(tokenizer: Path, context: str, continuation: str) -> float:
+    text = HFBackend(model=str(tokenizer))
+    n, whole = len(text.encode(context)), text.encode(context + continuation)
+    return sum(token_logprob(t) for t in whole[n:])
+
+
+def rps_agent(**options: object):
+    agent = make_agent("llm", name="lm", model="fake", engine="openai", **options)
+    agent.reset(seed=0, **seat_context("rps", make_game("rps", rounds=5), "player_0"))
+    return agent
+
+
+def test_scores_token_ids_split_as_the_hf_engine_does(fake: FakeServer,
+                                                      tiny_model_dir: Path) -> None:
+    served = backend(fake, tiny_model_dir)
+    context = served.completion_prefix() + "Round 1\nMe:"
+    got = served.score([context] * 3, [" " + n + "\n" for n in NAMES])
+    want = [expected(tiny_model_dir, context, " " + n + "\n") for n in NAMES]
+    assert served.scoring_method() == "prompt_logprobs"
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+    request = fake.requests[-1][2]
+    assert request["prompt_logprobs"] == 0 and request["max_tokens"] == 1
+    ids = HFBackend(model=str(tiny_model_dir)).encode(context + " rock\n")
+    assert request["prompt"][0] == ids  # one BOS: the prompt's own, never one more
+
+
+@pytest.mark.parametrize(("server", "method"), [
+    ({"prompt_logprobs": False}, "echo"),
+    ({"prompt_logprobs": False, "take_ids": False}, "echo_text"),
+])
+def test_falls_back_to_echo(fake: FakeServer, tiny_model_dir: Path, server: dict[str, bool],
+                            method: str) -> None:
+    for key, value in server.items():
+        setattr(fake, key, value)
+    served = backend(fake, tiny_model_dir)
+    assert served.scoring_method() == method
+    context = served.completion_prefix() + "Round 1\nMe:"
+    got = served.score([context], [" rock\n"])
+    if method == "echo":
+        assert got[0] == pytest.approx(expected(tiny_model_dir, context, " rock\n"))
+    assert np.isfinite(got).all() and got[0] < 0
+
+
+def test_a_server_that_cannot_score_samples_and_says_so(
+        fake: FakeServer, tiny_model_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
+    fake.prompt_logprobs = fake.echo = False
+    with caplog.at_level(logging.WARNING):
+        agent = rps_agent(base_url=fake.url, tokenizer=str(tiny_model_dir))
+        assert agent.identity()["server"]["scoring"] is None  # asked at start-up
+    assert "no prompt log-probabilities" in caplog.text and "only sampling" in caplog.text
+    assert agent.mode == "sample"
+    decision = agent.decide(np.full((5, 2), -1), None)
+    assert decision.action == 0 and decision.policy is None  # the fake always says "rock"
+    explicit = rps_agent(base_url=fake.url, tokenizer=str(tiny_model_dir), mode="distribution")
+    with pytest.raises(ScoringUnsupported, match="use mode: sample") as caught:
+        explicit.decide(np.full((5, 2), -1), None)
+    assert isinstance(caught.value, ServiceUnavailable)  # the run stops; no forfeits
+
+
+def test_distribution_mode_by_default_where_the_server_scores(fake: FakeServer,
+                                                              tiny_model_dir: Path) -> None:
+    agent = rps_agent(base_url=fake.url, tokenizer=str(tiny_model_dir))
+    decision = agent.decide(np.full((5, 2), -1), None)
+    assert agent.mode == "distribution" and decision.policy.sum() == pytest.approx(1.0)
+    prompt = agent.prompt_text([])
+    want = np.exp([expected(tiny_model_dir, prompt, agent.continuation(n)) for n in NAMES])
+    np.testing.assert_allclose(decision.policy, want / want.sum(), atol=1e-12)
+
+
+def test_sampling_sends_token_ids_seed_and_stop(fake: FakeServer, tiny_model_dir: Path) -> None:
+    served = backend(fake, tiny_model_dir)
+    fake.text = "paper\nmore"
+    out = served.generate(["Round 1\nMe:"], max_new_tokens=5, stop=["\n"], temperature=0.7,
+                          seed=2**40 + 3)
+    assert out == ["paper"]
+    request = fake.requests[-1][2]
+    assert request["prompt"] == [HFBackend(model=str(tiny_model_dir)).encode("Round 1\nMe:")]
+    assert request["temperature"] == 0.7 and request["max_tokens"] == 5
+    assert request["stop"] == ["\n"] and request["top_p"] == 1.0
+    assert 0 <= request["seed"] < 2**31
+    assert request["top_k"] == -1  # the fake answers /version as vLLM does
+
+
+def test_identity_names_the_server_never_the_key(fake: FakeServer, tiny_model_dir: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARENA_TEST_KEY", "sk-secret-identity")
+    agent = rps_agent(base_url=fake.url, tokenizer=str(tiny_model_dir),
+                      api_key_env="ARENA_TEST_KEY")
+    found = agent.identity()
+    assert found["engine"] == "openai" and found["model"] == "fake"
+    assert found["server"]["url"] == fake.url and found["server"]["version"] == "0.0-fake"
+    assert found["server"]["served"]["max_model_len"] == 2048
+    assert found["tokenizer"]["path"] == str(tiny_model_dir.resolve())
+    assert found["api_key_env"] == "ARENA_TEST_KEY"
+    assert "sk-secret-identity" not in repr(found)
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"engine": "openai", "base_url": "http://h:1/v1", "device_map": "auto"},
+     "option 'device_map' is for engine hf, not openai"),
+    ({"engine": "openai", "base_url": "http://h:1/v1", "gguf_file": "x.gguf"},
+     "option 'gguf_file' is for engine hf, not openai"),
+    ({"engine": "hf", "base_url": "http://h:1/v1"}, "option 'base_url' is for engine openai"),
+    ({"engine": "hf", "api_key_env": "KEY"}, "option 'api_key_env' is for engine openai"),
+    ({"engine": "openai"}, "engine openai needs option 'base_url'"),
+    ({"engine": "tgi"}, "engine must be one of hf, openai, vllm"),
+    ({"engine": "openai", "base_url": "http://h:1/v1", "vllm_python": "python3"},
+     "option 'vllm_python' is for engine vllm"),
+])
+def test_options_of_another_engine_are_errors(tiny_model_dir: Path, options: dict[str, str],
+                                              message: str) -> None:
+    with pytest.raises(RegistryError, match=message):
+        make_agent("hf", name="lm", model=str(tiny_model_dir), tokenizer=None, **options)
+
+
+def test_hf_and_llm_are_the_same_agent() -> None:
+    from arena.registry import get_agent_class
+
+    assert get_agent_class("llm") is get_agent_class("hf")
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _config(path: Path, url: str, tokenizer: Path, **extra: str) -> Path:
+    options = "".join(f", {k}: {v}" for k, v in extra.items())
+    path.write_text(f"""name: served
+seed: 3
+games:
+  - {{id: rps, rounds: 4}}
+format: {{type: round_robin, matches: 1}}
+agents:
+  - {{name: served, type: llm, engine: openai, base_url: "{url}", model: fake,
+     tokenizer: "{tokenizer}"{options}}}
+  - {{name: dice, type: uniform_random}}
+""")
+    return path
+
+
+@pytest.mark.slow
+def test_arena_prompt_needs_no_server(tmp_path: Path, tiny_model_dir: Path) -> None:
+    config = _config(tmp_path / "c.yaml", f"http://127.0.0.1:{_closed_port()}/v1",
+                     tiny_model_dir)
+    done = arena("prompt", str(config), "served", "--game", "rps")
+    assert done.returncode == 0, done.stderr
+    first = done.stdout.split(SEPARATOR)[0]
+    assert first.startswith("<|im_start|>system\n") and "rock" in first
+
+
+@pytest.mark.slow
+def test_a_run_keeps_no_trace_of_the_api_key(tmp_path: Path, tiny_model_dir: Path,
+                                             fake: FakeServer) -> None:
+    secret = "sk-arena-test-7f3e9a"
+    config = _config(tmp_path / "c.yaml", fake.url, tiny_model_dir,
+                     api_key_env="ARENA_TEST_KEY")
+    env = {**os.environ, "ARENA_TEST_KEY": secret}
+    run = tmp_path / "run"
+    done = _arena_with_env(env, "run", str(config), "--no-live", "--out", str(run))
+    assert done.returncode == 0, done.stderr
+    assert all(h.get("Authorization") == f"Bearer {secret}"
+               for path, h, body in fake.requests if body is not None)
+    rows = export(run)
+    assert len(rows) == 2 and all(r["status"] == "finished" for r in rows)
+    provenance = _arena_with_env(env, "export", str(run), "--provenance")
+    texts = [done.stdout, done.stderr, provenance.stdout]
+    texts += [p.read_bytes().decode("utf-8", "replace") for p in run.rglob("*") if p.is_file()]
+    assert "ARENA_TEST_KEY" in provenance.stdout  # only the variable's name is kept
+    assert not any(secret in text for text in texts)
+    # the prompt of a stored match is rebuilt from the tokenizer alone, server gone
+    fake.stop()
+    replay = arena("prompt", str(run), "--match", rows[0]["key"], "--round", "2")
+    assert replay.returncode == 0, replay.stderr
+    assert replay.stdout.startswith("<|im_start|>system\n")
+
+
+def _arena_with_env(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "arena.cli", *args], capture_output=True,
+                          text=True, timeout=300, env=env)
