@@ -1,0 +1,112 @@
+"""The ``vllm`` engine's managed server, with a fake ``vllm`` package standing in for the
+real one (fast): started on first use on a free port, a clear error with the log's end
+when it fails, stopped at exit and when the arena is killed. The real server is in
+``serving/``."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from agents.llm.vllm_backend import VLLMBackend
+from agents.llm.vllm_server import ServerStartFailed
+from arena.agent import ServiceUnavailable
+from arena.registry import RegistryError, make_agent
+
+FAKE = Path(__file__).with_name("fake_openai_server.py")
+
+
+@pytest.fixture
+def fake_vllm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A ``vllm.entrypoints.openai.api_server`` module that runs the fake server."""
+    package = tmp_path / "fakevllm"
+    module = package / "vllm" / "entrypoints" / "openai"
+    module.mkdir(parents=True)
+    for folder in (package / "vllm", package / "vllm" / "entrypoints", module):
+        (folder / "__init__.py").write_text("")
+    (module / "api_server.py").write_text(
+        f"import runpy\nrunpy.run_path({str(FAKE)!r}, run_name='__main__')\n")
+    monkeypatch.setenv("PYTHONPATH", str(package))
+    return package
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as stat:  # a zombie is gone for our purposes
+        return stat.read().split()[2] != "Z"
+
+
+def test_starts_on_first_use_and_stops(fake_vllm: Path, tiny_model_dir: Path) -> None:
+    served = VLLMBackend(model=str(tiny_model_dir), vllm_python=sys.executable,
+                         max_model_len=512, server_args=["--seed", "1"])
+    assert served.server.process is None  # building it (a config check) starts nothing
+    assert served.server_identity()["managed"] is True
+    context = served.completion_prefix() + "Round 1\nMe:"
+    assert served.score([context], [" rock\n"])[0] < 0
+    process = served.server.process
+    assert process is not None and served.url == served.server.base_url
+    assert served.server.args[:2] == ["--model", str(tiny_model_dir)]
+    assert {"--enforce-eager", "--generation-config"} <= set(served.server.args)
+    assert served.server.args[-2:] == ["--seed", "1"]
+    assert served.server_identity()["url"] == served.server.base_url
+    served.close()
+    assert process.poll() is not None
+
+
+def test_a_server_that_fails_to_start_says_why(fake_vllm: Path, tiny_model_dir: Path) -> None:
+    served = VLLMBackend(model=str(tiny_model_dir), vllm_python=sys.executable,
+                         server_args=["--fail"])
+    with pytest.raises(ServerStartFailed) as caught:
+        served.score(["a b"], [" c"])
+    message = str(caught.value)
+    assert isinstance(caught.value, ServiceUnavailable)
+    assert "exited with code 1 while starting" in message
+    assert "fake failure for the test" in message and "server.log" in message
+    started = time.monotonic()
+    with pytest.raises(ServerStartFailed, match="fake failure"):  # not started again
+        served.generate(["a"], max_new_tokens=1)
+    assert time.monotonic() - started < 1
+
+
+def test_a_missing_python_is_a_config_error(tiny_model_dir: Path) -> None:
+    with pytest.raises(RegistryError, match="no Python interpreter at '/nonexistent/python'"):
+        make_agent("llm", name="lm", engine="vllm", model=str(tiny_model_dir),
+                   vllm_python="/nonexistent/python")
+
+
+@pytest.mark.parametrize("ending", ["exit", "sigkill"])
+def test_the_server_stops_when_the_arena_ends(fake_vllm: Path, tiny_model_dir: Path,
+                                              ending: str) -> None:
+    script = textwrap.dedent(f"""
+        import sys, time
+        from agents.llm.vllm_backend import VLLMBackend
+        served = VLLMBackend(model={str(tiny_model_dir)!r}, vllm_python=sys.executable)
+        served.start()
+        print(served.server.process.pid, flush=True)
+        if {ending!r} == "sigkill":
+            time.sleep(60)
+    """)
+    root = Path(__file__).resolve().parents[3]
+    env = {**os.environ, "PYTHONPATH": f"{fake_vllm}{os.pathsep}{root}"}
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                              text=True, env=env, cwd=root)
+    assert parent.stdout is not None
+    pid = int(parent.stdout.readline())
+    assert alive(pid)
+    if ending == "sigkill":
+        parent.send_signal(signal.SIGKILL)
+    parent.wait(timeout=30)
+    deadline = time.monotonic() + 15
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive(pid)
