@@ -52,6 +52,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 # 3 answers of 2 tokens each (a word and the end-of-turn token), as in Llama 3's vocabulary
 ANSWERS = [[14534, 128009], [80197, 128009], [72, 128009]]
+# Llama 3.1's long-context RoPE scaling only changes the rotation frequencies: no cost
 LLAMA_31_8B = dict(vocab_size=128256, hidden_size=4096, intermediate_size=14336,
                    num_hidden_layers=32, num_attention_heads=32, num_key_value_heads=8,
                    head_dim=128, max_position_embeddings=8192, rope_theta=500000.0,
@@ -113,7 +114,7 @@ def build_model(args: argparse.Namespace) -> Any:
     return model.eval()
 
 
-def matmul_peak(device: Any, dtype: Any, n: int, repeats: int = 10) -> float:
+def matmul_peak(device: Any, dtype: Any, n: int, repeats: int = 20) -> float:
     """FLOP/s of an n x n x n ``torch.matmul`` on random data, the mean of ``repeats``
     after 3 warm-ups."""
     import torch
@@ -145,6 +146,7 @@ class ForwardMeter:
         self.useful = 0.0
         self.executed = 0.0
         self.sizes: list[int] = []  # rows of each forward
+        self.failures: list[str] = []
         backend.batcher._forward = self  # the instance attribute shadows the method
 
     def flops(self, tokens: int, kept: int, keys: int) -> float:
@@ -153,8 +155,15 @@ class ForwardMeter:
 
     def __call__(self, steps: list[Any]) -> Any:
         start = time.perf_counter()
-        outputs = self.inner(steps)
-        sync(self.device)  # the thread would wait here anyway, reading its scores
+        try:
+            outputs = self.inner(steps)
+            sync(self.device)  # the thread would wait here anyway, reading its scores
+        except BaseException as exc:
+            # the queue retries a failed batch's jobs one by one: say so, or the figures
+            # would silently be those of smaller batches
+            self.failures.append(f"{len(steps)} rows: {exc!r}")
+            log(f"a forward of {len(steps)} rows failed (the queue retries each alone): {exc!r}")
+            raise
         self.seconds += time.perf_counter() - start
         self.sizes.append(len(steps))
         width = max(len(s.new) + sum(len(b) for b in s.branches) for s in steps)
@@ -197,7 +206,7 @@ def play(backend: Any, meter: ForwardMeter, args: argparse.Namespace, tail: int,
     batcher = backend.batcher
     batches0, rows0 = batcher.batches, batcher.rows
     fwd0, useful0, executed0 = meter.seconds, meter.useful, meter.executed
-    sizes0 = len(meter.sizes)
+    sizes0, failures0 = len(meter.sizes), len(meter.failures)
     done = [0] * args.matches
     errors: list[BaseException] = []
     go = threading.Barrier(args.matches + 1)
@@ -244,7 +253,7 @@ def play(backend: Any, meter: ForwardMeter, args: argparse.Namespace, tail: int,
             "batches": batches, "mean_batch": rows / max(batches, 1),
             "batch_min_median_max": [sizes[0], sizes[len(sizes) // 2], sizes[-1]],
             "forward_s": meter.seconds - fwd0, "useful_flop": meter.useful - useful0,
-            "executed_flop": meter.executed - executed0}
+            "executed_flop": meter.executed - executed0, "failed_forwards": meter.failures[failures0:]}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -261,9 +270,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--device", default=None, help="default: cuda if available, else cpu")
     parser.add_argument("--dtype", default=None, help="default: bfloat16 (float32 with --tiny)")
     parser.add_argument("--tiny", action="store_true", help="a tiny Llama, for a CPU smoke test")
-    parser.add_argument("--budget", type=float, default=300.0,
+    parser.add_argument("--budget", type=float, default=240.0,
                         help="seconds for all timed runs together; each run stops starting "
-                             "rounds after its share (default 300)")
+                             "rounds after its share, each warm-up after a fifth of that "
+                             "(default 240)")
     parser.add_argument("--peak-size", type=int, default=None,
                         help="matmul size (default 8192; 1024 with --tiny)")
     parser.add_argument("--seed", type=int, default=0)
@@ -306,7 +316,7 @@ def main(argv: list[str] | None = None) -> None:
             backend = HFBackend.from_model(model, stand_in, max_batch=max_batch)
             meter = ForwardMeter(backend, model)
             warm = argparse.Namespace(**{**vars(args), "rounds": 2, "seed": args.seed + 1})
-            play(backend, meter, warm, tail, f"{label} warm-up", vocab, share)
+            play(backend, meter, warm, tail, f"{label} warm-up", vocab, share / 5)
             log(f"tail {tail}, {label} (max_batch {max_batch}): "
                 f"{args.matches} matches x {args.rounds} rounds")
             result = play(backend, meter, args, tail, label, vocab, share)
@@ -337,6 +347,10 @@ def main(argv: list[str] | None = None) -> None:
               f"| {rate(r['executed_flop_per_forward_s'])} "
               f"| {r['useful_fraction_of_peak']:.1%} |")
     print()
+    for r in results:
+        if r["failed_forwards"]:
+            print(f"WARNING: tail {r['tail']}, {r['mode']}: {len(r['failed_forwards'])} forwards "
+                  f"failed and were retried one job at a time; first: {r['failed_forwards'][0]}")
     for tail, ratio in ratios.items():
         print(f"ratio, tail {tail}: batched (max_batch {args.batch}) / one at a time = "
               f"{ratio:.1f}x decisions/s")
