@@ -305,7 +305,7 @@ def main(argv: list[str] | None = None) -> None:
         f"{model.config.num_hidden_layers} layers, {params / 1e9:.2f} B parameters, "
         f"{args.dtype}, ready {time.perf_counter() - begun:.0f} s after start")
     # no tokenizer: the token-id calls only need a pad id. A stand-in gives one, since
-    # 154956d's HFBackend.pad_id reads it off the tokenizer and fails on None.
+    # HFBackend.pad_id before a639803 read it off the tokenizer and failed on None.
     stand_in = types.SimpleNamespace(pad_token_id=0, eos_token_id=model.config.eos_token_id)
     vocab = model.config.vocab_size
     share = args.budget / (2 * len(args.tail))
