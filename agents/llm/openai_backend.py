@@ -73,6 +73,7 @@ class OpenAIBackend:
         self._method: str | None = None
         self._probed = False
         self._ids_refused = False
+        self._ids_accepted = False
         self._vllm: bool | None = None
 
     def _make_text(self) -> Any:
@@ -104,10 +105,17 @@ class OpenAIBackend:
         for method in SCORING_METHODS:
             try:
                 got = self._score_with(method, [context], [" world"])
-            except (RequestFailed, _Unusable) as exc:
+            except RequestFailed as exc:
+                if exc.status is None or not 400 <= exc.status < 500:
+                    raise  # a server in trouble, not a refusal: ask again next time
                 log.debug("model server %s: %s scoring refused: %s", self.url, method, exc)
                 continue
+            except _Unusable as exc:
+                log.debug("model server %s: %s scoring unusable: %s", self.url, method, exc)
+                continue
             if got.shape == (1,) and np.isfinite(got).all() and got[0] < 0:
+                if method != "echo_text":
+                    self._ids_accepted = True
                 return method
         log.warning("model server %s (model %r) gives no prompt log-probabilities "
                     "(neither prompt_logprobs nor echo with logprobs): distribution mode "
@@ -188,9 +196,13 @@ class OpenAIBackend:
             try:
                 ids = [self.text.encode(p) for p in prompts]
                 answer = self.client.post("/completions", {**payload, "prompt": ids})
+                self._ids_accepted = True
                 return [c.get("text") or "" for c in _choices(answer, len(prompts))]
             except RequestFailed as exc:
-                if exc.status != 400:
+                # a server that took ids before refuses something else (a prompt too long):
+                # text would get a second BOS from it, so only a server that never took
+                # ids is sent text
+                if exc.status != 400 or self._ids_accepted:
                     raise
                 log.info("model server %s refused token ids (%s); sending text", self.url, exc)
                 self._ids_refused = True

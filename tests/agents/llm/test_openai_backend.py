@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from agents.llm.hf_backend import HFBackend
+from agents.llm.http_client import RequestFailed
 from agents.llm.openai_backend import OpenAIBackend, ScoringUnsupported
 from arena.agent import ServiceUnavailable
 from arena.match import seat_context
@@ -80,6 +81,15 @@ def test_falls_back_to_echo(fake: FakeServer, tiny_model_dir: Path, server: dict
     if method == "echo":
         assert got[0] == pytest.approx(expected(tiny_model_dir, context, " rock\n"))
     assert np.isfinite(got).all() and got[0] < 0
+
+
+def test_a_server_in_trouble_is_not_taken_for_one_that_cannot_score(
+        fake: FakeServer, tiny_model_dir: Path) -> None:
+    served = backend(fake, tiny_model_dir)  # retries=0
+    fake.script = [(503, {"error": {"message": "overloaded"}})]
+    with pytest.raises(RequestFailed, match="overloaded"):
+        served.scoring_method()
+    assert served.scoring_method() == "prompt_logprobs"  # asked again, not cached
 
 
 def test_a_server_that_cannot_score_samples_and_says_so(

@@ -30,7 +30,7 @@ def test_paper_config_validates(path: Path) -> None:
     config = load_config(path)
     assert build_schedule(config).fixtures
     for agent in config.agents:
-        if agent.type == "hf":
+        if agent.type in ("hf", "llm"):  # one agent, two names
             base = agent.options["model"] in BASES
             assert agent.options["prompt_format"] == ("completion" if base else "chat")
 
@@ -39,7 +39,7 @@ def test_paper_configs_cover_every_family_and_game() -> None:
     models, games, opponents = set(), set(), set()
     for path in PAPER.glob("*.yaml"):
         config = load_config(path)
-        models |= {a.options["model"] for a in config.agents if a.type == "hf"}
+        models |= {a.options["model"] for a in config.agents if a.type in ("hf", "llm")}
         games |= {g.id for g in config.games}
         for game in config.games:
             opponents |= set(getattr(game.format, "opponents", []))
