@@ -9,11 +9,19 @@ A job is a small state machine over steps. Scoring is one step. Sampling is one 
 the prompt, then one step per generated token; between its steps a sampling job goes
 back on the queue, so it shares forwards with whatever else is waiting. A job whose
 batch fails is tried again alone, so one bad request fails only its own match.
+
+Matches come back from a forward at slightly different times (each draws its move,
+steps its env and asks the other seat before its next decision), so a worker that
+started at once would mostly run batches of one or two. Instead it waits, at most
+``gather_s`` (20 ms, against a forward of tens or hundreds of milliseconds), until every
+open session (a match in flight on this model) has a job waiting. One match alone never
+waits.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from concurrent.futures import Future
 from typing import Any
@@ -21,6 +29,8 @@ from typing import Any
 from agents.llm.kv_batch import Step, StepOutput, forward
 
 DEFAULT_MAX_BATCH = 64
+#: how long the worker waits for the other open sessions' decisions before a forward
+DEFAULT_GATHER_S = 0.02
 
 
 class Job:
@@ -38,14 +48,27 @@ class Job:
 class Batcher:
     """The request queue and worker thread of one backend."""
 
-    def __init__(self, backend: Any, *, max_batch: int = DEFAULT_MAX_BATCH) -> None:
+    def __init__(self, backend: Any, *, max_batch: int = DEFAULT_MAX_BATCH,
+                 gather_s: float = DEFAULT_GATHER_S) -> None:
         self.backend = backend
         self.max_batch = max(1, int(max_batch))
+        self.gather_s = gather_s
+        self.sessions = 0  # open sessions: the most jobs that can be waiting at once
         self._waiting: deque[Job] = deque()
         self._ready = threading.Condition()
         self._thread: threading.Thread | None = None
         self.batches = 0  # forwards run
         self.rows = 0  # steps they carried: rows / batches is the mean batch size
+
+    def opened(self) -> None:
+        """A session (a match) starts using this model."""
+        with self._ready:
+            self.sessions += 1
+
+    def closed(self) -> None:
+        with self._ready:
+            self.sessions = max(0, self.sessions - 1)
+            self._ready.notify()  # the worker may be waiting for this session's job
 
     def submit(self, job: Job) -> Any:
         """Queue ``job`` and wait for its result (exceptions are raised here)."""
@@ -63,6 +86,12 @@ class Batcher:
             with self._ready:
                 while not self._waiting:
                     self._ready.wait()
+                deadline = time.monotonic() + self.gather_s
+                while len(self._waiting) < min(self.max_batch, self.sessions):
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    self._ready.wait(left)
                 jobs = [self._waiting.popleft()
                         for _ in range(min(self.max_batch, len(self._waiting)))]
             again = self._run(jobs)

@@ -38,11 +38,26 @@ SUPPORTED_LAYERS = {"full_attention", "sliding_attention"}
 _PAD, _CACHE, _PROMPT, _BRANCH = -1, 0, 1, 2
 
 
+@dataclass(frozen=True)
+class RowCache:
+    """One match's cached tokens, where a batch's forward left them: row ``row`` of that
+    batch's key/value tensors (``layers``), at ``slots`` in token order. Nothing is
+    copied out after a forward; the next batch gathers each layer's rows in one indexed
+    copy per source batch, not one copy per match and layer."""
+
+    layers: list[tuple[Any, Any]]  # per layer: keys, values [rows, heads, slots, dim]
+    row: int
+    slots: Any  # a 1-D long tensor on the model's device
+
+    def __len__(self) -> int:
+        return int(self.slots.shape[0])
+
+
 @dataclass
 class Step:
     """One match's forward: its cache, its new prompt tokens and its answer branches."""
 
-    kv: list[tuple[Any, Any]] | None  # per layer, keys and values [1, heads, cached, dim]
+    kv: RowCache | None
     cached: int  # tokens in ``kv``
     new: list[int]  # at least one: the last one's logits score every answer's first token
     branches: list[list[int]] = field(default_factory=list)
@@ -56,7 +71,7 @@ class StepOutput:
 
     first: Any
     after: list[Any]
-    kv: list[tuple[Any, Any]]
+    kv: RowCache
     cached: int
 
 
@@ -151,49 +166,63 @@ def forward(model: Any, steps: Sequence[Step], *, pad_id: int, cache_arg: str,
 
     cache = DynamicCache()
     if longest_cache:
-        cache = DynamicCache(ddp_cache_data=_stack([s.kv for s in steps], [s.cached for s in steps],
-                                                    longest_cache))
+        cache = DynamicCache(ddp_cache_data=_gather(steps, longest_cache, device))
     keep = max(sum(len(b) for b in s.branches) + 1 for s in steps)
     extra = {"logits_to_keep": keep} if keep_arg else {}
     out = model(input_ids=ids.to(device), position_ids=positions.to(device),
                 attention_mask=mask, use_cache=True, **{cache_arg: cache}, **extra)
     logits = out.logits[:, -keep:]
     grown = [(layer.keys, layer.values) for layer in cache.layers]
+    # every row's tokens, now in ``grown``: its cache (right-aligned before the queries),
+    # then its new prompt tokens (branch tokens are left behind)
+    spans = []
+    for step, query in zip(steps, queries, strict=True):
+        at = slots - len(query)
+        spans += [torch.arange(longest_cache - step.cached, longest_cache),
+                  torch.arange(at, at + len(step.new))]
+    where = torch.split(torch.cat(spans).to(device),
+                        [s.cached + len(s.new) for s in steps])
     results = []
     for i, (step, query) in enumerate(zip(steps, queries, strict=True)):
         n_branch = len(query) - len(step.new)
         logprobs = torch.log_softmax(logits[i, keep - n_branch - 1:].float(), dim=-1)
-        start, at = longest_cache - step.cached, slots - len(query)
-        kv = [(torch.cat([k[i:i + 1, :, start:longest_cache], k[i:i + 1, :, at:at + len(step.new)]],
-                         dim=2),
-               torch.cat([v[i:i + 1, :, start:longest_cache], v[i:i + 1, :, at:at + len(step.new)]],
-                         dim=2))
-              for k, v in grown]
-        results.append(StepOutput(first=logprobs[0], after=list(logprobs[1:]), kv=kv,
+        results.append(StepOutput(first=logprobs[0], after=list(logprobs[1:]),
+                                  kv=RowCache(grown, i, where[i]),
                                   cached=step.cached + len(step.new)))
     return results
 
 
-def _stack(caches: list[list[tuple[Any, Any]] | None], lengths: list[int],
-           width: int) -> list[tuple[Any, Any]]:
+def _gather(steps: Sequence[Step], width: int, device: Any) -> list[tuple[Any, Any]]:
     """Every row's cache right-aligned in one zero-padded ``[rows, heads, width, dim]``
-    tensor per layer (rows without a cache are all padding)."""
+    tensor per layer (rows without a cache are all padding): one indexed copy per layer
+    for all the rows that came from the same earlier batch."""
+    import torch
 
-    sample = next(kv for kv in caches if kv)
-    stacked = []
-    for layer, (k0, v0) in enumerate(sample):
-        keys = k0.new_zeros((len(caches), k0.shape[1], width, k0.shape[3]))
-        values = v0.new_zeros((len(caches), v0.shape[1], width, v0.shape[3]))
-        for i, (kv, length) in enumerate(zip(caches, lengths, strict=True)):
-            if kv and length:
-                keys[i, :, width - length:] = kv[layer][0][0]
-                values[i, :, width - length:] = kv[layer][1][0]
-        stacked.append((keys, values))
+    sources: dict[int, list[int]] = {}
+    for i, step in enumerate(steps):
+        if step.kv is not None and step.cached:
+            sources.setdefault(id(step.kv.layers), []).append(i)
+    first = steps[next(iter(sources.values()))[0]].kv
+    assert first is not None
+    stacked = [(k.new_zeros((len(steps), k.shape[1], width, k.shape[3])),
+                v.new_zeros((len(steps), v.shape[1], width, v.shape[3])))
+               for k, v in first.layers]
+    for rows in sources.values():
+        caches = [steps[i].kv for i in rows]
+        lengths = torch.tensor([len(c) for c in caches])
+        src_rows = torch.repeat_interleave(torch.tensor([c.row for c in caches]), lengths)
+        dst_rows = torch.repeat_interleave(torch.tensor(rows), lengths)
+        dst_slots = torch.cat([torch.arange(width - n, width) for n in lengths.tolist()])
+        src_rows, dst_rows, dst_slots = (t.to(device) for t in (src_rows, dst_rows, dst_slots))
+        src_slots = torch.cat([c.slots for c in caches])
+        for (keys, values), (k, v) in zip(stacked, caches[0].layers, strict=True):
+            keys[dst_rows, :, dst_slots] = k[src_rows, :, src_slots]
+            values[dst_rows, :, dst_slots] = v[src_rows, :, src_slots]
     return stacked
 
 
-def crop(kv: list[tuple[Any, Any]] | None, length: int) -> list[tuple[Any, Any]] | None:
-    """The cache of the first ``length`` tokens (views, no copy); None when empty."""
-    if not kv or length <= 0:
+def crop(kv: RowCache | None, length: int) -> RowCache | None:
+    """The cache of the first ``length`` tokens (no copy); None when empty."""
+    if kv is None or length <= 0:
         return None
-    return [(k[:, :, :length], v[:, :, :length]) for k, v in kv]
+    return RowCache(kv.layers, kv.row, kv.slots[:length])

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from agents.llm.batcher import Job
-from agents.llm.kv_batch import Step, StepOutput, crop
+from agents.llm.kv_batch import RowCache, Step, StepOutput, crop
 
 
 def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
@@ -94,8 +94,10 @@ class PromptCache:
     def __init__(self, backend: Any) -> None:
         self.backend = backend
         self.ids: list[int] = []  # the tokens the cache holds
-        self.kv: list[tuple[Any, Any]] | None = None  # per layer: keys, values
+        self.kv: RowCache | None = None  # where the last forward left this match's tokens
         self.reused = 0  # tokens of the last prompt that came from the cache
+        self._open = True
+        backend.batcher.opened()
 
     @property
     def cached(self) -> int:
@@ -105,6 +107,9 @@ class PromptCache:
     def close(self) -> None:
         """Free the cache (the match is over)."""
         self.kv, self.ids = None, []
+        if self._open:
+            self._open = False
+            self.backend.batcher.closed()
 
     def _step(self, ids: list[int], branches: list[list[int]]) -> Step:
         # at least the last token is run again: its logits are the first answer token's
