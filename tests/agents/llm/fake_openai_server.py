@@ -143,9 +143,11 @@ if __name__ == "__main__":  # stands in for `python -m vllm.entrypoints.openai.a
     parser.add_argument("--served-model-name", default="fake")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--fail", action="store_true")
+    parser.add_argument("--delay", type=float, default=0.0)
     args, _ = parser.parse_known_args()
     if args.fail:
         print("ValueError: fake failure for the test")
         raise SystemExit(1)
     server = FakeServer(port=args.port, model=args.served_model_name)
+    server.delay = args.delay
     server.httpd.serve_forever()

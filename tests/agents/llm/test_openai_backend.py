@@ -10,6 +10,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -230,3 +231,52 @@ def test_a_run_keeps_no_trace_of_the_api_key(tmp_path: Path, tiny_model_dir: Pat
 def _arena_with_env(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "arena.cli", *args], capture_output=True,
                           text=True, timeout=300, env=env)
+
+
+@pytest.mark.slow
+def test_a_killed_server_stops_the_run_and_resume_completes(tmp_path: Path,
+                                                             tiny_model_dir: Path) -> None:
+    """The breaker through the CLI, fast (the real server: serving/test_server_faults.py)."""
+    port = _closed_port()
+    fake = Path(__file__).with_name("fake_openai_server.py")
+
+    def serve() -> subprocess.Popen[bytes]:
+        server = subprocess.Popen([sys.executable, str(fake), "--port", str(port),
+                                   "--served-model-name", "fake", "--delay", "0.05"])
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    return server
+            time.sleep(0.05)
+        raise AssertionError("the fake server did not start")
+
+    config = _config(tmp_path / "c.yaml", f"http://127.0.0.1:{port}/v1", tiny_model_dir,
+                     unreachable_after="2")
+    config.write_text(config.read_text().replace("rounds: 4", "rounds: 40")
+                      .replace("matches: 1", "matches: 2"))
+    run = tmp_path / "run"
+    server = serve()
+    playing = subprocess.Popen([sys.executable, "-m", "arena.cli", "run", str(config),
+                                "--no-live", "--out", str(run)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(2.5)
+        server.kill()
+        server.wait()
+        out, err = playing.communicate(timeout=120)
+    finally:
+        if playing.poll() is None:
+            playing.kill()
+    assert playing.returncode == 3, err
+    assert "Traceback" not in out + err, err
+    assert f"model server http://127.0.0.1:{port}/v1 unreachable for 2 s" in err
+    server = serve()
+    try:
+        resumed = arena("run", str(config), "--no-live", "--out", str(run), "--resume")
+    finally:
+        server.kill()
+        server.wait()
+    assert resumed.returncode == 0, resumed.stderr
+    rows = export(run)
+    assert len(rows) == 4 and all(len(r["round_log"]) == 40 for r in rows)
