@@ -100,6 +100,7 @@ class ServerClient:
         self._slots = threading.BoundedSemaphore(max_in_flight)
         self._lock = threading.Lock()
         self._down_since: float | None = None
+        self._tripped = threading.Event()  # set while the breaker is open
         self.heartbeat = float(heartbeat)
         self._checked_at = -float("inf")
         self._health: str | None = None
@@ -125,13 +126,14 @@ class ServerClient:
                 except _Unreachable as exc:
                     down_for = self._went_down()
                     if down_for >= self.unreachable_after:
+                        self._tripped.set()  # the others waiting to retry stop now too
                         raise ServiceUnavailable(
                             f"model server {self.url} unreachable for "
                             f"{self.unreachable_after:g} s ({exc})") from None
                     delay = min(self.backoff * 2 ** min(failures, 16), self.max_backoff,
                                 self.unreachable_after - down_for)
                     failures += 1
-                    time.sleep(max(delay, 0.05))
+                    self._tripped.wait(max(delay, 0.05))
                     continue
                 except _Retryable as exc:
                     if exc.status is not None:
@@ -167,6 +169,7 @@ class ServerClient:
     def _came_back(self) -> None:
         with self._lock:
             self._down_since = None
+            self._tripped.clear()
 
     # -- one attempt ------------------------------------------------------------------
     def _headers(self) -> dict[str, str]:

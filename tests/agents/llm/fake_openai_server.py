@@ -117,6 +117,7 @@ class FakeServer:
                     step = fake.script.pop(0) if fake.script else None
                     fake.in_flight += 1
                     fake.most_in_flight = max(fake.most_in_flight, fake.in_flight)
+                headers = None
                 try:
                     if step == "hang":
                         fake._release.wait(30)
@@ -125,14 +126,15 @@ class FakeServer:
                         time.sleep(fake.delay)
                     if step is not None:
                         status, answer = step[0], step[1]
-                        self._reply(status, answer, step[2] if len(step) > 2 else None)
+                        headers = step[2] if len(step) > 2 else None
                     elif self.path.endswith("/completions"):
-                        self._reply(*fake.complete(body))
+                        status, answer = fake.complete(body)
                     else:
-                        self._reply(404, {"error": {"message": "not found"}})
-                finally:
+                        status, answer = 404, {"error": {"message": "not found"}}
+                finally:  # before the answer goes out: the client may send again at once
                     with fake._lock:
                         fake.in_flight -= 1
+                self._reply(status, answer, headers)
 
         return Handler
 
