@@ -133,6 +133,8 @@ class Runner:
         self.signal: int | None = None
         self._finished: queue.SimpleQueue = queue.SimpleQueue()  # from match threads
         self._wake_r, self._wake_w = os.pipe()  # threads and signals wake the main loop
+        self._wake_lock = threading.RLock()  # a match thread may outlive the run's pipe
+        self._pipe_open = True
         self._setup: dict[str, Any] | None = None
         self._lifeline: tuple[Any, Any] | None = None  # workers end when it closes
         self._names: dict[str, list[str]] = {}
@@ -229,7 +231,7 @@ class Runner:
             self.interrupt(None)
             result = None
         self._finished.put((fixture.key, result))
-        os.write(self._wake_w, b"t")
+        self._wake(b"t")
 
     def _save(self, result: MatchResult) -> None:
         # a worker may have committed its match just as its time ran out: its record stands
@@ -393,10 +395,17 @@ class Runner:
         for flight in list(self.in_flight.values()):  # a match thread may call this
             if flight.state is not None:
                 flight.state.cancelled = True
-        try:
-            os.write(self._wake_w, b"s")
-        except OSError:
-            pass
+        self._wake(b"s")
+
+    def _wake(self, why: bytes) -> None:
+        """Wake the main loop, unless the run has ended (a thread abandoned at a timeout
+        or stop finishes later; its fd number may belong to another file by then)."""
+        with self._wake_lock:
+            if self._pipe_open:
+                try:
+                    os.write(self._wake_w, why)
+                except OSError:  # full: the loop is awake anyway
+                    pass
 
     def _shut_down(self) -> None:
         for flight in self.in_flight.values():
@@ -412,8 +421,10 @@ class Runner:
             for end in self._lifeline:
                 end.close()
             self._lifeline = None
-        os.close(self._wake_r)
-        os.close(self._wake_w)
+        with self._wake_lock:
+            self._pipe_open = False
+            os.close(self._wake_r)
+            os.close(self._wake_w)
 
     def match_timeout(self, fixture: Fixture) -> float | None:
         """The config's timeout, or with ``auto`` the most any seated agent asks for
