@@ -104,6 +104,7 @@ class HFAgent(BaseAgent):
     """
 
     match_timeout = None  # minutes per match on a CPU is normal: no default limit
+    engine = "hf"  # where the model runs; set per agent from the option
     isolate = False  # every match shares one loaded model: play in the run's own process
 
     def __init__(self, *, name: str | None = None, model: str | None = None,
