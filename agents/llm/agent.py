@@ -80,7 +80,8 @@ class HFAgent(BaseAgent):
                             is never in a config, a record or a log [openai]
     ``tokenizer``           hub id or path of the model's tokenizer, default ``model``: chat
                             prompts and token ids are made here, as the hf engine makes
-                            them [openai, vllm]
+                            them; ``none`` for a chat API (sampled with messages) [openai,
+                            vllm]
     ``max_in_flight``       requests to the server at once, per engine (default 16)
     ``request_timeout``     seconds one request may take (default 300)
     ``request_retries``     retries after a 429, a 5xx or a timeout (default 3); then the
@@ -150,6 +151,9 @@ class HFAgent(BaseAgent):
         # what the engine's backend is built from; offline:<name> becomes its converted
         # folder (converted on first use)
         self.load_options: dict[str, Any] = engine_options(engine, model, given)
+        if tokenizer == "none" and (mode == "distribution" or prompt_format != "chat"):
+            raise ValueError("tokenizer: none (a chat API, sent messages) plays only in "
+                             "mode: sample with prompt_format: chat")
         self.prompt_format = prompt_format
         self.requested_mode = mode
         # the hf engine always scores; whether a server can is known on its first use

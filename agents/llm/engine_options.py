@@ -63,7 +63,7 @@ def engine_options(engine: str, model: str, given: dict[str, Any]) -> dict[str, 
         if value is None or engine not in ENGINE_OF[option]:
             continue
         if option == "tokenizer":
-            value = resolve_model(value)
+            value = value if value == "none" else resolve_model(value)
         elif option == "server_args":
             if isinstance(value, str) or not isinstance(value, (list, tuple)):
                 raise ValueError("server_args must be a list of command-line words, e.g. "

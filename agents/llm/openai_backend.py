@@ -19,7 +19,9 @@ first use finds what the server offers, in this order:
                      continuation is the answer's last tokens, counted with our tokenizer.
 
 A server with none of them cannot score: :meth:`scoring_method` is ``None`` and
-:meth:`score` raises :class:`ScoringUnsupported`. **Sampling** posts token ids (text
+:meth:`score` raises :class:`ScoringUnsupported`. With ``tokenizer: none`` (a hosted
+chat API, whose tokenizer is not public) nothing is scored and chat prompts are sent as
+messages to ``/v1/chat/completions`` (:mod:`agents.llm.chat_api`). **Sampling** posts token ids (text
 where ids are refused) with ``temperature``, ``seed``, ``stop`` and ``top_p: 1``.
 
 Faults (retries, timeouts, the unreachable-server breaker, the in-flight bound) are
@@ -35,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from agents.llm.chat_api import chat_complete, messages_prompt, prompt_messages
 from agents.llm.http_client import RequestFailed, ServerClient
 from arena.agent import ServiceUnavailable
 
@@ -67,7 +70,8 @@ class OpenAIBackend:
                                    max_in_flight=max_in_flight)
         # the hf engine's text side (tokenizer only, never weights): prompts and splits
         # are then its own, not a copy that could drift from it
-        self.text = self._make_text()
+        # tokenizer "none": a chat-only API, sampled with messages (agents.llm.chat_api)
+        self.text = None if self.tokenizer_id == "none" else self._make_text()
         self._lock = threading.Lock()
         self._start_lock = threading.Lock()
         self._method: str | None = None
@@ -96,7 +100,7 @@ class OpenAIBackend:
         with self._lock:
             if not self._probed:
                 self.start()
-                self._method = self._find_method()
+                self._method = None if self.text is None else self._find_method()
                 self._probed = True
             return self._method
 
@@ -192,6 +196,16 @@ class OpenAIBackend:
         return out
 
     def _complete(self, payload: dict[str, Any], prompts: list[str]) -> list[str]:
+        if self.text is None:  # no tokenizer: messages to a chat API, text to /completions
+            texts = []
+            for prompt in prompts:
+                messages = prompt_messages(prompt)
+                if messages is not None:
+                    texts.append(chat_complete(self.client, payload, messages))
+                else:
+                    answer = self.client.post("/completions", {**payload, "prompt": prompt})
+                    texts.append(_choices(answer, 1)[0].get("text") or "")
+            return texts
         if not self._ids_refused:
             try:
                 ids = [self.text.encode(p) for p in prompts]
@@ -210,13 +224,15 @@ class OpenAIBackend:
         return [c.get("text") or "" for c in _choices(answer, len(prompts))]
 
     def chat_prompt(self, messages: Sequence[Mapping[str, str]]) -> str:
+        if self.text is None:
+            return messages_prompt(messages)
         return self.text.chat_prompt(messages)
 
     def completion_prefix(self) -> str:
-        return self.text.completion_prefix()
+        return "" if self.text is None else self.text.completion_prefix()
 
     def end_of_turn(self) -> str:
-        return self.text.end_of_turn()
+        return "" if self.text is None else self.text.end_of_turn()
 
     # -- identity -----------------------------------------------------------------------
     def server_identity(self) -> dict[str, Any]:

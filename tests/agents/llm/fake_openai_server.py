@@ -1,7 +1,8 @@
 """A tiny OpenAI-compatible server for fast tests: standard library only, no model.
 
 Every prompt token gets the log-prob ``-0.1 * (1 + token_id % 7)`` (so answers differ),
-through ``prompt_logprobs`` or ``echo``, as configured; generation returns ``text``.
+through ``prompt_logprobs`` or ``echo``, as configured; generation (``/completions`` or
+``/chat/completions``) returns ``text``.
 ``script`` holds canned answers (``(status, body)`` or ``"hang"``) served first, one
 per POST, to test retries, the breaker and timeouts. Every request is kept in
 ``requests`` (path, headers, JSON body).
@@ -127,6 +128,10 @@ class FakeServer:
                     if step is not None:
                         status, answer = step[0], step[1]
                         headers = step[2] if len(step) > 2 else None
+                    elif self.path.endswith("/chat/completions"):
+                        status, answer = 200, {"object": "chat.completion", "choices": [
+                            {"index": 0, "message": {"role": "assistant", "content": fake.text},
+                             "finish_reason": "stop"}]}
                     elif self.path.endswith("/completions"):
                         status, answer = fake.complete(body)
                     else:

@@ -5,6 +5,7 @@ server, and an API key that appears nowhere in a run."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -131,6 +132,19 @@ def test_sampling_sends_token_ids_seed_and_stop(fake: FakeServer, tiny_model_dir
     assert request["stop"] == ["\n"] and request["top_p"] == 1.0
     assert 0 <= request["seed"] < 2**31
     assert request["top_k"] == -1  # the fake answers /version as vLLM does
+
+
+def test_a_chat_api_without_a_tokenizer_is_sampled_with_messages(fake: FakeServer) -> None:
+    agent = rps_agent(base_url=fake.url, tokenizer="none")
+    assert agent.mode == "sample"  # nothing to score with, and no probe sent
+    decision = agent.decide(np.full((5, 2), -1), None)
+    assert decision.action == 0 and decision.policy is None
+    path, _, body = fake.requests[-1]
+    assert path == "/v1/chat/completions"
+    assert [m["role"] for m in body["messages"]] == ["system", "user"]
+    assert json.loads(agent.prompt_text([])) == body["messages"]  # what arena prompt shows
+    with pytest.raises(RegistryError, match="tokenizer: none"):
+        rps_agent(base_url=fake.url, tokenizer="none", mode="distribution")
 
 
 def test_identity_names_the_server_never_the_key(fake: FakeServer, tiny_model_dir: Path,
