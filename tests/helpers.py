@@ -15,3 +15,18 @@ def play(a: Any, b: Any, *, game: str = "rps", rounds: int = 1000, seed: int = 0
     result = play_match(env, [a, b], game=game, seed=seed)
     assert result.status == "finished", result.error
     return {name: score / rounds for name, score in result.scores.items()}
+
+
+def quickstart_bots(*, games: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """``configs/quickstart.yaml`` as data without its language models (tests of the engine
+    need not load them), keeping only ``games`` when given."""
+    from pathlib import Path
+
+    import yaml
+
+    path = Path(__file__).resolve().parents[1] / "configs" / "quickstart.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["agents"] = [a for a in data["agents"] if a["type"] not in ("hf", "llm")]
+    if games is not None:
+        data["games"] = [g for g in data["games"] if g["id"] in games]
+    return data

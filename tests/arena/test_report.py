@@ -28,6 +28,7 @@ from filelock import FileLock
 from scipy import stats
 
 from arena.agent import BaseAgent
+from tests.helpers import quickstart_bots
 
 REPO = Path(__file__).resolve().parents[2]
 ARENA = shutil.which("arena", path=str(Path(sys.executable).parent)) or "arena"
@@ -75,7 +76,7 @@ def numbers_config(agents: list[dict], episodes: int = 8, **game) -> dict:
 
 @pytest.fixture(scope="session")
 def quickstart(tmp_path_factory) -> Path:
-    """The quickstart at 60 rounds a game, with its report; built once per session."""
+    """The quickstart's bots at 60 rounds a game, with its report; built once per session."""
     base = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         base = base.parent  # this session's folder, shared by its workers
@@ -84,9 +85,11 @@ def quickstart(tmp_path_factory) -> Path:
         if not (root / "done").exists():
             shutil.rmtree(root, ignore_errors=True)
             root.mkdir(parents=True)
-            done = arena("run", REPO / "configs/quickstart.yaml", "--no-live", "--out",
-                         root / "run", "--set", "games[0].rounds=60", "--set",
-                         "games[1].rounds=60")
+            # its bots in its two games: the language models have tests of their own
+            config = root / "quickstart.yaml"
+            config.write_text(yaml.safe_dump(quickstart_bots(games=("rps", "hide_and_seek"))))
+            done = arena("run", config, "--no-live", "--out", root / "run", "--set",
+                         "games[0].rounds=60", "--set", "games[1].rounds=60")
             assert done.returncode == 0, done.stderr
             start = time.monotonic()
             done = arena("report", root / "run")
@@ -323,15 +326,17 @@ def test_family_tags_group_base_and_aligned_side_by_side(tmp_path: Path) -> None
     assert data["agents"]["plain"]["family"] is None
 
 
-def test_a_config_without_tags_stores_the_same_snapshot() -> None:
+def test_a_config_without_tags_stores_the_same_snapshot(tmp_path: Path) -> None:
     from arena.config import load_config, parse_config
 
-    config = load_config(REPO / "configs/quickstart.yaml")
+    untagged = tmp_path / "quickstart.yaml"  # its bots: the language models carry tags
+    untagged.write_text(yaml.safe_dump(quickstart_bots()))
+    config = load_config(untagged)
     snapshot = config.snapshot()
     assert all(list(a) == ["name", "type", "games", "options"] for a in snapshot["agents"])
     text = json.dumps(snapshot)
     assert "family" not in text and "aligned" not in text
-    tagged = load_config(REPO / "configs/quickstart.yaml",
+    tagged = load_config(untagged,
                          overrides=["agents[0].family=x", "agents[0].aligned=false"])
     again = parse_config(json.loads(json.dumps(tagged.snapshot())))
     assert again.snapshot() == tagged.snapshot()

