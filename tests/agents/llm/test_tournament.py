@@ -114,7 +114,25 @@ def test_a_killed_run_resumes_to_the_same_results(finished: dict[str, Any]) -> N
     assert done.returncode == 0, done.stderr
     resumed = export(run)
 
-    def essence(rows: list[dict[str, Any]]) -> list[Any]:
-        return [(r["key"], r["scores"], r["stats"], r["round_log"]) for r in timeless(rows)]
+    # the same matches, scores and actions; probabilities and the off-mass stat only to
+    # float rounding, as the resumed run batches its decisions with other company
+    assert [(r["key"], r["scores"]) for r in resumed] == \
+        [(r["key"], r["scores"]) for r in finished["rows"]]
+    for got, want in zip(timeless(resumed), timeless(finished["rows"]), strict=True):
+        assert _rounded(got["stats"]) == _rounded(want["stats"])
+        assert [e["actions"] for e in got["round_log"]] == \
+            [e["actions"] for e in want["round_log"]]
+        for a, b in zip(got["round_log"], want["round_log"], strict=True):
+            for name, probs in (a.get("probabilities") or {}).items():
+                if probs is not None:
+                    assert np.abs(np.asarray(probs) - b["probabilities"][name]).max() < 1e-5
 
-    assert essence(resumed) == essence(finished["rows"])
+
+def _rounded(value: Any) -> Any:
+    """Stats with floats rounded to 6 significant digits (a sum of off-mass varies in its
+    last bits with the batches that carried each decision)."""
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    return float(f"{value:.6g}") if isinstance(value, float) else value
