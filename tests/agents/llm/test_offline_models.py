@@ -129,6 +129,17 @@ def test_gemma_converts_to_a_base_model_that_plays(torch_threads: None) -> None:
     assert agent.backend.completion_prefix() == "<bos>"
     with pytest.raises(ValueError, match="no chat template"):
         agent.backend.chat_prompt([{"role": "user", "content": "hi"}])
-    logprobs = agent.backend.score(["<bos>Rock, paper or scissors? I play"] * 3,
-                                   [" rock\n", " paper\n", " scissors\n"])
+    answers = [" rock\n", " paper\n", " scissors\n"]
+    logprobs = agent.backend.score(["<bos>Rock, paper or scissors? I play"] * 3, answers)
     assert all(-20 < v < 0 for v in logprobs)
+    # Gemma 3's sliding-window layers (512 tokens): a match's prompt cache, grown past the
+    # window, scores as a fresh computation does
+    session = agent.backend.session()
+    for rounds in (5, 45):
+        prompt = "<bos>" + "".join(f"Round {r}\nMe: rock\nOpponent: paper\nResult: I lose.\n\n"
+                                   for r in range(1, rounds + 1)) + f"Round {rounds + 1}\nMe:"
+        cached = session.score(prompt, answers)
+        fresh = agent.backend.score([prompt] * 3, answers)
+        assert max(abs(a - b) for a, b in zip(cached, fresh, strict=True)) < 1e-4
+    assert len(agent.backend.encode(prompt)) > 600
+    session.close()
