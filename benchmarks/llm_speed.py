@@ -5,7 +5,7 @@ Usage: ``python benchmarks/llm_speed.py [--rounds 1 10 30 100] [--repeats 3] [--
 
 SmolLM2-135M-Instruct in float32 (converted once to safetensors by the test fixture
 ``convert_smollm2`` in ``tests/agents/llm/conftest.py``, cached under
-``~/.cache/arena-tests``) plays rock-paper-scissors from the chat prompt. The history is a
+``~/.cache/arena/models``) plays rock-paper-scissors from the chat prompt. The history is a
 fixed, made-up one (seeded): every method sees the same prompts, with the same model, in
 the same process. The prompt at round ``r`` shows the ``r - 1`` rounds before it. Three
 ways to make one decision are timed:
