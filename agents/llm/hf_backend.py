@@ -29,6 +29,9 @@ from agents.llm.prompt_cache import PromptCache
 from arena.model_pool import POOL
 
 _DTYPES = {"float32", "float16", "bfloat16", "float64"}
+# from_pretrained is not safe in two threads at once: tied weights (SmolLM2's and Gemma's
+# lm_head) came out untied and randomly initialised when two models loaded together
+_LOADING = threading.Lock()
 
 
 class HFBackend:
@@ -117,7 +120,9 @@ class HFBackend:
         kwargs["dtype"] = "auto" if self.dtype == "auto" else getattr(torch, self.dtype)
         if self.device_map is not None:
             kwargs["device_map"] = self.device_map
-        return self._adopt(AutoModelForCausalLM.from_pretrained(self.model_id, **kwargs))
+        with _LOADING:
+            model = AutoModelForCausalLM.from_pretrained(self.model_id, **kwargs)
+        return self._adopt(model)
 
     def _adopt(self, model: Any) -> Any:
         """Read what the forward calls need off a loaded model, and keep it."""
