@@ -14,6 +14,7 @@ from typing import Any
 
 from arena.config import Config, load_config
 from arena.errors import ArenaError, ConfigError, StoreError
+from arena.model_plan import ModelGate
 from arena.probe import probe_agents
 from arena.records import RETRYABLE
 from arena.runner import Runner, RunOutcome, package_versions
@@ -168,6 +169,12 @@ def run_command(config_path: str, *, out: str | None = None, resume: bool = Fals
     except ConfigError as exc:  # e.g. two matches with one key: name the file it came from
         raise ConfigError(exc.problem, file=config_path, path=exc.path) from None
     models = probe_agents(config, config_path)
+    # a match seating more language models than memory.max_models: refused before the
+    # run directory exists
+    try:
+        ModelGate.of(config).order(schedule.fixtures)
+    except ArenaError as exc:
+        raise ConfigError(str(exc), file=config_path, path="memory.max_models") from None
     directory = Path(out) if out is not None else default_out(config)
     if not resume:
         refuse_existing(directory)  # before the lock file would make it non-empty

@@ -88,15 +88,31 @@ class ModelGate:
         self.plan: Plan | None = None
         self._held: dict[str, frozenset[str]] = {}  # fixture key -> models, in flight
 
+    @classmethod
+    def of(cls, config: Config, *, playing_here: set[str] | None = None) -> ModelGate:
+        """The gate for ``config``'s agents that play in the run's own process (all of
+        them by default; models in worker processes are not the run's memory)."""
+        from arena.registry import get_agent_class
+
+        return cls(config, {a.name: resident_models(get_agent_class(a.type), a.options)
+                            for a in config.agents
+                            if playing_here is None or a.name in playing_here})
+
     def needs(self, fixture: Fixture) -> frozenset[str]:
         return frozenset(k for name in fixture.agents for k in self.keys.get(name, ()))
 
-    def order(self, fixtures: Sequence[Fixture], notify: Callable[[str], None]) -> list[Fixture]:
-        """The order to play ``fixtures`` in; says the plan when there is a budget."""
+    def order(self, fixtures: Sequence[Fixture]) -> list[Fixture]:
+        """The order to play ``fixtures`` in; an ``ArenaError`` (one line) when a match
+        seats more models than the budget."""
         try:
             self.plan = plan(fixtures, self.needs, max_models=self.max_models)
         except ValueError as exc:
             raise ArenaError(str(exc)) from None
+        return self.plan.order
+
+    def start(self, notify: Callable[[str], None]) -> list[Fixture]:
+        """Set the pool's budget for the run and say the plan; the order of play."""
+        assert self.plan is not None, "order() first"
         POOL.configure(max_models=self.max_models, max_gb=self.max_gb, notify=notify)
         if self.max_models is not None and self.plan.models:
             notify(f"{self.plan.models} language models, at most {self.max_models} in memory: "

@@ -54,6 +54,7 @@ class ModelPool:
             self.max_models = max_models
             self.max_bytes = int(max_gb * 1e9) if max_gb else None
             self._notify = notify
+            self._holds.clear()  # an earlier run in this process may have stopped mid-match
             self.loads = self.unloads = 0
             self.peak = len(self._resident)
 

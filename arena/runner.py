@@ -39,7 +39,7 @@ from arena.config import Config
 from arena.errors import ArenaError, StoreError
 from arena.fixture import play_fixture
 from arena.match import result_from
-from arena.model_plan import ModelGate, resident_models
+from arena.model_plan import ModelGate
 from arena.observers import GuardedObserver
 from arena.records import (
     FORFEIT,
@@ -122,8 +122,7 @@ class Runner:
         if not importable(config):
             self.shared = set(classes)  # a worker could not build them: all play here
         # language models this process holds, under the run's memory budget
-        self.models = ModelGate(config, {a.name: resident_models(classes[a.name], a.options)
-                                         for a in config.agents if a.name in self.shared})
+        self.models = ModelGate.of(config, playing_here=self.shared)
         self.failure: str | None = None
         self.in_flight: dict[str, _Flight] = {}
         self.waiting: deque[_Flight] = deque()  # in flight, waiting for a ready worker
@@ -145,10 +144,11 @@ class Runner:
         done = self.store.finished_keys()
         todo = [f for f in self.fixtures if f.key not in done]
         already = len(self.fixtures) - len(todo)
+        self.models.order(todo)  # before the live view starts: a refusal is one line
         self.observer.run_started(name=self.config.name, total=len(self.fixtures), done=already)
         for message in self.notices:
             self.observer.notice(message)
-        pending = deque(self.models.order(todo, self.observer.notice))
+        pending = deque(self.models.start(self.observer.notice))
         previous = self._install_signals()
         played = 0
         try:
@@ -229,6 +229,8 @@ class Runner:
         except ServiceUnavailable as exc:  # not the agent's fault: unfinished, not a result
             self.failure = self.failure or " ".join(str(exc).split())
             self.interrupt(None)
+            result = None
+        if state.cancelled:  # stopped or timed out: what it played is not a finished match
             result = None
         self._finished.put((fixture.key, result))
         self._wake(b"t")

@@ -14,8 +14,8 @@ Matches come back from a forward at slightly different times (each draws its mov
 steps its env and asks the other seat before its next decision), so a worker that
 started at once would mostly run batches of one or two. Instead it waits, at most
 ``gather_s`` (20 ms, against a forward of tens or hundreds of milliseconds), until every
-open session (a match in flight on this model) has a job waiting. One match alone never
-waits.
+match thread with a session open on this model has a job waiting (both seats of one
+match count once: they ask in turn). One match alone never waits.
 """
 
 from __future__ import annotations
@@ -53,21 +53,32 @@ class Batcher:
         self.backend = backend
         self.max_batch = max(1, int(max_batch))
         self.gather_s = gather_s
-        self.sessions = 0  # open sessions: the most jobs that can be waiting at once
+        # open sessions per thread: a match's thread asks for one decision at a time, so
+        # the threads with a session open are the most jobs that can be waiting at once
+        self._open: dict[int, int] = {}
         self._waiting: deque[Job] = deque()
         self._ready = threading.Condition()
         self._thread: threading.Thread | None = None
         self.batches = 0  # forwards run
         self.rows = 0  # steps they carried: rows / batches is the mean batch size
 
-    def opened(self) -> None:
-        """A session (a match) starts using this model."""
-        with self._ready:
-            self.sessions += 1
+    @property
+    def sessions(self) -> int:
+        """Threads (matches) with a session open on this model."""
+        return len(self._open)
 
-    def closed(self) -> None:
+    def opened(self, thread: int) -> None:
+        """A session starts using this model, asked from the match thread ``thread``."""
         with self._ready:
-            self.sessions = max(0, self.sessions - 1)
+            self._open[thread] = self._open.get(thread, 0) + 1
+
+    def closed(self, thread: int) -> None:
+        with self._ready:
+            left = self._open.get(thread, 0) - 1
+            if left > 0:
+                self._open[thread] = left
+            else:
+                self._open.pop(thread, None)
             self._ready.notify()  # the worker may be waiting for this session's job
 
     def submit(self, job: Job) -> Any:

@@ -192,6 +192,11 @@ class ServerClient:
         # the whole request timeout before the breaker hears of it
         conn = kind(parts.hostname or "", parts.port, timeout=min(timeout, _CONNECT_TIMEOUT))
         try:
+            try:
+                conn.connect()
+            except TimeoutError:  # a host that is off or drops packets: unreachable
+                raise _Unreachable(f"no connection within {min(timeout, _CONNECT_TIMEOUT):g} s") \
+                    from None
             conn.request("POST" if body is not None else "GET", target, body=body,
                          headers=self._headers())
             if body is not None:

@@ -43,11 +43,13 @@ class RowCache:
     """One match's cached tokens, where a batch's forward left them: row ``row`` of that
     batch's key/value tensors (``layers``), at ``slots`` in token order. Nothing is
     copied out after a forward; the next batch gathers each layer's rows in one indexed
-    copy per source batch, not one copy per match and layer."""
+    copy per source batch, not one copy per match and layer. A batch's tensors live as
+    long as any of its rows is referenced, so a slow match can keep a whole padded batch
+    alive: memory peaks at a few batches' caches, not one per match."""
 
     layers: list[tuple[Any, Any]]  # per layer: keys, values [rows, heads, slots, dim]
     row: int
-    slots: Any  # a 1-D long tensor on the model's device
+    slots: Any  # a 1-D long tensor, on the CPU
 
     def __len__(self) -> int:
         return int(self.slots.shape[0])
@@ -166,7 +168,7 @@ def forward(model: Any, steps: Sequence[Step], *, pad_id: int, cache_arg: str,
 
     cache = DynamicCache()
     if longest_cache:
-        cache = DynamicCache(ddp_cache_data=_gather(steps, longest_cache, device))
+        cache = DynamicCache(ddp_cache_data=_gather(steps, longest_cache))
     keep = max(sum(len(b) for b in s.branches) + 1 for s in steps)
     extra = {"logits_to_keep": keep} if keep_arg else {}
     out = model(input_ids=ids.to(device), position_ids=positions.to(device),
@@ -180,8 +182,9 @@ def forward(model: Any, steps: Sequence[Step], *, pad_id: int, cache_arg: str,
         at = slots - len(query)
         spans += [torch.arange(longest_cache - step.cached, longest_cache),
                   torch.arange(at, at + len(step.new))]
-    where = torch.split(torch.cat(spans).to(device),
-                        [s.cached + len(s.new) for s in steps])
+    # on the CPU: a model spread over GPUs keeps each layer's cache on that layer's GPU,
+    # and the gather moves the indices to each one
+    where = torch.split(torch.cat(spans), [s.cached + len(s.new) for s in steps])
     results = []
     for i, (step, query) in enumerate(zip(steps, queries, strict=True)):
         n_branch = len(query) - len(step.new)
@@ -192,7 +195,7 @@ def forward(model: Any, steps: Sequence[Step], *, pad_id: int, cache_arg: str,
     return results
 
 
-def _gather(steps: Sequence[Step], width: int, device: Any) -> list[tuple[Any, Any]]:
+def _gather(steps: Sequence[Step], width: int) -> list[tuple[Any, Any]]:
     """Every row's cache right-aligned in one zero-padded ``[rows, heads, width, dim]``
     tensor per layer (rows without a cache are all padding): one indexed copy per layer
     for all the rows that came from the same earlier batch."""
@@ -213,11 +216,15 @@ def _gather(steps: Sequence[Step], width: int, device: Any) -> list[tuple[Any, A
         src_rows = torch.repeat_interleave(torch.tensor([c.row for c in caches]), lengths)
         dst_rows = torch.repeat_interleave(torch.tensor(rows), lengths)
         dst_slots = torch.cat([torch.arange(width - n, width) for n in lengths.tolist()])
-        src_rows, dst_rows, dst_slots = (t.to(device) for t in (src_rows, dst_rows, dst_slots))
         src_slots = torch.cat([c.slots for c in caches])
+        on: dict[Any, tuple[Any, ...]] = {}  # the indices on each layer's device
         for (keys, values), (k, v) in zip(stacked, caches[0].layers, strict=True):
-            keys[dst_rows, :, dst_slots] = k[src_rows, :, src_slots]
-            values[dst_rows, :, dst_slots] = v[src_rows, :, src_slots]
+            if k.device not in on:
+                on[k.device] = tuple(t.to(k.device) for t in
+                                     (src_rows, src_slots, dst_rows, dst_slots))
+            sr, ss, dr, ds = on[k.device]
+            keys[dr, :, ds] = k[sr, :, ss]
+            values[dr, :, ds] = v[sr, :, ss]
     return stacked
 
 

@@ -25,6 +25,7 @@ one match (or solo series); :meth:`close` frees it when the match ends.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -96,8 +97,9 @@ class PromptCache:
         self.ids: list[int] = []  # the tokens the cache holds
         self.kv: RowCache | None = None  # where the last forward left this match's tokens
         self.reused = 0  # tokens of the last prompt that came from the cache
+        self._thread = threading.get_ident()  # the match's thread (see Batcher.opened)
         self._open = True
-        backend.batcher.opened()
+        backend.batcher.opened(self._thread)
 
     @property
     def cached(self) -> int:
@@ -109,7 +111,7 @@ class PromptCache:
         self.kv, self.ids = None, []
         if self._open:
             self._open = False
-            self.backend.batcher.closed()
+            self.backend.batcher.closed(self._thread)
 
     def _step(self, ids: list[int], branches: list[list[int]]) -> Step:
         # at least the last token is run again: its logits are the first answer token's
@@ -173,7 +175,11 @@ class PromptCache:
             return backend.generate([prompt], max_new_tokens=max_new_tokens, stop=stop,
                                     temperature=temperature, seed=seed)[0]
         ids = backend.encode(prompt)
-        generator = torch.Generator(device=backend.model.device).manual_seed(int(seed))
+        # sampling happens where the logits are: the last layer's device (a model spread
+        # over GPUs may start elsewhere)
+        head = backend.model.get_output_embeddings()
+        device = head.weight.device if head is not None else backend.model.device
+        generator = torch.Generator(device=device).manual_seed(int(seed))
         job = _Sample(self._step(ids, []), backend=backend, max_new_tokens=max_new_tokens,
                       stop=stop, temperature=temperature, generator=generator)
         tokens, output = backend.batcher.submit(job)

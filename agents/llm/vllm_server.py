@@ -167,7 +167,7 @@ def _spawn_loop() -> None:
                 reply.put(subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log,
                                            stderr=subprocess.STDOUT, start_new_session=True,
                                            preexec_fn=prctl))
-        except OSError as exc:
+        except BaseException as exc:  # noqa: BLE001 -- the waiting caller raises it; this loop lives on
             reply.put(exc)
 
 
