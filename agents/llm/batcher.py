@@ -13,7 +13,7 @@ batch fails is tried again alone, so one bad request fails only its own match.
 Matches come back from a forward at slightly different times (each draws its move,
 steps its env and asks the other seat before its next decision), so a worker that
 started at once would mostly run batches of one or two. Instead it waits, at most
-``gather_s`` (20 ms, against a forward of tens or hundreds of milliseconds), until every
+``gather_s`` (20 ms) or a quarter of the last forward if that is longer, until every
 match thread with a session open on this model has a job waiting (both seats of one
 match count once: they ask in turn). One match alone never waits.
 """
@@ -56,11 +56,19 @@ class Batcher:
         # open sessions per thread: a match's thread asks for one decision at a time, so
         # the threads with a session open are the most jobs that can be waiting at once
         self._open: dict[int, int] = {}
+        self._last_forward = 0.0  # seconds the last forward took
         self._waiting: deque[Job] = deque()
         self._ready = threading.Condition()
         self._thread: threading.Thread | None = None
         self.batches = 0  # forwards run
         self.rows = 0  # steps they carried: rows / batches is the mean batch size
+
+    @property
+    def window(self) -> float:
+        """How long to wait for stragglers: ``gather_s``, or a quarter of the last
+        forward when that is longer (waiting costs at most a quarter of a forward, and
+        a slow host's stragglers still make the batch)."""
+        return max(self.gather_s, 0.25 * self._last_forward)
 
     @property
     def sessions(self) -> int:
@@ -97,7 +105,7 @@ class Batcher:
             with self._ready:
                 while not self._waiting:
                     self._ready.wait()
-                deadline = time.monotonic() + self.gather_s
+                deadline = time.monotonic() + self.window
                 while len(self._waiting) < min(self.max_batch, self.sessions):
                     left = deadline - time.monotonic()
                     if left <= 0:
@@ -137,9 +145,11 @@ class Batcher:
         backend = self.backend
         with backend.lock, torch.inference_mode():
             model = backend.model
+            start = time.monotonic()
             outputs = forward(model, steps, pad_id=backend.pad_id(),
                               cache_arg=backend.cache_arg, keep_arg=backend.keeps_logits,
                               layout=backend.mask_layout)
+            self._last_forward = time.monotonic() - start
         self.batches += 1
         self.rows += len(steps)
         return outputs
