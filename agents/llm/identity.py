@@ -43,13 +43,7 @@ def model_identity(load_options: dict[str, Any]) -> dict[str, Any]:
     local = Path(model).is_dir()
 
     def hub_file(name: str) -> Path | None:
-        try:
-            from huggingface_hub import try_to_load_from_cache
-
-            hit = try_to_load_from_cache(model, name, revision=revision)
-        except Exception:  # noqa: BLE001 -- not a hub id, no cache: nothing to record
-            return None
-        return Path(hit) if isinstance(hit, str) else None
+        return _hub_file(model, name, revision)
 
     def sha256(path: Path) -> str:
         state = path.stat()
@@ -91,14 +85,31 @@ def model_identity(load_options: dict[str, Any]) -> dict[str, Any]:
     except (OSError, ValueError, AttributeError):
         pass
     found["trust_remote_code"] = bool(opts.get("trust_remote_code"))
-    versions = {}
-    for package in ("torch", "transformers", "tokenizers", *(("gguf",) if gguf else ())):
+    found["versions"] = _versions("torch", "transformers", "tokenizers",
+                                  *(("gguf",) if gguf else ()))
+    return found
+
+
+def _versions(*packages: str) -> dict[str, str]:
+    """The installed version of each of ``packages`` (those not installed left out)."""
+    found = {}
+    for package in packages:
         try:
-            versions[package] = version(package)
+            found[package] = version(package)
         except PackageNotFoundError:
             continue
-    found["versions"] = versions
     return found
+
+
+def _hub_file(repo: str, name: str, revision: str | None = None) -> Path | None:
+    """Where the hub cache holds ``name`` of ``repo``, or None (not a hub id, not cached)."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        hit = try_to_load_from_cache(repo, name, revision=revision)
+    except Exception:  # noqa: BLE001 -- not a hub id, no cache: nothing to record
+        return None
+    return Path(hit) if isinstance(hit, str) else None
 
 
 _TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
@@ -123,14 +134,9 @@ def tokenizer_identity(tokenizer: str) -> dict[str, Any]:
         except OSError:
             pass
         return found
-    try:
-        from huggingface_hub import try_to_load_from_cache
-
-        hit = try_to_load_from_cache(tokenizer, "tokenizer_config.json")
-    except Exception:  # noqa: BLE001 -- not a hub id, no cache: nothing to record
-        hit = None
-    if isinstance(hit, str) and Path(hit).parent.parent.name == "snapshots":
-        found["commit"] = Path(hit).parent.name
+    hit = _hub_file(tokenizer, "tokenizer_config.json")
+    if hit is not None and hit.parent.parent.name == "snapshots":
+        found["commit"] = hit.parent.name
     return found
 
 
@@ -159,11 +165,5 @@ def served_identity(engine: str, load_options: dict[str, Any], backend: Any) -> 
     tokenizer = load_options.get("tokenizer") or load_options["model"]
     found["tokenizer"] = tokenizer_identity(str(tokenizer))
     found["server"] = backend.server_identity()
-    versions = {}
-    for package in ("transformers", "tokenizers"):
-        try:
-            versions[package] = version(package)
-        except PackageNotFoundError:
-            continue
-    found["versions"] = versions
+    found["versions"] = _versions("transformers", "tokenizers")
     return found

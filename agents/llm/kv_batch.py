@@ -60,9 +60,13 @@ class Step:
     """One match's forward: its cache, its new prompt tokens and its answer branches."""
 
     kv: RowCache | None
-    cached: int  # tokens in ``kv``
     new: list[int]  # at least one: the last one's logits score every answer's first token
     branches: list[list[int]] = field(default_factory=list)
+
+    @property
+    def cached(self) -> int:
+        """Tokens in ``kv``."""
+        return len(self.kv) if self.kv is not None else 0
 
 
 @dataclass
@@ -74,7 +78,10 @@ class StepOutput:
     first: Any
     after: list[Any]
     kv: RowCache
-    cached: int
+
+    @property
+    def cached(self) -> int:
+        return len(self.kv)
 
 
 def mask_layout(config: Any) -> tuple[list[str] | None, int | None]:
@@ -190,8 +197,7 @@ def forward(model: Any, steps: Sequence[Step], *, pad_id: int, cache_arg: str,
         n_branch = len(query) - len(step.new)
         logprobs = torch.log_softmax(logits[i, keep - n_branch - 1:].float(), dim=-1)
         results.append(StepOutput(first=logprobs[0], after=list(logprobs[1:]),
-                                  kv=RowCache(grown, i, where[i]),
-                                  cached=step.cached + len(step.new)))
+                                  kv=RowCache(grown, i, where[i])))
     return results
 
 

@@ -84,7 +84,7 @@ class _Sample(Job):
                 stopped = self.stop and any(s in self.backend.decode(self.tokens, skip_special=False)
                                             for s in self.stop)
                 if not stopped and len(self.tokens) < self.max_new_tokens:
-                    return Step(kv=output.kv, cached=output.cached, new=[token])
+                    return Step(kv=output.kv, new=[token])
         self.future.set_result((self.tokens, self.prompt))
         return None
 
@@ -119,8 +119,7 @@ class PromptCache:
         self.reused = keep
         kv = crop(self.kv, keep)
         # crop() gives None exactly when nothing is kept (keep == 0)
-        return Step(kv=kv, cached=keep if kv is not None else 0, new=ids[keep:],
-                    branches=branches)
+        return Step(kv=kv, new=ids[keep:], branches=branches)
 
     def _keep(self, ids: list[int], output: StepOutput) -> None:
         self.ids, self.kv = list(ids), output.kv
