@@ -2,7 +2,7 @@
 
 ``leaderboard``, ``matrix`` and ``graph`` come from :mod:`arena.cli_views`, ``prompt``
 from :mod:`arena.cli_prompt`, ``analyze`` and ``report`` from :mod:`arena.cli_analysis`;
-each registers its commands on :data:`app`.
+``rate`` from :mod:`arena.cli_rate`; each registers its commands on :data:`app`.
 
 Start-up stays light (``arena --help`` must be quick): the engine, the envs and anything
 heavy are imported inside the commands. A user error anywhere prints one line,
@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from arena import cli_analysis, cli_prompt, cli_views
+from arena import cli_analysis, cli_prompt, cli_rate, cli_views
 from arena.errors import ArenaError
 
 app = typer.Typer(
@@ -121,6 +121,7 @@ def agents(
 cli_views.register(app)
 cli_prompt.register(app)
 cli_analysis.register(app)
+cli_rate.register(app)
 
 
 def fail(message: str) -> None:

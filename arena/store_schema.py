@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from arena.errors import StoreError
+from arena.ratings_schema import RATINGS_SCHEMA
 from arena.store_files import _READONLY, _code, _rollback, _version
 
 SCHEMA = """
@@ -25,7 +26,7 @@ CREATE TABLE IF NOT EXISTS rounds (
     match INTEGER NOT NULL, round INTEGER NOT NULL, seat INTEGER NOT NULL, agent TEXT,
     action, probabilities TEXT, reward REAL, episode INTEGER, step INTEGER, forfeit INTEGER,
     latency_ms REAL, PRIMARY KEY (match, round, seat)) WITHOUT ROWID;
-"""
+""" + RATINGS_SCHEMA
 _MATCH_COLUMNS = ("idx, key, game, seed, agents, roles, status, scores, rounds, error, "
                   "forfeited_by, grp, episodes, stats, started, finished")
 _ROUND_COLUMNS = ("match, round, seat, agent, action, probabilities, reward, episode, step, "
@@ -45,11 +46,20 @@ def _add_column(table: str, column: str, kind: str) -> Callable[[sqlite3.Connect
     return migrate
 
 
+def _create(schema: str) -> Callable[[sqlite3.Connection], None]:
+    def migrate(conn: sqlite3.Connection) -> None:
+        for statement in filter(str.strip, schema.split(";")):
+            conn.execute(statement)  # CREATE ... IF NOT EXISTS: safe to run again
+    return migrate
+
+
 # MIGRATIONS[n] brings a run from version n to n + 1; append only, never reorder or edit
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _add_column("rounds", "forfeit", "INTEGER"),  # 1: round forfeit marks
     _add_column("rounds", "latency_ms", "REAL"),  # 2: each decision's latency
     _add_column("runs", "models", "TEXT"),  # 3: the identity of each language model
+    _add_column("matches", "forfeit_kind", "TEXT"),  # 4: the kind of a forfeit
+    _create(RATINGS_SCHEMA),  # 5: human judgements of texts (arena.ratings_store)
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 # the oldest version the read queries handle unmigrated (a read-only run is read as it is)
