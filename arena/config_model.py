@@ -22,6 +22,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
+    StrictInt,
     field_validator,
     model_serializer,
     model_validator,
@@ -79,14 +80,17 @@ def _split_extras(data: Any, fixed: set[str], into: str) -> Any:
 
 
 #: tags on an agent entry: read by the arena (the report groups by them), never passed to
-#: the agent class; ``family`` names a model family, ``aligned`` says base (false) or aligned
-AGENT_TAGS = ("family", "aligned")
+#: the agent class; ``family`` names a model family, ``aligned`` says base (false) or aligned,
+#: ``stage`` counts the stages of alignment (0 base, then e.g. SFT 1, DPO 2, final 3) and
+#: ``benchmarks`` maps a benchmark's name to the model's published score
+AGENT_TAGS = ("family", "aligned", "stage", "benchmarks")
 
 
 class AgentConfig(_Frozen):
     """One player: a unique name, a registered type (or ``module:Class``), its options and
-    the tags ``family`` and ``aligned`` (left out of the snapshot when not given, so a
-    config without tags stores exactly what it stored before tags existed)."""
+    the tags ``family``, ``aligned``, ``stage`` and ``benchmarks`` (left out of the snapshot
+    when not given, so a config without tags stores exactly what it stored before tags
+    existed)."""
 
     name: str = Field(min_length=1, max_length=MAX_NAME_CHARS)
     type: str = Field(min_length=1)
@@ -94,6 +98,20 @@ class AgentConfig(_Frozen):
     options: dict[str, Any] = Field(default_factory=dict)
     family: str | None = Field(default=None, min_length=1)
     aligned: StrictBool | None = None
+    stage: StrictInt | None = Field(default=None, ge=0, le=100)
+    benchmarks: dict[Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARS)],
+                     Annotated[float, Field(allow_inf_nan=False)]] | None = None
+
+    @field_validator("benchmarks", mode="before")
+    @classmethod
+    def _scores_are_numbers(cls, value: Any) -> Any:
+        # YAML's `yes` or "66.7" is a slip, not a score: only real numbers pass
+        if isinstance(value, dict):
+            for key, score in value.items():
+                if isinstance(score, bool) or not isinstance(score, int | float):
+                    raise ValueError(f"the score of {key!r} must be a number, not "
+                                     f"{type(score).__name__} {score!r}")
+        return value
 
     @model_validator(mode="before")
     @classmethod

@@ -189,7 +189,19 @@ def run_command(config_path: str, *, out: str | None = None, resume: bool = Fals
         return code
     print(f"\nResults: {directory}\nLeaderboard: arena leaderboard {shlex.quote(str(directory))}"
           f"\nExport: arena export {shlex.quote(str(directory))} --format jsonl", flush=True)
+    _where_next(config, directory)
     return 0
+
+
+def _where_next(config: Config, directory: Path) -> None:
+    """The report, and the page where people judge the texts (README, "Judging texts")."""
+    from envs import get_game
+
+    where = shlex.quote(str(directory))
+    texts = any(get_game(g.id).kind == "text" for g in config.games)
+    print(f"Report: arena report {where}\nJudge texts: arena rate serve {where}"
+          + ("" if texts else "  (for a run with a creative-writing game, e.g. "
+             "configs/examples/creative_writing.yaml)"), flush=True)
 
 
 def _play(config: Config, config_path: str, directory: Path, schedule: Any, *, resume: bool,

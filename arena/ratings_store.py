@@ -131,7 +131,7 @@ def _draw(answers: list[dict[str, Any]], seed: int) -> list[tuple[dict, dict, st
     flat = [item for slot in slots for item in slot]
     position_of = {id(item): p for p, item in enumerate(flat)}
     originals = {i: position_of[id(slots[i][0])] for i in range(n)}
-    return [(l, r, None if rep is None else originals[rep]) for l, r, rep in flat]
+    return [(a, b, None if rep is None else originals[rep]) for a, b, rep in flat]
 
 
 def ensure_pairs(conn: sqlite3.Connection, *, seed: int, config: dict[str, Any]) -> int:

@@ -7,8 +7,9 @@ computed by :mod:`leaderboards.analysis_numbers`, :mod:`leaderboards.analysis_ga
 
 ``format``, ``version``   ``"arena-analysis"``, 1
 ``runs``                  per run: ``directory``, ``label``, ``name``, ``created``, ``matches``
-``agents``                name -> ``type``, ``options``, ``family``, ``aligned`` (tags, or
-                          null), ``runs`` (labels of the runs it played in)
+``agents``                name -> ``type``, ``options``, ``family``, ``aligned``, ``stage``,
+                          ``benchmarks`` (tags, or null; ``benchmarks`` with the scores of
+                          ``--benchmarks``), ``runs`` (labels of the runs it played in)
 ``games``                 section key (the game id; ``<id> (<run>)`` when runs played one
                           game with different arguments) -> ``game``, ``kind``, ``args``,
                           ``runs``, ``leaderboard`` (the rows of ``arena leaderboard``),
@@ -47,6 +48,32 @@ computed by :mod:`leaderboards.analysis_numbers`, :mod:`leaderboards.analysis_ga
 ``families``              family tag -> ``agents`` (``name``, ``aligned``; base models
                           first) and ``rows`` (``game``, ``metric``, ``values``: agent ->
                           value), the table of base against aligned
+``human``                 people's judgements of the texts (``arena rate``; defined in
+                          :mod:`leaderboards.human_judgements`), null when no run holds one:
+                          ``judgements``, ``pairs``, ``raters`` (name -> judgements),
+                          ``bradley_terry.<criterion>.<agent>`` (strength: higher is chosen
+                          more often; criteria ``original``, ``pleasant``, ``preferred``),
+                          ``bradley_terry_ci.<criterion>.<agent>`` (``low``, ``high``: 95%),
+                          ``win_rates.<criterion>.<agent>.<opponent>`` (``wins``, ``ties``,
+                          ``losses``, ``n``, ``rate``), ``alpha.<criterion>`` (Krippendorff's
+                          α, nominal, over the pairs two or more raters judged),
+                          ``alpha_pairs.<criterion>`` (how many), ``consistency.<rater>``
+                          (``compared``, ``same``, ``rate``: on the repeated pairs),
+                          ``spearman["<criterion>~<criterion>"]`` (ρ across pairs, e.g.
+                          ``spearman["pleasant~preferred"]``), ``spearman_detail`` (the same
+                          keys: ``rho``, ``p_value``, ``pairs``), ``automatic`` (people
+                          against the automatic originality reward: ``agree``, ``verdict``,
+                          ``pairs`` (``rho``, ``share``, ``rows``...), ``writers`` (``rho``,
+                          ``top_human``, ``top_reward``, ``rows``)), ``comments``
+``tradeoff``              ``<benchmark>.<measure>``: ``rho`` (Spearman, across the models
+                          that have both; null with fewer than 4), ``low``, ``high`` (95%
+                          bootstrap), ``models``, ``points`` (``model``, ``benchmark``,
+                          ``value``), ``note``; defined in :mod:`leaderboards.tradeoff`,
+                          measures named in :mod:`arena.report_human`
+``stages``                ``<family>.<measure>``: ``points`` (``model``, ``stage``,
+                          ``value``, in stage order), ``rho`` (stage against value),
+                          ``monotone`` (``rising``, ``falling`` or null)
+``measures``              measure -> what a higher value means
 ``definitions``           ``numbers``, ``matrix``, ``text``: the definitions, as texts
 
 Numbers that cannot be computed (a p-value of a constant source) are null, never NaN.
@@ -198,9 +225,12 @@ def families(agents: dict[str, dict[str, Any]], games: dict[str, Any]) -> dict[s
     return out
 
 
-def analyze(directories: list[str | Path]) -> dict[str, Any]:
-    """Every figure of the runs in ``directories`` (merged), JSON-ready."""
+def analyze(directories: list[str | Path], *, benchmarks: str | Path | None = None
+            ) -> dict[str, Any]:
+    """Every figure of the runs in ``directories`` (merged), JSON-ready; ``benchmarks``:
+    a ``model, benchmark, score`` CSV (see :mod:`arena.report_human`)."""
     from arena.report_data import load_runs
+    from arena.report_human import human_section, tradeoff_section
     from leaderboards import analysis_games, analysis_numbers, analysis_writing
 
     loaded = load_runs(directories)
@@ -213,6 +243,8 @@ def analyze(directories: list[str | Path]) -> dict[str, Any]:
         "agents": loaded.agents,
         "games": games,
         "families": families(loaded.agents, games),
+        "human": (human := human_section(directories)),
+        **tradeoff_section(loaded.agents, games, human, benchmarks),
         "definitions": {"numbers": analysis_numbers.DEFINITIONS,
                         "matrix": analysis_games.DEFINITIONS,
                         "text": analysis_writing.DEFINITIONS},
@@ -229,8 +261,8 @@ def default_out(directories: list[str | Path]) -> Path:
     return Path(directories[0]) / "report.html" if len(directories) == 1 else Path("report.html")
 
 
-def write_report(directories: list[str | Path], out: str | Path | None = None
-                 ) -> tuple[Path, Path, float]:
+def write_report(directories: list[str | Path], out: str | Path | None = None, *,
+                 benchmarks: str | Path | None = None) -> tuple[Path, Path, float]:
     """Write the HTML report and its JSON beside it; returns both paths and the seconds."""
     from arena.report_html import render_html
 
@@ -243,7 +275,7 @@ def write_report(directories: list[str | Path], out: str | Path | None = None
 
     for path in (html_path, json_path):  # never over a run's own files
         refuse_run_file(path, *directories)
-    data = analyze(directories)
+    data = analyze(directories, benchmarks=benchmarks)
     page = render_html(data)
     try:
         html_path.parent.mkdir(parents=True, exist_ok=True)

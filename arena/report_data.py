@@ -2,7 +2,7 @@
 
 :func:`load_runs` opens each run (read-only use of :class:`arena.store.Store`), takes every
 record with its round log and each agent's config entry (type, options and the tags
-``family`` and ``aligned``), and merges them:
+``family``, ``aligned``, ``stage`` and ``benchmarks``), and merges them:
 
 * an agent that appears in several runs with the same type and options is one agent;
   with a different type or options it becomes ``<run directory name>/<agent>`` in the
@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from arena.config_model import AGENT_TAGS
 from arena.errors import ArenaError
 
 
@@ -52,7 +53,7 @@ class Section:
 @dataclass
 class Loaded:
     runs: list[RunInfo]
-    agents: dict[str, dict[str, Any]]  # name -> type, options, family, aligned, runs
+    agents: dict[str, dict[str, Any]]  # name -> type, options, the tags, runs
     sections: dict[str, Section]
 
 
@@ -109,7 +110,7 @@ def load_runs(directories: list[str | Path]) -> Loaded:
             if known is not None and {"type": known["type"], "options": known["options"]} \
                     != identity:
                 renamed[name] = name = f"{label}/{name}"
-            tags = {"family": entry.get("family"), "aligned": entry.get("aligned")}
+            tags = {tag: entry.get(tag) for tag in AGENT_TAGS}
             known = agents.setdefault(name, {**identity, **tags, "runs": []})
             for tag, value in tags.items():
                 if known.get(tag) is None:
