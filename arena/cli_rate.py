@@ -78,6 +78,7 @@ def serve(
             sock.close()
             raise ArenaError(f"--host {host} --port {port}: cannot listen there: "
                              f"{exc.strerror or exc}") from None
+        sock.listen(128)  # connections wait in the backlog from the moment the URL shows
         bound = sock.getsockname()[1]
         if host not in LOCAL_HOSTS:
             print(f"arena: warning: listening on {host}: anyone on the network who has the "
