@@ -1,7 +1,8 @@
 """``arena analyze RUN_DIR...`` and ``arena report RUN_DIR... [--out FILE]``.
 
 * ``analyze`` prints the tables of the analysis (random numbers, predictability and
-  exploitability, find rates, writing, families); ``--format json`` prints every number
+  exploitability, find rates, writing, families, human judgements, the trade-off against
+  ``--benchmarks``); ``--format json`` prints every number
   instead (the same JSON that ``report`` writes; keys in :mod:`arena.report`).
 * ``report`` writes one self-contained HTML file (default ``RUN_DIR/report.html``, or
   ``./report.html`` for several runs) and ``<same name>.json`` beside it.
@@ -129,13 +130,17 @@ def analyze_command(
     directories: list[Path] = DirsArg,
     fmt: str = typer.Option("table", "--format", "-f", help="table or json (every number)."),
     game: str | None = typer.Option(None, "--game", help="Only this game section."),
+    benchmarks: Path | None = typer.Option(
+        None, "--benchmarks", help="CSV of model, benchmark, score rows (matched by agent "
+        "name) for the trade-off against the unpredictability measures."),
 ) -> None:
-    """Print the analysis of one or more runs: random numbers, predictability, writing."""
+    """Print the analysis of one or more runs: random numbers, predictability, writing,
+    human judgements, the trade-off against benchmark scores."""
     from arena.report import analyze, to_json
 
     if fmt not in ANALYZE_FORMATS:
         raise ArenaError(f"unknown --format {fmt!r}; choose one of {', '.join(ANALYZE_FORMATS)}")
-    data = analyze(list(directories))
+    data = analyze(list(directories), benchmarks=benchmarks)
     if game is not None:
         if game not in data["games"]:
             raise ArenaError(f"no game {game!r} in these runs (games: "
@@ -152,6 +157,10 @@ def analyze_command(
     console = Console()
     for t in _tables(data):
         console.print(t)
+    from arena.report_human_views import tables as human_tables
+
+    for t in human_tables(data):
+        console.print(t)
     if not any(a.get("family") for a in data["agents"].values()):
         console.print("no family tags: add `family:` and `aligned:` to agents in the config "
                       "to compare base and aligned models", style="dim")
@@ -162,11 +171,13 @@ def report_command(
     out: Path | None = typer.Option(
         None, "--out", help="HTML file (default RUN_DIR/report.html; ./report.html for "
         "several runs). The JSON goes beside it."),
+    benchmarks: Path | None = typer.Option(
+        None, "--benchmarks", help="CSV of model, benchmark, score rows (as for analyze)."),
 ) -> None:
     """Write a self-contained HTML report (plots embedded) and a JSON of every number."""
     from arena.report import write_report
 
-    html_path, json_path, seconds = write_report(list(directories), out)
+    html_path, json_path, seconds = write_report(list(directories), out, benchmarks=benchmarks)
     size = html_path.stat().st_size
     sys.stdout.write(f"wrote {html_path} ({size / 1024:.0f} KiB) and {json_path} "
                      f"in {seconds:.1f} s\n")

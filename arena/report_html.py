@@ -239,6 +239,8 @@ def render_html(data: dict[str, Any]) -> str:
     body: list[str] = [Html(f"<h1>{esc(title)}</h1>")]
     toc = "".join(f'<li><a href="#{_anchor(k)}">{esc(k)}</a></li>' for k in data["games"])
     body.append(Html(f'<ul><li><a href="#families">families</a></li>{toc}'
+                     '<li><a href="#human">human judgements</a></li>'
+                     '<li><a href="#tradeoff">trade-off</a></li>'
                      '<li><a href="#definitions">definitions</a></li></ul>'))
     body.append(table(["run", "name", "directory", "created", "matches"],
                       ([r["label"], r["name"], r["directory"],
@@ -258,6 +260,9 @@ def render_html(data: dict[str, Any]) -> str:
                          f'<a href="#def-{game["kind"]}">below</a></p>'))
         body.append(_leaderboard(game["leaderboard"]))
         body.extend(render[game["kind"]](game))
+    from arena.report_human_views import html as human_html
+
+    body.extend(human_html(data))
     body.extend(_definitions(data))
     body.append(Html('<p class="note">Every number in this report, at full precision, is in '
                      "the JSON file written beside it.</p>"))
