@@ -49,6 +49,9 @@ def writers_run(directory: Path, *, episodes: int = 4, seed: int = 11) -> Path:
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     done = arena("run", path, "--no-live", "--out", directory / "run")
     assert done.returncode == 0, done.stderr
+    # where to go next
+    assert f"Report: arena report {directory / 'run'}" in done.stdout
+    assert f"Judge texts: arena rate serve {directory / 'run'}\n" in done.stdout
     return directory / "run"
 
 
@@ -225,7 +228,10 @@ def test_a_run_without_texts_is_one_clear_line(tmp_path: Path) -> None:
               "agents": [{"name": "random", "type": "uniform_random"}]}
     path = tmp_path / "n.yaml"
     path.write_text(yaml.safe_dump(config))
-    assert arena("run", path, "--no-live", "--out", tmp_path / "run").returncode == 0
+    ran = arena("run", path, "--no-live", "--out", tmp_path / "run")
+    assert ran.returncode == 0, ran.stderr
+    assert "Report: arena report" in ran.stdout
+    assert "Judge texts: arena rate serve" in ran.stdout and "creative-writing" in ran.stdout
     done = arena("rate", "serve", tmp_path / "run", "--port", "0")
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "no texts to judge" in done.stderr
