@@ -262,3 +262,34 @@ def test_old_read_only_stores_have_no_ratings(tmp_path: Path) -> None:
     conn = sqlite3.connect(tmp_path / "old.db")
     assert judgements(conn) == [] and pairs(conn) == [] and comments(conn) == []
     conn.close()
+
+
+def test_a_comment_and_a_rater_name_are_shown_as_text_in_the_report(tmp_path: Path) -> None:
+    from arena.ratings_store import ensure_pairs, save_answer
+    from arena.store import Store
+
+    run = writers_run(tmp_path, episodes=2)
+    with Store.open(run, write=True) as store:
+        config = store.run_info()["config"]
+        ensure_pairs(store.conn, seed=config["seed"], config=config)
+        pid = store.conn.execute("SELECT pair_id FROM rating_pairs").fetchone()[0]
+        assert save_answer(store.conn, rater="<b>eve</b>", pair_id=pid,
+                           comment="<script>x()</script>",
+                           choices={"original": "left", "pleasant": "tie", "preferred": "right"})
+        # the same rater again on the same pair: the first answers stand
+        assert not save_answer(store.conn, rater="<b>eve</b>", pair_id=pid,
+                               choices=dict.fromkeys(("original", "pleasant", "preferred"), "tie"))
+    done = arena("report", run)
+    assert done.returncode == 0, done.stderr
+    page = (run / "report.html").read_text(encoding="utf-8")
+    assert "&lt;script&gt;x()&lt;/script&gt;" in page and "&lt;b&gt;eve&lt;/b&gt;" in page
+    assert "<script" not in page and "<b>eve" not in page
+    assert sorted(r[3] for r in stored_rows(run)) == ["left", "right", "tie"]
+
+
+def stored_rows(run: Path) -> list[tuple]:
+    conn = sqlite3.connect(run / "arena.db")
+    try:
+        return list(conn.execute("SELECT rater, pair_id, criterion, choice FROM judgements"))
+    finally:
+        conn.close()
