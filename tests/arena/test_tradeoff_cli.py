@@ -112,3 +112,18 @@ def test_bad_tags_are_one_line(tmp_path: Path, tag: dict, problem: str) -> None:
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and problem in done.stderr, done.stderr
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("size", ["8b", "70b"])
+def test_the_paper_configs_carry_the_stages_and_published_scores(size: str) -> None:
+    from arena.config import load_config
+
+    repo = Path(__file__).resolve().parents[2]
+    config = load_config(str(repo / "configs" / "paper" / f"llama-3.1-{size}.yaml"))
+    tagged = {a.name: a for a in config.agents if a.family == f"llama-3.1-{size}"}
+    stages = {a.stage: name for name, a in tagged.items() if a.stage is not None}
+    assert sorted(stages) == [0, 1, 2, 3]
+    assert stages[0] == f"llama{size}-base" and not tagged[stages[0]].benchmarks
+    for stage in (1, 2, 3):  # the Tulu 3 chain, with the model cards' scores
+        assert set(tagged[stages[stage]].benchmarks) >= {"mmlu_cot", "ifeval", "gsm8k"}
+    assert tagged[f"llama{size}-instruct"].stage is None
