@@ -91,7 +91,7 @@ class FitTable:
         table = Table(title=None if self.title is None else literal(self.title),
                       caption=self.caption, title_justify="left", caption_justify="left",
                       header_style="bold", title_style="bold", box=box.SIMPLE_HEAD,
-                      pad_edge=False, padding=(0, 1), show_edge=False)
+                      pad_edge=False, padding=(0, 1), show_edge=False, collapse_padding=True)
         for i in keep:
             col = self.columns[i]
             if col.number:
