@@ -29,6 +29,23 @@ app = typer.Typer(
 )
 
 
+def _version(value: bool) -> None:
+    if value:
+        from arena import __version__
+
+        print(f"arena {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Tournaments of games that need unpredictability: bots, exploiters and language models."""
+
+
 @app.command()
 def run(
     config: Annotated[str, typer.Argument(help="Tournament config (YAML).")],
