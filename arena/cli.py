@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from arena import cli_analysis, cli_prompt, cli_views
+from arena import cli_analysis, cli_prompt, cli_views, compare
 from arena.errors import ArenaError
 
 app = typer.Typer(
@@ -138,6 +138,7 @@ def agents(
 cli_views.register(app)
 cli_prompt.register(app)
 cli_analysis.register(app)
+compare.register(app)
 
 
 def fail(message: str) -> None:
