@@ -161,24 +161,39 @@ def analyze_command(
         raise ArenaError(f"unknown --format {fmt!r}; choose one of {', '.join(ANALYZE_FORMATS)}")
     data = analyze(list(directories))
     if game is not None:
-        if game not in data["games"]:
-            raise ArenaError(f"no game {game!r} in these runs (games: "
-                             f"{', '.join(data['games'])})")
-        data["games"] = {game: data["games"][game]}
-        for family in data["families"].values():
-            family["rows"] = [r for r in family["rows"] if r["game"] == game]
-        data["families"] = {k: f for k, f in data["families"].items() if f["rows"]}
+        _only(data, game)
     if fmt == "json":
         sys.stdout.write(to_json(data))
         return
     from rich.console import Console
 
+    from arena.unpredictability import tables as unpredictability_tables
+
     console = Console()
-    for t in _tables(data, width=console.width):
+    for note in data.get("notes") or ():
+        console.print(note, style="bold", markup=False, highlight=False)
+    for t in [*_tables(data, width=console.width), *unpredictability_tables(data)]:
         console.print(t)
     if not any(a.get("family") for a in data["agents"].values()):
         console.print("no family tags: add `family:` and `aligned:` to agents in the config "
                       "to compare base and aligned models", style="dim")
+
+
+def _only(data: dict[str, Any], game: str) -> None:
+    """Keep the sections of ``game``: a section key, or a game id with every variant of
+    it (runs that played it with different arguments), each under its own heading."""
+    keys = [game] if game in data["games"] else \
+        [k for k, g in data["games"].items() if g["game"] == game]
+    if not keys:
+        raise ArenaError(f"no game {game!r} in these runs (games: "
+                         f"{', '.join(data['games'])})")
+    data["games"] = {k: data["games"][k] for k in keys}
+    if "unpredictability" in data:
+        data["unpredictability"] = {k: v for k, v in data["unpredictability"].items()
+                                    if k in keys}
+    for family in data["families"].values():
+        family["rows"] = [r for r in family["rows"] if r["game"] in keys]
+    data["families"] = {k: f for k, f in data["families"].items() if f["rows"]}
 
 
 def report_command(
@@ -191,9 +206,22 @@ def report_command(
     from arena.report import write_report
 
     html_path, json_path, seconds = write_report(list(directories), out)
+    _print_notes(json_path)
     size = html_path.stat().st_size
     sys.stdout.write(f"wrote {html_path} ({size / 1024:.0f} KiB) and {json_path} "
                      f"in {seconds:.1f} s\n")
+
+
+def _print_notes(json_path: Path) -> None:
+    """The analysis' notes (runs counted once), one line each."""
+    import json
+
+    try:
+        notes = json.loads(json_path.read_text(encoding="utf-8")).get("notes") or []
+    except (OSError, ValueError):
+        return
+    for note in notes:
+        sys.stdout.write(f"note: {note}\n")
 
 
 def register(app: typer.Typer) -> None:

@@ -52,13 +52,13 @@ def run_units(directory: Path) -> dict[str, Any]:
     margin_sd, _ = rating_settings(config)
     games = {}
     for section in loaded.sections.values():
-        games[section.game] = {"section": section, "agents": _measures(section),
+        games[section.game] = {"section": section, "agents": measures(section),
                                "margin_sd": margin_sd}
     return {"directory": str(directory), "label": loaded.runs[0].label,
             "config_sha256": config_sha256(config), "games": games}
 
 
-def _measures(section: Any) -> dict[str, dict[str, Any]]:
+def measures(section: Any) -> dict[str, dict[str, Any]]:
     """Agent -> measure -> Units for one game section."""
     from envs import get_game
     from leaderboards import compare as lc

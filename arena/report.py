@@ -7,6 +7,7 @@ computed by :mod:`leaderboards.analysis_numbers`, :mod:`leaderboards.analysis_ga
 
 ``format``, ``version``   ``"arena-analysis"``, 1
 ``runs``                  per run: ``directory``, ``label``, ``name``, ``created``, ``matches``
+``notes``                 lines for the reader (runs whose matches were counted once)
 ``agents``                name -> ``type``, ``options``, ``family``, ``aligned`` (tags, or
                           null), ``runs`` (labels of the runs it played in)
 ``games``                 section key (the game id; ``<id> (<run>)`` when runs played one
@@ -47,6 +48,8 @@ computed by :mod:`leaderboards.analysis_numbers`, :mod:`leaderboards.analysis_ga
 ``families``              family tag -> ``agents`` (``name``, ``aligned``; base models
                           first) and ``rows`` (``game``, ``metric``, ``values``: agent ->
                           value), the table of base against aligned
+``unpredictability``      section key -> which agent is more random, with intervals
+                          (:mod:`arena.unpredictability`)
 ``definitions``           ``numbers``, ``matrix``, ``text``: the definitions, as texts
 
 Numbers that cannot be computed (a p-value of a constant source) are null, never NaN.
@@ -201,6 +204,7 @@ def families(agents: dict[str, dict[str, Any]], games: dict[str, Any]) -> dict[s
 def analyze(directories: list[str | Path]) -> dict[str, Any]:
     """Every figure of the runs in ``directories`` (merged), JSON-ready."""
     from arena.report_data import load_runs
+    from arena.unpredictability import unpredictability
     from leaderboards import analysis_games, analysis_numbers, analysis_writing
 
     loaded = load_runs(directories)
@@ -210,9 +214,11 @@ def analyze(directories: list[str | Path]) -> dict[str, Any]:
     data = {
         "format": FORMAT, "version": VERSION,
         "runs": [vars(r) for r in loaded.runs],
+        "notes": loaded.notes,
         "agents": loaded.agents,
         "games": games,
         "families": families(loaded.agents, games),
+        "unpredictability": unpredictability(loaded.sections),
         "definitions": {"numbers": analysis_numbers.DEFINITIONS,
                         "matrix": analysis_games.DEFINITIONS,
                         "text": analysis_writing.DEFINITIONS},
