@@ -73,12 +73,13 @@ def _tables(data: dict[str, Any], *, width: int = 80) -> list[Any]:
             out.extend(_counts(key, game, width))
         elif game["kind"] == "matrix":
             t = FitTable([name, Col("role", number=False, min_width=6),
-                          Col("most predictable state → move", number=False, min_width=12,
-                              wrap=True),
+                          Col("state → move", number=False, min_width=12, wrap=True),
                           Col("its p", drop=1), Col("max p"), Col("marg.", drop=3),
                           Col("prev.", drop=2), Col("pol.")],
                          title=f"{key}: predictability and exploitability",
-                         caption="its p: the move's probability in that state; max p: mean "
+                         caption="state → move: the most predictable state (the previous "
+                                 "round's moves) and its likeliest move; its p: the move's "
+                                 "probability in that state; max p: mean "
                                  "largest probability over states; marg., prev., pol.: "
                                  "exploitability (what a best response earns per round above "
                                  "equilibrium) of the marginal strategy, of the strategy "
@@ -140,7 +141,7 @@ def _counts(key: str, game: dict[str, Any], width: int) -> list[Any]:
             f" ({values[shown[0]]}–{values[shown[-1]]})"
         t = FitTable([Col("agent", number=False, min_width=10),
                       *[Col(str(values[j])) for j in shown]],
-                     title=f"{key}: how often each number was drawn{span}")
+                     title=f"{key}: counts per number{span}")
         for agent, f in agents.items():
             counts = f.get("counts") or []
             t.add_row(agent, *[str(counts[j]) if j < len(counts) else "–" for j in shown])
