@@ -111,9 +111,10 @@ def agents(
         "--plugin", help="A Python file whose @register_agent types to list too. Repeatable.")
     ] = None,
 ) -> None:
-    """List every registered agent type, the games it plays and what it does."""
+    """List every registered agent type, the games it plays, what it does and its options."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from arena.registry import RegistryError, can_play, describe, load_file, registered
     from envs import GAMES
@@ -127,12 +128,34 @@ def agents(
     table = Table(title="Agent types", title_justify="left")
     table.add_column("type", style="bold")
     table.add_column("games")
-    table.add_column("description")
+    table.add_column("description and options")
     for name, cls in registered().items():
         games = [g for g in GAMES if can_play(cls, g)]
+        text = Text(describe(cls))
+        text.append("\noptions: " + (agent_options(cls) or "none"), style="dim")
         table.add_row(name, "all" if len(games) == len(GAMES) else ", ".join(games) or "none",
-                      describe(cls))
+                      text)
     Console().print(table)
+
+
+def agent_options(cls: type) -> str:
+    """An agent type's options with their defaults, read from its constructor's signature
+    (where the config's options are checked), e.g. ``window=None, decay=None``."""
+    import inspect
+
+    try:
+        params = inspect.signature(cls).parameters.values()
+    except (TypeError, ValueError):
+        return "?"
+    shown = []
+    for p in params:
+        if p.name == "name" or p.kind in (p.POSITIONAL_ONLY, p.VAR_POSITIONAL):
+            continue
+        if p.kind is p.VAR_KEYWORD:
+            shown.append(f"**{p.name}")
+        else:
+            shown.append(p.name if p.default is p.empty else f"{p.name}={p.default!r}")
+    return ", ".join(shown)
 
 
 cli_views.register(app)
