@@ -115,12 +115,17 @@ def _tables(data: dict[str, Any], *, width: int = 80) -> list[Any]:
                     *[f["components"].get(c) for c in comps])
             out.append(t)
     for family, f in data["families"].items():
-        kinds = {True: "aligned", False: "base", None: "?"}
+        kinds = {True: "aligned", False: "base", None: "untagged"}
         members = f["agents"]
+        # columns headed by what each model is, so long model names cost no width
+        labels = [kinds[a["aligned"]] for a in members]
+        heads = [label if labels.count(label) == 1 else f"{label} {labels[:i + 1].count(label)}"
+                 for i, label in enumerate(labels)]
         t = FitTable([Col("game: metric", number=False, min_width=14, wrap=True),
-                      *[Col(a["name"], drop=len(members) - i) for i, a in enumerate(members)]],
+                      *[Col(h, drop=len(members) - i) for i, h in enumerate(heads)]],
                      title=f"family {family}: base against aligned",
-                     notes=["; ".join(f"{a['name']}: {kinds[a['aligned']]}" for a in members)])
+                     notes=["; ".join(f"{h}: {a['name']}" for h, a in zip(heads, members,
+                                                                          strict=True))])
         for r in f["rows"]:
             row(t, f"{r['game']}: {r['metric']}", *[r["values"].get(a["name"])
                                                     for a in members])

@@ -230,3 +230,24 @@ def test_matrix_names_its_columns_and_fits_one_block_at_80(run_dir: Path) -> Non
     headers = [line.split() for line in text.splitlines() if line.startswith("agent ")]
     assert len(headers) == 1 and "1" not in headers[0] and headers[0][-1] == "mean"
     assert "columns: ioca = iocaine" in text
+
+
+def test_family_columns_are_headed_by_kind_so_long_model_names_fit_60_columns() -> None:
+    import io
+
+    from rich.console import Console
+
+    from arena.cli_analysis import _tables
+
+    members = [{"name": "a-very-long-base-model-name-of-a-family", "aligned": False},
+               {"name": "a-very-long-aligned-model-name-of-a-family", "aligned": True}]
+    data = {"games": {}, "families": {"f": {"agents": members, "rows": [
+        {"game": "rps", "metric": "net per round",
+         "values": {members[0]["name"]: 0.123456, members[1]["name"]: -0.0012}}]}}}
+    console = Console(width=60, file=io.StringIO(), record=True)
+    for table in _tables(data, width=60):
+        console.print(table)
+    text = console.export_text()
+    row = next(line for line in text.splitlines() if line.startswith("rps: net per round"))
+    assert row.split()[-2:] == ["0.12", "-1e-03"] and "not shown" not in text
+    assert "base: a-very-long-base-model-name-of-a-family" in text.replace("\n", " ")
