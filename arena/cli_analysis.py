@@ -51,7 +51,8 @@ def _tables(data: dict[str, Any], *, width: int = 80) -> list[Any]:
     def row(t: FitTable, *cells: Any) -> None:
         t.add_row(*(c if isinstance(c, str) else _f(c) for c in cells))
 
-    name = Col("agent", number=False, min_width=10)
+    # names of up to 16 characters (smollm2-instruct) stay whole while columns can go
+    name = Col("agent", number=False, min_width=16)
     out: list[Any] = []
     for key, game in data["games"].items():
         if game["kind"] == "numbers":
