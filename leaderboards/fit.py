@@ -52,8 +52,9 @@ class FitTable:
     as the terminal allows without cutting a number (see the module docstring)."""
 
     def __init__(self, columns: Sequence[Col], *, title: str | None = None,
-                 caption: str | None = None, notes: Sequence[str] = ()) -> None:
+                 caption: str | None = None, notes: Sequence[str] = (), gap: int = 2) -> None:
         self.columns = list(columns)
+        self.gap = gap  # spaces between columns
         self.title = title
         self.caption = caption
         self.notes = list(notes)  # lines under the table (a legend, say), always shown
@@ -91,7 +92,8 @@ class FitTable:
         table = Table(title=None if self.title is None else literal(self.title),
                       caption=self.caption, title_justify="left", caption_justify="left",
                       header_style="bold", title_style="bold", box=box.SIMPLE_HEAD,
-                      pad_edge=False, padding=(0, 1), show_edge=False, collapse_padding=True)
+                      pad_edge=False, padding=(0, max(self.gap - 1, 0), 0, 0),
+                      show_edge=False)  # the box draws one space between columns
         for i in keep:
             col = self.columns[i]
             if col.number:

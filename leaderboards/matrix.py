@@ -129,8 +129,9 @@ class PairwiseMatrix:
         if last:
             cols.append(Col("mean", style="bold"))
         notes = [f"columns: {', '.join(visible(x) for x in legend)}"] if legend and last else []
+        # one space between columns: twelve agents' columns fit 80 characters
         table = FitTable(cols, title=self.title if first else None,
-                         caption=CAPTION if last else None, notes=notes)
+                         caption=CAPTION if last else None, notes=notes, gap=1)
         for i, agent in enumerate(self.agents):
             cells: list[Text | str] = [literal(agent)]
             for j in columns:

@@ -208,3 +208,18 @@ def test_matrix_in_leaderboard_order_with_intervals_in_json() -> None:
     assert obj["values"][i][j] == pytest.approx(0.9)
     assert obj["low"][i][j] < obj["values"][i][j] < obj["high"][i][j]
     assert obj["low"][i][i] is None and obj["high"][i][i] is None
+
+
+def test_twelve_agents_with_long_names_fit_one_block_in_80_columns() -> None:
+    # the quickstart's rock-paper-scissors seats twelve, two with 16-character names
+    names = ["iocaine", "markov", "hedge", "history", "smollm2-instruct", "gemma3-base",
+             "freq", "biased", "humanlike", "random", "cycle", "rock"]
+    records = [match(i * 100 + j, a, b, (i - j) % 7 - 3, rounds=10)
+               for i, a in enumerate(names) for j, b in enumerate(names) if i < j]
+    console = Console(width=80, record=True, file=io.StringIO())
+    console.print(pairwise_matrix(records, title="rps", order=names))
+    lines = console.export_text().splitlines()
+    assert max(len(line) for line in lines) <= 80 and "…" not in lines[1]
+    headers = [line.split() for line in lines if line.split()[:1] == ["agent"]]
+    assert len(headers) == 1 and len(headers[0]) == 14  # agent, twelve columns, mean
+    assert "smol = smollm2-instruct" in " ".join(lines)
