@@ -222,4 +222,4 @@ def test_twelve_agents_with_long_names_fit_one_block_in_80_columns() -> None:
     assert max(len(line) for line in lines) <= 80 and "…" not in lines[1]
     headers = [line.split() for line in lines if line.split()[:1] == ["agent"]]
     assert len(headers) == 1 and len(headers[0]) == 14  # agent, twelve columns, mean
-    assert "smol = smollm2-instruct" in " ".join(lines)
+    assert "smol = smollm2-instruct" in " ".join(" ".join(lines).split())
