@@ -44,6 +44,12 @@ class Units:
     keys: list[str]
     rows: np.ndarray
     stat: Callable[[np.ndarray], np.ndarray]
+    #: what each equal block of a row's figures stands for (the states of a matrix game),
+    #: when two runs may hold different ones; None: the same columns in every run
+    labels: list[Any] | None = None
+    #: False: ``rows`` is one pooled row (too many figures to keep per unit): the value
+    #: holds, and there is no interval
+    resample: bool = True
 
     def value(self) -> float | None:
         if not self.keys:
@@ -105,7 +111,9 @@ def matrix_units(records: Sequence[Mapping[str, Any]], agent: str, *,
     """Role class -> best response per round over matches (states as in
     :mod:`leaderboards.analysis_games`: ``start`` and the previous round's moves)."""
     n = n_actions
-    per: dict[str, dict[str, np.ndarray]] = {}
+    # unit -> state -> policy sums: only the states visited (a board of many nodes has
+    # n² states, few of them seen)
+    per: dict[str, dict[str, dict[int, np.ndarray]]] = {}
     role_of: dict[str, str] = {}
     for record in records:
         names = list(record.get("agents", ()))
@@ -116,24 +124,35 @@ def matrix_units(records: Sequence[Mapping[str, Any]], agent: str, *,
         role = record["roles"][seat]
         label = classes.get(role, role)
         role_of.setdefault(label, role)
-        row = np.zeros((1 + n * n, n))
+        row: dict[int, np.ndarray] = {}
         state = 0
         log = record.get("round_log") or ()
         for entry in log:
             own, other = int(entry["actions"][agent]), int(entry["actions"][opponent])
             p = (entry.get("probabilities") or {}).get(agent)
+            sums = row.setdefault(state, np.zeros(n))
             if p is None:
-                row[state, own] += 1
+                sums[own] += 1
             else:
                 q = np.asarray(p, dtype=float)
-                row[state] += q / q.sum()
+                sums += q / q.sum()
             state = 1 + own * n + other
         if log:
-            per.setdefault(label, {})[str(record["key"])] = row.ravel()
+            per.setdefault(label, {})[str(record["key"])] = row
     # stored policies where there are, the move played where not: as in the analysis
-    return {label: Units(list(rows), np.array(list(rows.values())),
-                         best_response(np.asarray(payoffs[role_of[label]])))
-            for label, rows in sorted(per.items())}
+    out = {}
+    for label, units in sorted(per.items()):
+        states = sorted({s for row in units.values() for s in row})
+        column = {s: i for i, s in enumerate(states)}
+        pooled = len(units) * len(states) * n > MAX_FIGURES
+        rows = np.zeros((1 if pooled else len(units), len(states), n))
+        for u, row in enumerate(units.values()):
+            for s, sums in row.items():
+                rows[0 if pooled else u, column[s]] += sums
+        out[label] = Units(["all"] if pooled else list(units), rows.reshape(len(rows), -1),
+                           best_response(np.asarray(payoffs[role_of[label]])), states,
+                           resample=not pooled)
+    return out
 
 
 def find_units(records: Sequence[Mapping[str, Any]], agent: str, *, seeker_role: str
@@ -165,9 +184,17 @@ def _weights(rng: np.random.Generator, n: int, resamples: int) -> np.ndarray:
     return np.stack([np.bincount(row, minlength=n) for row in draws]).astype(float)
 
 
+#: past this many figures (units × figures per unit) a measure gets no interval: a
+#: matrix game of hundreds of actions visits too many states to resample in seconds
+MAX_FIGURES = 20_000_000
+
+
 def replicates(units: Units, rng: np.random.Generator, *, resamples: int = RESAMPLES
                ) -> np.ndarray:
-    """The measure on ``resamples`` bootstrap resamples of the units."""
+    """The measure on ``resamples`` bootstrap resamples of the units (NaNs past
+    :data:`MAX_FIGURES`)."""
+    if not units.resample or units.rows.size * max(1, resamples // 100) > MAX_FIGURES:
+        return np.full(resamples, np.nan)
     return units.stat(_weights(rng, len(units.keys), resamples) @ units.rows)
 
 
@@ -201,22 +228,38 @@ def difference(a: Units, b: Units, rng: np.random.Generator, *, paired: bool = F
     va, vb = a.value(), b.value()
     if va is None or vb is None:
         return _row(va, vb, None)
+    if not (a.resample and b.resample):
+        return _row(va, vb, None)
     if paired:
         keys = list(dict.fromkeys([*a.keys, *b.keys]))
+        labels = None if a.labels is None or b.labels is None else \
+            sorted(set(a.labels) | set(b.labels))
+        width = a.rows.shape[1] if labels is None else \
+            len(labels) * (a.rows.shape[1] // max(len(a.labels or ()), 1))
+        if len(keys) * width * max(1, resamples // 100) > MAX_FIGURES:
+            return _row(va, vb, None)
         w = _weights(rng, len(keys), resamples)
-        diffs = b.stat(w @ _aligned(b, keys)) - a.stat(w @ _aligned(a, keys))
+        diffs = b.stat(w @ _aligned(b, keys, labels)) - a.stat(w @ _aligned(a, keys, labels))
     else:
         diffs = replicates(b, rng, resamples=resamples) - replicates(a, rng, resamples=resamples)
     return _row(va, vb, diffs)
 
 
-def _aligned(units: Units, keys: list[str]) -> np.ndarray:
-    """``units.rows`` in the order of ``keys``, zeros for units it lacks (they add nothing)."""
+def _aligned(units: Units, keys: list[str], labels: list[Any] | None = None) -> np.ndarray:
+    """``units.rows`` in the order of ``keys`` (and of ``labels``' blocks of figures), zeros
+    for the units and blocks it lacks: they add nothing to a sum."""
+    rows = units.rows
+    if labels is not None and units.labels is not None:
+        block = rows.shape[1] // max(len(units.labels), 1)
+        at = {label: i for i, label in enumerate(labels)}
+        wide = np.zeros((len(rows), len(labels), block))
+        wide[:, [at[x] for x in units.labels]] = rows.reshape(len(rows), -1, block)
+        rows = wide.reshape(len(rows), -1)
     index = {k: i for i, k in enumerate(units.keys)}
-    out = np.zeros((len(keys), units.rows.shape[1]))
+    out = np.zeros((len(keys), rows.shape[1]))
     for i, key in enumerate(keys):
         if key in index:
-            out[i] = units.rows[index[key]]
+            out[i] = rows[index[key]]
     return out
 
 
