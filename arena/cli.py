@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from arena import cli_analysis, cli_prompt, cli_rate, cli_views
+from arena import cli_analysis, cli_prompt, cli_rate, cli_views, compare
 from arena.errors import ArenaError
 
 app = typer.Typer(
@@ -27,6 +27,23 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from arena import __version__
+
+        print(f"arena {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Tournaments of games that need unpredictability: bots, exploiters and language models."""
 
 
 @app.command()
@@ -94,9 +111,10 @@ def agents(
         "--plugin", help="A Python file whose @register_agent types to list too. Repeatable.")
     ] = None,
 ) -> None:
-    """List every registered agent type, the games it plays and what it does."""
+    """List every registered agent type, the games it plays, what it does and its options."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from arena.registry import RegistryError, can_play, describe, load_file, registered
     from envs import GAMES
@@ -110,18 +128,41 @@ def agents(
     table = Table(title="Agent types", title_justify="left")
     table.add_column("type", style="bold")
     table.add_column("games")
-    table.add_column("description")
+    table.add_column("description and options")
     for name, cls in registered().items():
         games = [g for g in GAMES if can_play(cls, g)]
+        text = Text(describe(cls))
+        text.append("\noptions: " + (agent_options(cls) or "none"), style="dim")
         table.add_row(name, "all" if len(games) == len(GAMES) else ", ".join(games) or "none",
-                      describe(cls))
+                      text)
     Console().print(table)
+
+
+def agent_options(cls: type) -> str:
+    """An agent type's options with their defaults, read from its constructor's signature
+    (where the config's options are checked), e.g. ``window=None, decay=None``."""
+    import inspect
+
+    try:
+        params = inspect.signature(cls).parameters.values()
+    except (TypeError, ValueError):
+        return "?"
+    shown = []
+    for p in params:
+        if p.name == "name" or p.kind in (p.POSITIONAL_ONLY, p.VAR_POSITIONAL):
+            continue
+        if p.kind is p.VAR_KEYWORD:
+            shown.append(f"**{p.name}")
+        else:
+            shown.append(p.name if p.default is p.empty else f"{p.name}={p.default!r}")
+    return ", ".join(shown)
 
 
 cli_views.register(app)
 cli_prompt.register(app)
 cli_analysis.register(app)
 cli_rate.register(app)
+compare.register(app)
 
 
 def fail(message: str) -> None:

@@ -238,6 +238,10 @@ def leaderboard_command(
     if fmt not in LEADERBOARD_FORMATS:
         raise ArenaError(f"unknown --format {fmt!r}; choose one of "
                          f"{', '.join(LEADERBOARD_FORMATS)}")
+    inside = runs_inside(directory)
+    if inside:
+        list_runs(directory, inside)
+        return
     with _open(directory, game) as view:
         boards = build_boards(view, bt=bt)
         if fmt != "table":
@@ -248,6 +252,42 @@ def leaderboard_command(
             console.print("no finished matches yet")
         for board in boards.values():
             console.print(board)
+
+
+def runs_inside(directory: Path) -> list[Path]:
+    """The run directories right inside ``directory`` (``runs/``), when it is not one itself."""
+    from arena.store_files import DB_NAME
+
+    if not directory.is_dir() or (directory / DB_NAME).exists():
+        return []
+    return sorted(p for p in directory.iterdir() if (p / DB_NAME).is_file())
+
+
+def list_runs(directory: Path, runs: list[Path]) -> None:
+    """A table of the runs in ``directory``: what to give ``arena leaderboard``."""
+    import time
+
+    from arena.store import Store
+    from leaderboards.fit import Col, FitTable
+
+    table = FitTable([Col("run directory", number=False, min_width=16),
+                      Col("name", number=False, min_width=8), Col("matches"),
+                      Col("games", number=False, min_width=8, wrap=True),
+                      Col("created", drop=1)],
+                     title=f"{directory} is not a run: the runs inside it",
+                     notes=[f"show one with: arena leaderboard {runs[-1]}"])
+    for run in runs:
+        try:
+            with Store.open(run) as store:
+                info = store.run_info()
+                created = info.get("created")
+                table.add_row(str(run), str(info.get("name")), str(store.count()),
+                              ", ".join(store.games()),
+                              time.strftime("%Y-%m-%d %H:%M", time.localtime(created))
+                              if isinstance(created, int | float) else "–")
+        except Exception as exc:  # noqa: BLE001 -- one unreadable run does not hide the rest
+            table.add_row(str(run), f"unreadable: {exc}", "–", "", "–")
+    Console().print(table)
 
 
 # -- matrix -------------------------------------------------------------------------
@@ -320,7 +360,10 @@ def graph_command(
             raise ArenaError("no two-player games in this run: a dominance graph needs "
                              "pairwise matches")
         if out is not None and len(graphs) > 1:
-            raise ArenaError(f"--out draws one game; choose it with --game ({', '.join(graphs)})")
+            first = next(iter(graphs))
+            print(f"--out draws one game: {first} (choose another with --game: "
+                  f"{', '.join(graphs)})", file=sys.stderr)
+            graphs = {first: graphs[first]}
         for g, graph in graphs.items():
             found = cycles(graph)
             sys.stdout.write(graph_text(graph, found, title=g))

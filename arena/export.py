@@ -84,12 +84,15 @@ def _arena_version(versions: dict[str, Any]) -> Any:
     return versions.get("arena") or versions.get("unpredictability-arena")
 
 
+def provenance_of(info: dict[str, Any]) -> dict[str, Any]:
+    """The :data:`PROVENANCE` cells of every export row, from the run's info."""
+    return {"run": info.get("name"), "arena_version": _arena_version(info.get("versions") or {}),
+            "config_sha256": config_sha256(info.get("config"))}
+
+
 def export_rows(store: Store, *, rounds: bool = False) -> Iterator[dict[str, Any]]:
     """Match rows in schedule order, with ``round_log`` only when ``rounds``."""
-    info = store.run_info()
-    origin = {"run": info.get("name"),
-              "arena_version": _arena_version(info.get("versions") or {}),
-              "config_sha256": config_sha256(info.get("config"))}
+    origin = provenance_of(store.run_info())
     for record in store.iter_results(rounds=rounds):
         row = {column: record.get(column) for column in COLUMNS}
         row.update(origin)

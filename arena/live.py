@@ -25,6 +25,8 @@ with control, invisible and direction-changing characters written as their escap
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 import threading
 import time
@@ -121,6 +123,7 @@ class LiveObserver:
         self._progress.update(self._task, description=visible(name), total=total,
                               completed=done)
         self._progress.start_task(self._task)
+        quiet_progress_bars()
         self._live = Live(self, console=self.console, auto_refresh=True,
                           refresh_per_second=self._refresh, redirect_stdout=True,
                           redirect_stderr=True, transient=False)
@@ -244,6 +247,20 @@ class LiveObserver:
         if not matches:
             table.add_row("", Text("none", style="dim"), "", "", "")
         return table
+
+
+def quiet_progress_bars() -> None:
+    """No tqdm bars from transformers and the hub ("Loading weights") inside the live view:
+    they would print a line per update above it. The variable reaches models loaded later,
+    in this process or a worker started after it; a transformers already imported is told
+    directly."""
+    os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+    if "transformers" in sys.modules:
+        with contextlib.suppress(Exception):  # an old or odd transformers: bars stay
+            sys.modules["transformers"].utils.logging.disable_progress_bar()
+    if "huggingface_hub" in sys.modules:
+        with contextlib.suppress(Exception):
+            sys.modules["huggingface_hub"].utils.disable_progress_bars()
 
 
 def _fit_newest(moves: list[str], room: int) -> str:

@@ -7,6 +7,7 @@ computed by :mod:`leaderboards.analysis_numbers`, :mod:`leaderboards.analysis_ga
 
 ``format``, ``version``   ``"arena-analysis"``, 1
 ``runs``                  per run: ``directory``, ``label``, ``name``, ``created``, ``matches``
+``notes``                 lines for the reader (runs whose matches were counted once)
 ``agents``                name -> ``type``, ``options``, ``family``, ``aligned``, ``stage``,
                           ``benchmarks`` (tags, or null; ``benchmarks`` with the scores of
                           ``--benchmarks``), ``runs`` (labels of the runs it played in)
@@ -74,6 +75,8 @@ computed by :mod:`leaderboards.analysis_numbers`, :mod:`leaderboards.analysis_ga
                           ``value``, in stage order), ``rho`` (stage against value),
                           ``monotone`` (``rising``, ``falling`` or null)
 ``measures``              measure -> what a higher value means
+``unpredictability``      section key -> which agent is more random, with intervals
+                          (:mod:`arena.unpredictability`)
 ``definitions``           ``numbers``, ``matrix``, ``text``: the definitions, as texts
 
 Numbers that cannot be computed (a p-value of a constant source) are null, never NaN.
@@ -231,6 +234,7 @@ def analyze(directories: list[str | Path], *, benchmarks: str | Path | None = No
     a ``model, benchmark, score`` CSV (see :mod:`arena.report_human`)."""
     from arena.report_data import load_runs
     from arena.report_human import human_section, tradeoff_section
+    from arena.unpredictability import unpredictability
     from leaderboards import analysis_games, analysis_numbers, analysis_writing
 
     loaded = load_runs(directories)
@@ -240,11 +244,13 @@ def analyze(directories: list[str | Path], *, benchmarks: str | Path | None = No
     data = {
         "format": FORMAT, "version": VERSION,
         "runs": [vars(r) for r in loaded.runs],
+        "notes": loaded.notes,
         "agents": loaded.agents,
         "games": games,
         "families": families(loaded.agents, games),
         "human": (human := human_section(directories)),
         **tradeoff_section(loaded.agents, games, human, benchmarks),
+        "unpredictability": unpredictability(loaded.sections),
         "definitions": {"numbers": analysis_numbers.DEFINITIONS,
                         "matrix": analysis_games.DEFINITIONS,
                         "text": analysis_writing.DEFINITIONS},

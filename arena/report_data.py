@@ -9,6 +9,8 @@ record with its round log and each agent's config entry (type, options and the t
   runs where it differs (agent names cannot contain ``/``, so this cannot clash);
 * a game played with the same arguments in every run is one section, keyed by its id;
   otherwise each variant is keyed ``<id> (<run directory name>)``;
+* runs with the same config and seed (the same config hash) hold the same matches: each
+  match is counted once (a run named twice, too), and :attr:`Loaded.notes` says so;
 * with several runs, match keys and groups get the run's position as a prefix
   (``0:``, ``1:``...) and indices are offset, so ratings never pair matches of
   different runs.
@@ -55,6 +57,7 @@ class Loaded:
     runs: list[RunInfo]
     agents: dict[str, dict[str, Any]]  # name -> type, options, the tags, runs
     sections: dict[str, Section]
+    notes: list[str] = field(default_factory=list)  # one line each, for the reader
 
 
 def _rename(record: dict[str, Any], names: dict[str, str]) -> None:
@@ -87,9 +90,10 @@ def load_runs(directories: list[str | Path]) -> Loaded:
 
     if not directories:
         raise ArenaError("name at least one run directory")
-    paths = [Path(d) for d in directories]
-    if len({p.resolve() for p in paths}) != len(paths):
-        raise ArenaError("a run directory is named twice")
+    paths = list({Path(d).resolve(): Path(d) for d in directories}.values())
+    notes = [] if len(paths) == len(directories) else \
+        ["a run directory named twice is counted once"]
+    same: dict[str, tuple[str, set[str]]] = {}  # config hash -> first run's label, its keys
     runs: list[RunInfo] = []
     agents: dict[str, dict[str, Any]] = {}
     sections: dict[str, Section] = {}
@@ -100,6 +104,7 @@ def load_runs(directories: list[str | Path]) -> Loaded:
             info = store.run_info()
             records = store.results(rounds=True)
         config = info.get("config") or {}
+        records = _once(records, config, label, same, notes)
         runs.append(RunInfo(str(path), label, str(info.get("name")), float(info["created"]),
                             len(records)))
         renamed: dict[str, str] = {}
@@ -134,7 +139,22 @@ def load_runs(directories: list[str | Path]) -> Loaded:
                 section.runs.append(label)
             section.records.append(record)
         offset += top + 1
-    return Loaded(runs, agents, sections)
+    return Loaded(runs, agents, sections, notes)
+
+
+def _once(records: list[dict[str, Any]], config: dict[str, Any], label: str,
+          same: dict[str, tuple[str, set[str]]], notes: list[str]) -> list[dict[str, Any]]:
+    """``records`` less the matches an earlier run with the same config hash already gave
+    (the same config and seed: the same matches, never counted twice)."""
+    from arena.export import config_sha256
+
+    first, keys = same.setdefault(config_sha256(config), (label, set()))
+    if first != label:
+        notes.append(f"{first} and {label} have the same config and seed, so they hold the "
+                     "same matches: each is counted once")
+    kept = [r for r in records if r["key"] not in keys]
+    keys.update(r["key"] for r in kept)
+    return kept
 
 
 def _section(sections: dict[str, Section], variants: dict[str, list[dict[str, Any]]],

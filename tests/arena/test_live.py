@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import re
 import sys
 
@@ -195,3 +196,19 @@ def test_library_log_handlers_print_above_the_live_area() -> None:
     assert handler.stream is sys.stderr  # put back after the run
     written = console.file.getvalue()
     assert "weights downloaded" in written and "a stray print" in written
+
+
+def test_the_live_view_silences_the_hub_and_transformers_progress_bars(monkeypatch) -> None:
+    import huggingface_hub.utils as hub_utils
+
+    monkeypatch.delenv("HF_HUB_DISABLE_PROGRESS_BARS", raising=False)
+    hub_utils.enable_progress_bars()
+    live = LiveObserver(console=terminal(), refresh_per_second=20)
+    try:
+        live.run_started(name="demo", total=1, done=0)
+        # a model loaded from now on, here or in a worker started later, draws no bars
+        assert os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] == "1"
+        assert hub_utils.are_progress_bars_disabled()
+    finally:
+        live.run_finished(interrupted=False)
+        hub_utils.enable_progress_bars()
