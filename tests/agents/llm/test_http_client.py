@@ -10,7 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from agents.llm.http_client import RequestFailed, ServerClient, public_url
+from agents.llm.http_client import RequestFailed, ServerClient
+from agents.llm.server_url import public_url
 from arena.agent import RoundForfeit, ServiceUnavailable
 from tests.agents.llm.fake_openai_server import FakeServer
 
