@@ -1,9 +1,9 @@
 """One HTTP request and its whole answer within a deadline: standard library only.
 
 A socket timeout bounds each read, not the answer: a server that trickles its headers or
-its body a byte at a time would keep ``http.client`` reading for ever. Here a watchdog
-timer shuts the socket down when the deadline passes, which ends any read in progress,
-and the answer's size is capped while it is read, so a huge body costs at most the cap.
+its body a byte at a time would keep ``http.client`` reading for ever. Here every read
+of the socket is bounded by the time left to the deadline, and none starts past it; the
+answer's size is capped while it is read, so a huge body costs at most the cap.
 
 :func:`exchange` returns ``(status, body, Retry-After)`` or raises :class:`Unreachable`
 (no connection: refused, reset, closed mid-answer) or :class:`TimedOut` (no whole answer
@@ -13,13 +13,14 @@ error, since a redirect to follow is not what a model server answers.
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import http.client
+import io
 import select
 import socket
-import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 #: seconds a connection may take to open: a host that is gone should not cost a whole
 #: request timeout before the breaker hears of it
@@ -42,25 +43,30 @@ class TooLarge(Exception):
     """An answer longer than the cap."""
 
 
-class _Watchdog:
-    """Shuts ``conn``'s socket down at the deadline, ending whatever read is waiting."""
+class _DeadlineIO(socket.SocketIO):
+    """A socket's reads, each bounded by the time left to the deadline, and none begun
+    past it: however the answer trickles in, reading it ends at the deadline."""
 
-    def __init__(self, conn: http.client.HTTPConnection, seconds: float) -> None:
-        self.conn = conn
-        self.fired = False
-        self._timer = threading.Timer(max(seconds, 0.0), self._fire)
-        self._timer.daemon = True
-        self._timer.start()
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        super().__init__(sock, "rb")
+        sock._io_refs += 1  # type: ignore[attr-defined]  # as socket.makefile counts it
+        self._deadline = deadline
 
-    def _fire(self) -> None:
-        self.fired = True
-        sock = self.conn.sock
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
+    def readinto(self, buffer: Any) -> int | None:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError
+        self._sock.settimeout(left)
+        return super().readinto(buffer)
 
-    def cancel(self) -> None:
-        self._timer.cancel()
+
+class _Response(http.client.HTTPResponse):
+    """An answer read through :class:`_DeadlineIO`."""
+
+    def __init__(self, sock: socket.socket, *args: Any, deadline: float, **kwargs: Any) -> None:
+        super().__init__(sock, *args, **kwargs)
+        self.fp.close()  # the plain reader made above, replaced by one with a deadline
+        self.fp = io.BufferedReader(_DeadlineIO(sock, deadline))
 
 
 def exchange(scheme: str, host: str, port: int | None, method: str, target: str, *,
@@ -75,7 +81,7 @@ def exchange(scheme: str, host: str, port: int | None, method: str, target: str,
     connect = min(timeout, CONNECT_TIMEOUT)
     conn = kind(host, port, timeout=connect)
     deadline = time.monotonic() + timeout
-    watchdog = _Watchdog(conn, timeout)
+    conn.response_class = functools.partial(_Response, deadline=deadline)  # type: ignore[assignment]
     try:
         try:
             conn.connect()
@@ -84,25 +90,15 @@ def exchange(scheme: str, host: str, port: int | None, method: str, target: str,
         conn.request(method, target, body=body, headers=headers)
         if wait_check is not None:
             _await_answer(conn, deadline, wait_check, heartbeat)
-        if conn.sock is not None:
-            conn.sock.settimeout(max(deadline - time.monotonic(), 0.001))
         response = conn.getresponse()
         raw = _read_capped(response, max_bytes)
-        if watchdog.fired:  # a body without a length ends where the socket was shut
-            raise TimeoutError
         return response.status, raw, response.getheader("Retry-After")
-    except (Unreachable, TooLarge):
-        raise
-    except Exception as exc:
-        # (an SSL socket shut down mid-read raises ValueError: the watchdog's doing)
-        if watchdog.fired or isinstance(exc, TimeoutError):
-            raise TimedOut(f"no answer within {timeout:g} s") from None
-        if isinstance(exc, (ConnectionError, http.client.HTTPException, OSError)):
-            # refused, reset, or closed mid-answer: the server died or restarts
-            raise Unreachable(reason(exc)) from None
-        raise
+    except TimeoutError:
+        raise TimedOut(f"no answer within {timeout:g} s") from None
+    except (ConnectionError, http.client.HTTPException, OSError) as exc:
+        # refused, reset, or closed mid-answer: the server died or restarts
+        raise Unreachable(reason(exc)) from None
     finally:
-        watchdog.cancel()
         conn.close()
 
 
