@@ -201,7 +201,8 @@ if __name__ == "__main__":  # stands in for `python -m vllm.entrypoints.openai.a
     parser.add_argument("--delay", type=float, default=0.0)
     args, _ = parser.parse_known_args()
     if args.fail:
-        print("ValueError: fake failure for the test")
+        # as a real log may: terminal escapes, which must never reach the terminal raw
+        print("\x1b[31mValueError: fake failure for the test\x1b[0m\x1b]0;owned\x07")
         raise SystemExit(1)
     server = FakeServer(port=args.port, model=args.served_model_name)
     server.delay = args.delay
