@@ -56,7 +56,7 @@ class _DeadlineIO(socket.SocketIO):
         left = self._deadline - time.monotonic()
         if left <= 0:
             raise TimeoutError
-        self._sock.settimeout(left)
+        self._sock.settimeout(min(left, 3600.0))  # a huge timeout overflows C's time type
         return super().readinto(buffer)
 
 

@@ -124,11 +124,15 @@ class Prompter:
     def _try(self) -> None:
         """Render a first round and one with a past, so a template that names a field it
         is not given fails here, when the agent is reset, not in every decision."""
-        self.render([])
-        if self.kind == "matrix" and self.names:
-            self.render([(0, len(self.names) - 1)])
-        elif self.kind == "numbers" and "low" in self.context:
-            self.render([self.context["low"]])
+        try:
+            self.render([])
+            if self.kind == "matrix" and self.names:
+                self.render([(0, len(self.names) - 1)])
+            elif self.kind == "numbers" and "low" in self.context:
+                self.render([self.context["low"]])
+        except (TypeError, KeyError, IndexError, AttributeError) as exc:  # a value's shape
+            raise ValueError(f"prompt template {self.game!r}: a key of the wrong kind "
+                             f"({type(exc).__name__}: {exc})") from None
 
     # -- template lookups -------------------------------------------------------------
     def _get(self, key: str, default: Any = None) -> Any:

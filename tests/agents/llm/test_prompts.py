@@ -139,6 +139,7 @@ def test_template_errors_are_clear() -> None:
     ({"round_chat": "Round {0}"}, r"key 'round_chat': bad field"),
     ({"user": "{history.x}"}, r"key 'user': bad field"),
     ({"user": "unclosed {"}, r"key 'user': bad field"),
+    ({"outcomes": "win"}, r"a key of the wrong kind"),
 ])
 def test_a_field_a_template_is_not_given_fails_when_built(override: dict[str, str],
                                                           message: str) -> None:
