@@ -107,11 +107,12 @@ def _await_answer(conn: http.client.HTTPConnection, deadline: float,
     """Wait for the first bytes of an answer, calling ``wait_check`` now and then."""
     while True:
         left = deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError
-        ready, _, _ = select.select([conn.sock], [], [], min(heartbeat, left))
+        # looked at once more past the deadline: an answer may have come during a check
+        ready, _, _ = select.select([conn.sock], [], [], max(min(heartbeat, left), 0.0))
         if ready:
             return
+        if left <= 0:
+            raise TimeoutError
         wait_check()
 
 
