@@ -15,7 +15,8 @@ This module imports only pydantic, so the checks and the YAML layer can both sit
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import (
     BaseModel,
@@ -27,8 +28,28 @@ from pydantic import (
     model_serializer,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 FORMAT_TYPES = ("round_robin", "gauntlet", "solo")
+
+
+def takes_number_not_bool(annotation: Any) -> bool:
+    """Whether a type (``int``, ``float | None``, ``Annotated[int, ...]``) takes an int
+    or a float but not a bool (``bool`` is an ``int`` to Python, never to a config)."""
+    seen: set[Any] = set()
+
+    def flatten(kind: Any) -> None:
+        args = get_args(kind)
+        if get_origin(kind) is Annotated:
+            flatten(args[0])
+        elif args and get_origin(kind) in (Union, UnionType):
+            for arg in args:
+                flatten(arg)
+        else:
+            seen.add(kind)
+
+    flatten(annotation)
+    return bool(seen & {int, float}) and bool not in seen and Any not in seen
 
 # Size limits (README, "Writing a config"): a config that asks for more is refused when it
 # loads, in one line, before anything big is built.
@@ -44,6 +65,21 @@ MAX_NAME_CHARS = 100
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bool_for_numbers(cls, data: Any) -> Any:
+        """YAML's ``true`` is not the number 1: every setting declared as a number (and
+        not as a boolean) refuses it."""
+        if isinstance(data, dict):
+            for key, value in data.items():
+                field = cls.model_fields.get(key) if isinstance(key, str) else None
+                if isinstance(value, bool) and field is not None \
+                        and takes_number_not_bool(field.annotation):
+                    raise PydanticCustomError(
+                        "number_not_bool", "must be a number, not {value}",
+                        {"value": str(value).lower(), "key": key})
+        return data
 
 
 class RoundRobin(_Frozen):
@@ -142,13 +178,6 @@ class Rating(_Frozen):
 
     draw_probability: float = Field(default=0.1, ge=0.0, lt=1.0)
     margin_sd: float = Field(default=DEFAULT_MARGIN_SD, ge=0.0, le=100.0, allow_inf_nan=False)
-
-    @field_validator("margin_sd", mode="before")
-    @classmethod
-    def _no_bool(cls, value: Any) -> Any:
-        if isinstance(value, bool):
-            raise ValueError(f"must be a number of standard deviations >= 0, not {value!r}")
-        return value
 
     @model_serializer(mode="wrap")
     def _drop_default_margin(self, handler: Any) -> Any:

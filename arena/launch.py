@@ -223,8 +223,10 @@ def _play(config: Config, config_path: str, directory: Path, schedule: Any, *, r
             raise StoreError(f"{exc}; resume with: "
                              f"{_resume_command(config_path, directory, overrides)}") from None
         if outcome.failure is not None:
+            from leaderboards.table import visible  # a server's log may hold escapes
+
             resume_cmd = _resume_command(config_path, directory, overrides)
-            print(f"\narena: stopped: {outcome.failure}\n{store.count()} of {outcome.total} "
+            print(f"\narena: stopped: {visible(outcome.failure)}\n{store.count()} of {outcome.total} "
                   f"matches are saved in {directory}; the rest are unplayed.\n"
                   f"Resume with: {resume_cmd}", file=sys.stderr, flush=True)
             return 3

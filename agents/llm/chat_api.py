@@ -12,6 +12,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from agents.llm import answers
+
 _ROLES = {"system", "user", "assistant", "developer"}
 
 
@@ -38,9 +40,10 @@ def prompt_messages(prompt: str) -> list[dict[str, str]] | None:
 
 
 def chat_complete(client: Any, payload: dict[str, Any], messages: list[dict[str, str]]) -> str:
-    """One sampled reply from ``/chat/completions`` (``payload``: model and sampling)."""
-    answer = client.post("/chat/completions", {**payload, "messages": messages})
-    choices = answer.get("choices") if isinstance(answer, dict) else None
-    message = choices[0].get("message") if isinstance(choices, list) and choices else None
-    content = message.get("content") if isinstance(message, dict) else None
-    return content if isinstance(content, str) else ""
+    """One sampled reply from ``/chat/completions`` (``payload``: model and sampling); an
+    answer of the wrong shape is asked for again, then forfeits the round."""
+    def read(answer: Any) -> str:
+        message = answers.choices(answer, 1)[0].get("message")
+        return answers.text(message, key="content") if isinstance(message, dict) else ""
+
+    return client.post("/chat/completions", {**payload, "messages": messages}, read=read)

@@ -37,12 +37,17 @@ from typing import Any
 
 import numpy as np
 
+from agents.llm import answers
 from agents.llm.chat_api import chat_complete, messages_prompt, prompt_messages
-from agents.llm.http_client import RequestFailed, ServerClient
+from agents.llm.http_client import RequestFailed, ServerClient, UnusableAnswer
+from agents.llm.identity import listed_model
 from arena.agent import ServiceUnavailable
 
 log = logging.getLogger(__name__)
 SCORING_METHODS = ("prompt_logprobs", "echo", "echo_text")
+#: seconds the scoring probe of ``arena run``'s start-up may take (at most
+#: ``request_timeout``): a server slower than that is probed again at the first decision
+IDENTITY_TIMEOUT = 60.0
 
 
 class ScoringUnsupported(ServiceUnavailable):
@@ -94,27 +99,28 @@ class OpenAIBackend:
         """Make sure the server is there (a managed server starts here); nothing to do."""
 
     # -- what the server offers ---------------------------------------------------------
-    def scoring_method(self) -> str | None:
+    def scoring_method(self, *, probe: dict[str, Any] | None = None) -> str | None:
         """How this server scores (see :data:`SCORING_METHODS`), found on first use with
-        a two-token probe; ``None`` when it offers no prompt log-probabilities."""
+        a two-token probe (``probe``: its requests' ``timeout`` and ``retries``, else the
+        client's own); ``None`` when it offers no prompt log-probabilities."""
         with self._lock:
             if not self._probed:
                 self.start()
-                self._method = None if self.text is None else self._find_method()
+                self._method = None if self.text is None else self._find_method(probe or {})
                 self._probed = True
             return self._method
 
-    def _find_method(self) -> str | None:
+    def _find_method(self, probe: dict[str, Any]) -> str | None:
         context = self.text.completion_prefix() + "Hello"
         for method in SCORING_METHODS:
             try:
-                got = self._score_with(method, [context], [" world"])
+                got = self._score_with(method, [context], [" world"], probe=probe)
             except RequestFailed as exc:
                 if exc.status is None or not 400 <= exc.status < 500:
                     raise  # a server in trouble, not a refusal: ask again next time
                 log.debug("model server %s: %s scoring refused: %s", self.url, method, exc)
                 continue
-            except _Unusable as exc:
+            except UnusableAnswer as exc:
                 log.debug("model server %s: %s scoring unusable: %s", self.url, method, exc)
                 continue
             if got.shape == (1,) and np.isfinite(got).all() and got[0] < 0:
@@ -144,10 +150,7 @@ class OpenAIBackend:
             raise ScoringUnsupported(
                 f"model server {self.url} (model {self.model!r}) gives no prompt "
                 "log-probabilities, which mode: distribution needs; use mode: sample")
-        try:
-            return self._score_with(method, contexts, continuations)
-        except _Unusable as exc:
-            raise RequestFailed(f"model server {self.url}: {exc}") from None
+        return self._score_with(method, contexts, continuations)
 
     def _split(self, context: str, continuation: str, n_ctx: dict[str, int]) -> tuple[list[int], int]:
         """The hf engine's rule: encode together, split at the encoded context's length."""
@@ -158,8 +161,11 @@ class OpenAIBackend:
             raise ValueError(f"cannot score {continuation!r} after a {n}-token context")
         return whole, n
 
-    def _score_with(self, method: str, contexts: Sequence[str],
-                    continuations: Sequence[str]) -> np.ndarray:
+    def _score_with(self, method: str, contexts: Sequence[str], continuations: Sequence[str],
+                    *, probe: dict[str, Any] | None = None) -> np.ndarray:
+        """Score with ``method``; an unusable answer is asked for again, then forfeits the
+        round. With ``probe`` (the start-up probe's bounds), the first answer is judged
+        as it is: one without what was asked for means the server does not offer it."""
         n_ctx: dict[str, int] = {}
         pairs = [self._split(c, x, n_ctx) for c, x in zip(contexts, continuations, strict=True)]
         payload: dict[str, Any] = {"model": self.model, "max_tokens": 1, "temperature": 0.0}
@@ -170,13 +176,21 @@ class OpenAIBackend:
         else:
             payload.update(prompt=[c + x for c, x in zip(contexts, continuations, strict=True)],
                            echo=True, logprobs=1)
-        choices = _choices(self.client.post("/completions", payload), len(pairs))
-        if method == "prompt_logprobs":
-            got = [_prompt_logprobs(c, ids, n) for c, (ids, n) in zip(choices, pairs, strict=True)]
-        else:
-            texts = (payload["prompt"] if method == "echo_text" else [None] * len(pairs))
-            got = [_echoed(c, ids, n, t) for c, (ids, n), t in zip(choices, pairs, texts, strict=True)]
-        return np.array(got, dtype=np.float64)
+        texts = (payload["prompt"] if method == "echo_text" else [None] * len(pairs))
+
+        def read(answer: Any) -> np.ndarray:
+            choices = answers.choices(answer, len(pairs))
+            if method == "prompt_logprobs":
+                got = [answers.prompt_logprobs(c, ids, n)
+                       for c, (ids, n) in zip(choices, pairs, strict=True)]
+            else:
+                got = [answers.echoed(c, ids, n, t)
+                       for c, (ids, n), t in zip(choices, pairs, texts, strict=True)]
+            return np.array(got, dtype=np.float64)
+
+        if probe is not None:
+            return read(self.client.post("/completions", payload, **probe))
+        return self.client.post("/completions", payload, read=read)
 
     def generate(self, prompts: Sequence[str], *, max_new_tokens: int,
                  stop: Sequence[str] = (), temperature: float = 1.0, seed: int = 0) -> list[str]:
@@ -203,15 +217,16 @@ class OpenAIBackend:
                 if messages is not None:
                     texts.append(chat_complete(self.client, payload, messages))
                 else:
-                    answer = self.client.post("/completions", {**payload, "prompt": prompt})
-                    texts.append(_choices(answer, 1)[0].get("text") or "")
+                    texts += self.client.post("/completions", {**payload, "prompt": prompt},
+                                              read=_texts(1))
             return texts
         if not self._ids_refused:
             try:
                 ids = [self.text.encode(p) for p in prompts]
-                answer = self.client.post("/completions", {**payload, "prompt": ids})
+                texts = self.client.post("/completions", {**payload, "prompt": ids},
+                                         read=_texts(len(prompts)))
                 self._ids_accepted = True
-                return [c.get("text") or "" for c in _choices(answer, len(prompts))]
+                return texts
             except RequestFailed as exc:
                 # a server that took ids before refuses something else (a prompt too long):
                 # text would get a second BOS from it, so only a server that never took
@@ -220,8 +235,8 @@ class OpenAIBackend:
                     raise
                 log.info("model server %s refused token ids (%s); sending text", self.url, exc)
                 self._ids_refused = True
-        answer = self.client.post("/completions", {**payload, "prompt": prompts})
-        return [c.get("text") or "" for c in _choices(answer, len(prompts))]
+        return self.client.post("/completions", {**payload, "prompt": prompts},
+                                read=_texts(len(prompts)))
 
     def chat_prompt(self, messages: Sequence[Mapping[str, str]]) -> str:
         if self.text is None:
@@ -237,75 +252,38 @@ class OpenAIBackend:
     # -- identity -----------------------------------------------------------------------
     def server_identity(self) -> dict[str, Any]:
         """What the server says it serves (``/v1/models``' entry for this model, and
-        ``/version`` where it has one) and how it scores; never raises: a server that
-        does not answer now is recorded as such (the run's first decision waits for it)."""
+        ``/version`` where it has one) and how it scores; never raises, and never waits
+        long (the whole answer of each request is bounded, the scoring probe by
+        :data:`IDENTITY_TIMEOUT`): a server that does not answer now is recorded as such,
+        and the run's first decision waits for it."""
         found: dict[str, Any] = {"url": self.url, "model": self.model}
         try:
             listed = self.client.get("/models")
         except (OSError, RequestFailed) as exc:
             found["error"] = " ".join(str(exc).split())[:300]
             return found
-        entries = listed.get("data", []) if isinstance(listed, dict) else []
-        entry = next((e for e in entries if isinstance(e, dict) and e.get("id") == self.model),
-                     None)
-        if entry is None:
-            found["error"] = (f"the server lists no model {self.model!r} (it lists "
-                              f"{', '.join(str(e.get('id')) for e in entries[:10]) or 'none'})")
-        else:
-            # "created" is left out: servers stamp it with the time of the answer
-            found["served"] = {k: entry[k] for k in ("id", "owned_by", "root", "parent",
-                                                      "max_model_len") if k in entry}
+        entry, problem = listed_model(listed, self.model)
+        if entry is not None:
+            found["served"] = entry
+        if problem is not None:
+            found["error"] = problem
         try:
             version = self.client.get("/version", root=True, timeout=5.0)
-            if isinstance(version, dict):
-                found["version"] = version.get("version")
+            if isinstance(version, dict) and isinstance(version.get("version"), str):
+                found["version"] = version["version"]
         except (OSError, RequestFailed):
             pass
-        found["scoring"] = self.scoring_method() if entry is not None else None
+        found["scoring"] = None
+        if entry is not None:
+            try:
+                found["scoring"] = self.scoring_method(
+                    probe={"timeout": min(self.client.request_timeout, IDENTITY_TIMEOUT),
+                           "retries": 0})
+            except (RequestFailed, ServiceUnavailable) as exc:
+                found["scoring_error"] = " ".join(str(exc).split())[:300]
         return found
 
 
-class _Unusable(Exception):
-    """An answer without what was asked for (the server ignored the option)."""
-
-
-def _choices(answer: Any, count: int) -> list[dict[str, Any]]:
-    choices = answer.get("choices") if isinstance(answer, dict) else None
-    if not isinstance(choices, list) or len(choices) != count:
-        raise _Unusable(f"expected {count} choices, got "
-                        f"{len(choices) if isinstance(choices, list) else 'none'}")
-    return sorted(choices, key=lambda c: int(c.get("index", 0)))
-
-
-def _prompt_logprobs(choice: dict[str, Any], ids: list[int], n: int) -> float:
-    entries = choice.get("prompt_logprobs")
-    if not isinstance(entries, list) or len(entries) != len(ids):
-        raise _Unusable("no prompt_logprobs for every prompt token")
-    total = 0.0
-    for token, entry in zip(ids[n:], entries[n:], strict=True):
-        item = entry.get(str(token)) if isinstance(entry, dict) else None
-        if not isinstance(item, dict) or "logprob" not in item:
-            raise _Unusable(f"prompt_logprobs lack the prompt token {token}")
-        total += float(item["logprob"])
-    return total
-
-
-def _echoed(choice: dict[str, Any], ids: list[int], n: int, text: str | None) -> float:
-    """The continuation's summed log-probs from an echo of the prompt (``text`` when the
-    prompt went as text, else ``None``) and the one generated token."""
-    logprobs = choice.get("logprobs")
-    values = logprobs.get("token_logprobs") if isinstance(logprobs, dict) else None
-    if not isinstance(values, list):
-        raise _Unusable("no echoed token_logprobs")
-    if text is None:  # token ids go through as they are: the first len(ids) are the prompt
-        prompt = values[:len(ids)] if len(values) >= len(ids) else []
-    else:  # the server tokenised (and may have put its BOS first): cut where text ends
-        offsets = logprobs.get("text_offset")
-        if isinstance(offsets, list) and len(offsets) == len(values):
-            prompt = [v for v, at in zip(values, offsets, strict=True) if at < len(text)]
-        else:
-            prompt = values[:-1]
-    k = len(ids) - n
-    if len(prompt) < k + 1 or any(v is None for v in prompt[-k:]):
-        raise _Unusable("the echo is shorter than the prompt")
-    return float(sum(prompt[-k:]))
+def _texts(count: int) -> Any:
+    """The ``read`` of a sampling request: each choice's text, in prompt order."""
+    return lambda answer: [answers.text(c) for c in answers.choices(answer, count)]
