@@ -84,7 +84,7 @@ class RunView:
 def _open(directory: Path, game: str | None) -> Iterator[RunView]:
     """The run, for reading; a damaged one shows what can be read, then fails naming the
     matches it left out (exit 2)."""
-    from arena.store import damaged
+    from arena.store_files import damaged
 
     view = RunView(directory, game=game)
     try:
@@ -305,7 +305,7 @@ def graph_command(
     if out is not None and importlib.util.find_spec("matplotlib") is None:
         raise ArenaError("--out needs matplotlib: pip install matplotlib")
     if out is not None:
-        from arena.store import refuse_run_file
+        from arena.store_files import refuse_run_file
 
         refuse_run_file(out, directory)  # never draw over a run's own files
     with _open(directory, game) as view:

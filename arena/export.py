@@ -40,7 +40,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from arena.errors import ArenaError
-from arena.store import Store, damaged, refuse_run_file
+from arena.store import Store
+from arena.store_files import damaged, refuse_run_file
 from leaderboards.csv_safe import safe_cell
 
 FORMATS = ("jsonl", "csv")

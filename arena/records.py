@@ -15,6 +15,8 @@ task) produces one :class:`MatchResult`. ``to_dict()`` gives the plain mapping t
 ``rounds``       rounds (steps) played
 ``error``        error text when forfeited, else ``None``
 ``forfeited_by`` name of the agent that forfeited, else ``None``
+``forfeit_kind`` why a match was forfeited (:data:`FORFEIT_KINDS`), else ``None``; ``None``
+                 too for a forfeit from an older run whose error text could not tell
 ``group``        matches sharing a group are rated as one contest (hide-and-seek pairs)
 ``episodes``     solo tasks: number of episodes, else ``None``
 ``round_log``    per round: ``{"actions": {name: action}, "probabilities": {name: [p...]},
@@ -36,8 +38,16 @@ from typing import Any
 
 FINISHED = "finished"
 FORFEIT = "forfeit"
-#: how the error of a match stopped from outside begins: not the agents' doing, so
-#: ``arena run --resume --retry-forfeits`` plays such a match again, with its seed
+#: why a match was forfeited (``forfeit_kind``): an agent's own doing (it raised, returned
+#: something that is not an action, could not be built); an error of the env or the
+#: engine; or stopped from outside, because it ran past its time or its process died
+FORFEIT_AGENT, FORFEIT_ERROR = "agent", "error"
+FORFEIT_TIMEOUT, FORFEIT_DIED = "timeout", "died"
+FORFEIT_KINDS = (FORFEIT_AGENT, FORFEIT_ERROR, FORFEIT_TIMEOUT, FORFEIT_DIED)
+#: the kinds that are not the agents' doing: ``arena run --resume --retry-forfeits`` plays
+#: such a match again, with its seed
+RETRYABLE_KINDS = (FORFEIT_TIMEOUT, FORFEIT_DIED)
+#: how the runner's error text of a match stopped from outside begins
 RETRYABLE_TIMEOUT = "timed out after"
 RETRYABLE_DIED = "the match's process ended"
 RETRYABLE = (RETRYABLE_TIMEOUT, RETRYABLE_DIED)
@@ -91,6 +101,7 @@ class MatchResult:
     stats: dict[str, dict[str, Any]] = field(default_factory=dict)
     started_at: float = 0.0
     finished_at: float = 0.0
+    forfeit_kind: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

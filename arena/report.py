@@ -239,7 +239,7 @@ def write_report(directories: list[str | Path], out: str | Path | None = None
     json_path = html_path.with_suffix(".json")
     if json_path == html_path:
         raise ArenaError(f"{html_path}: the report needs a name that does not end in .json")
-    from arena.store import refuse_run_file
+    from arena.store_files import refuse_run_file
 
     for path in (html_path, json_path):  # never over a run's own files
         refuse_run_file(path, *directories)
