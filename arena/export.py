@@ -3,7 +3,8 @@
 Each row is the stored match record (``arena.records``): ``key``, ``index``, ``game``,
 ``seed``, ``agents`` (seat order), ``roles``, ``rounds``, ``scores`` (name -> total
 reward; solo tasks: mean reward per step), ``status`` and ``error``, ``forfeited_by``,
-``group``, ``episodes``, ``stats`` and times, then where it comes from: ``run`` (the
+``forfeit_kind`` (``agent``, ``error``, ``timeout`` or ``died``: see
+:data:`arena.records.FORFEIT_KINDS`), ``group``, ``episodes``, ``stats`` and times, then where it comes from: ``run`` (the
 run's name), ``arena_version`` and ``config_sha256`` (the SHA-256 of the resolved config
 as canonical JSON: sorted keys, no spaces). With ``rounds=True`` each row gains
 ``round_log``: per round ``{"actions": {name: action}, "probabilities": {name: [...]},
@@ -47,8 +48,8 @@ from leaderboards.csv_safe import safe_cell
 FORMATS = ("jsonl", "csv")
 PROVENANCE = ["run", "arena_version", "config_sha256"]
 COLUMNS = ["key", "index", "game", "seed", "agents", "roles", "rounds", "scores", "status",
-           "error", "forfeited_by", "group", "episodes", "stats", "started_at", "finished_at",
-           *PROVENANCE]
+           "error", "forfeited_by", "forfeit_kind", "group", "episodes", "stats", "started_at",
+           "finished_at", *PROVENANCE]
 
 
 def config_sha256(config: Any) -> str:
