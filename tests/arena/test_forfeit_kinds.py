@@ -62,10 +62,10 @@ def test_the_migration_derives_the_kinds_and_retry_replays_only_stopped_matches(
     with Store.open(run, write=True) as store:
         assert store.schema_version == SCHEMA_VERSION
         kinds = {r["key"]: r["forfeit_kind"] for r in store.results()}
-        assert kinds == {**{m.key: kind for m, (_, _, kind) in zip(matches, OLD_TEXTS)},
+        assert kinds == {**{m.key: kind for m, (_, _, kind) in zip(matches, OLD_TEXTS, strict=True)},
                          result(len(matches)).key: None}
         replayed = store.forget_retryable()
-    stopped = {m.key for m, (_, _, kind) in zip(matches, OLD_TEXTS)
+    stopped = {m.key for m, (_, _, kind) in zip(matches, OLD_TEXTS, strict=True)
                if kind in (FORFEIT_TIMEOUT, FORFEIT_DIED)}
     assert set(replayed) == stopped and len(stopped) == 4
     with Store.open(run) as store:
