@@ -31,18 +31,15 @@ import csv
 import hashlib
 import json
 import math
-import os
 import sys
-import tempfile
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
 from arena.errors import ArenaError
 from arena.store import Store
-from arena.store_files import damaged, refuse_run_file
+from arena.store_files import damaged, output_file, refuse_run_file
 from leaderboards.csv_safe import safe_cell
 
 FORMATS = ("jsonl", "csv")
@@ -193,33 +190,6 @@ def export(store: Store, out: TextIO, *, fmt: str = "jsonl", rounds: bool = Fals
     if fmt == "jsonl":
         return write_jsonl(rows, out)
     return write_csv(rows, out, rounds=rounds)
-
-
-@contextmanager
-def output_file(out: str | Path) -> Iterator[TextIO]:
-    """``out`` opened for writing UTF-8 text. A regular file (or a new one) is written
-    beside it and put in its place only when the writing is done: a failed export (a full
-    disk, an error) leaves what was there before. Devices and pipes are written directly."""
-    target = Path(os.path.realpath(out))  # through links: the file they point to is replaced
-    if target.exists() and not target.is_file():
-        with open(out, "w", encoding="utf-8", newline="") as handle:
-            yield handle
-        return
-    fd, part = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            yield handle
-        if target.exists():
-            mode = target.stat().st_mode & 0o7777
-        else:
-            umask = os.umask(0)
-            os.umask(umask)
-            mode = 0o666 & ~umask
-        os.chmod(part, mode)
-        os.replace(part, target)
-    except BaseException:
-        Path(part).unlink(missing_ok=True)
-        raise
 
 
 def export_command(directory: str | Path, *, out: str | None = None, fmt: str = "jsonl",

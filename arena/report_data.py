@@ -4,9 +4,11 @@
 record with its round log and each agent's config entry (type, options and the tags
 ``family`` and ``aligned``), and merges them:
 
-* an agent that appears in several runs with the same type and options is one agent;
-  with a different type or options it becomes ``<run directory name>/<agent>`` in the
-  runs where it differs (agent names cannot contain ``/``, so this cannot clash);
+* an agent that appears in several runs with the same type, options and tags is one
+  agent; with a different type, options or tag (``family: base`` in one run, ``family:
+  chat`` in another) it becomes ``<run directory name>/<agent>`` in the runs where it
+  differs, so both are shown (agent names cannot contain ``/``, so this cannot clash);
+  a tag that one run leaves unset is taken from the run that sets it;
 * a game played with the same arguments in every run is one section, keyed by its id;
   otherwise each variant is keyed ``<id> (<run directory name>)``;
 * with several runs, match keys and groups get the run's position as a prefix
@@ -74,6 +76,16 @@ def _rename(record: dict[str, Any], names: dict[str, str]) -> None:
             entry["forfeited"] = [names.get(a, a) for a in entry["forfeited"]]
 
 
+def _same_agent(known: dict[str, Any], identity: dict[str, Any],
+                tags: dict[str, Any]) -> bool:
+    """Whether a run's agent is one already seen: the same type and options, and no tag
+    set to another value (a tag one run leaves unset is taken from the other)."""
+    if {"type": known["type"], "options": known["options"]} != identity:
+        return False
+    return all(value is None or known.get(tag) is None or known[tag] == value
+               for tag, value in tags.items())
+
+
 def _labels(directories: list[Path]) -> list[str]:
     labels = [d.resolve().name or str(d) for d in directories]
     return [label if labels.count(label) == 1 else f"{label}#{i + 1}"
@@ -105,11 +117,10 @@ def load_runs(directories: list[str | Path]) -> Loaded:
         for entry in config.get("agents") or ():
             name = entry["name"]
             identity = {"type": entry.get("type"), "options": entry.get("options") or {}}
-            known = agents.get(name)
-            if known is not None and {"type": known["type"], "options": known["options"]} \
-                    != identity:
-                renamed[name] = name = f"{label}/{name}"
             tags = {"family": entry.get("family"), "aligned": entry.get("aligned")}
+            known = agents.get(name)
+            if known is not None and not _same_agent(known, identity, tags):
+                renamed[name] = name = f"{label}/{name}"
             known = agents.setdefault(name, {**identity, **tags, "runs": []})
             for tag, value in tags.items():
                 if known.get(tag) is None:

@@ -7,7 +7,11 @@ from __future__ import annotations
 import os
 import shlex
 import sqlite3
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
 from arena.errors import StoreError
 
@@ -151,6 +155,33 @@ def refuse_run_file(out: str | Path, *runs: str | Path) -> None:
         link = "" if str(target) == os.path.abspath(out) else f" (through a link, {target})"
         raise StoreError(f"--out {out} is {refused}{link}; nothing was written: choose another "
                          "file")
+
+
+@contextmanager
+def output_file(out: str | Path) -> Iterator[TextIO]:
+    """``out`` opened for writing UTF-8 text. A regular file (or a new one) is written
+    beside it and put in its place only when the writing is done: a failed export (a full
+    disk, an error) leaves what was there before. Devices and pipes are written directly."""
+    target = Path(os.path.realpath(out))  # through links: the file they point to is replaced
+    if target.exists() and not target.is_file():
+        with open(out, "w", encoding="utf-8", newline="") as handle:
+            yield handle
+        return
+    fd, part = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            yield handle
+        if target.exists():
+            mode = target.stat().st_mode & 0o7777
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(part, mode)
+        os.replace(part, target)
+    except BaseException:
+        Path(part).unlink(missing_ok=True)
+        raise
 
 
 def _is_sqlite(path: Path) -> bool:

@@ -199,3 +199,14 @@ def test_matrix_in_leaderboard_order_with_intervals_in_json() -> None:
     assert obj["values"][i][j] == pytest.approx(0.9)
     assert obj["low"][i][j] < obj["values"][i][j] < obj["high"][i][j]
     assert obj["low"][i][i] is None and obj["high"][i][i] is None
+
+
+@pytest.mark.parametrize("name", ["$x^$", "$\\nope{x}$", "$$", "cost $5 or $6^", "$x^2$"])
+def test_a_name_that_looks_like_mathtext_is_drawn_literally(tmp_path: Path, name: str) -> None:
+    pytest.importorskip("matplotlib")
+    from leaderboards.plot import draw_graph
+
+    graph = dominance_graph([match(i, name, "b", 9, rounds=10) for i in range(4)])
+    assert name in graph.nodes
+    draw_graph(graph, tmp_path / "g.png", title=f"rps {name}", cycles=cycles(graph))
+    assert (tmp_path / "g.png").read_bytes()[:4] == b"\x89PNG"
