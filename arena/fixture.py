@@ -42,7 +42,7 @@ def play_fixture(config: Config, fixture: Fixture, *, state: MatchState,
     """Build the env and the agents and play one fixture; every failure is a record."""
     from envs import get_game
 
-    game = next(g for g in config.games if g.id == fixture.game)
+    game = config.game(fixture.game)
     try:
         env = get_game(game.id).make(**game.args)
         # roles and zero scores first, so an agent that cannot be built forfeits a

@@ -89,14 +89,12 @@ def _players(records: list[dict[str, Any]]) -> list[str]:
 
 
 def _numbers(section: Any) -> dict[str, Any]:
-    from envs import make_game
+    from arena.game_facts import facts_of
     from leaderboards.analysis_numbers import numbers_summary
 
-    env = make_game(section.game, **section.args)
-    low, high, length = env.unwrapped.low, env.unwrapped.high, env.unwrapped.length
-    env.close()
-    return {"agents": {a: numbers_summary(section.records, a, low=low, high=high,
-                                          length=length)
+    facts = facts_of(section.game, section.args)
+    return {"agents": {a: numbers_summary(section.records, a, low=facts.low, high=facts.high,
+                                          length=facts.length)
                        for a in _players(section.records)}}
 
 

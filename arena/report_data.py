@@ -15,8 +15,9 @@ record with its round log and each agent's config entry (type, options and the t
   (``0:``, ``1:``...) and indices are offset, so ratings never pair matches of
   different runs.
 
-:func:`matrix_info` builds a game's env once for its action names, each role's payoff
-matrix and equilibrium value and, for hide-and-seek, the equilibrium of ``nash()``.
+:func:`matrix_info` gives a game's action names, each role's payoff matrix and
+equilibrium value and, for hide-and-seek, the equilibrium of ``nash()``, from the game's
+cached facts (:mod:`arena.game_facts`).
 :func:`replay_writing` re-scores the stored answers of a creative-writing series with the
 env's own scorer (the components are not stored), in the order they were written.
 """
@@ -170,27 +171,25 @@ def _section(sections: dict[str, Section], variants: dict[str, list[dict[str, An
 def matrix_info(game: str, args: dict[str, Any]) -> dict[str, Any]:
     """Action names, each role's payoff matrix and own equilibrium value, and for
     hide-and-seek the equilibrium strategies and find rate."""
-    from envs import make_game
+    from arena.game_facts import facts_of
     from envs.zero_sum import equilibrium
 
-    env = make_game(game, **args)
-    raw = env.unwrapped
-    roles = list(raw.possible_agents)
-    payoffs = {r: raw.payoff_for(r) for r in roles}
-    out: dict[str, Any] = {"action_names": list(raw.action_names), "roles": roles,
+    facts = facts_of(game, args)
+    roles = list(facts.roles)
+    payoffs = {r: facts.payoff(r) for r in roles}
+    out: dict[str, Any] = {"action_names": list(facts.action_names), "roles": roles,
                            "payoffs": payoffs,
                            "values": {r: equilibrium(payoffs[r])[1] for r in roles}}
-    if callable(getattr(raw, "nash", None)):
+    if facts.nash is not None:
         from leaderboards.analysis_games import equilibrium_find_rate
 
-        hider, seeker, value = raw.nash()
+        hider, seeker, value = facts.nash
         seeker_role = next(r for r in roles if r.startswith("seeker"))
         out["nash"] = {"hider": hider.tolist(), "seeker": seeker.tolist(),
                        "seeker_value": float(value),
                        "find_rate": equilibrium_find_rate(seeker, hider, payoffs[seeker_role])}
         out["seeker_role"] = seeker_role
         out["hider_role"] = next(r for r in roles if r.startswith("hider"))
-    env.close()
     return out
 
 
