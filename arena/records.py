@@ -51,21 +51,6 @@ RETRYABLE_KINDS = (FORFEIT_TIMEOUT, FORFEIT_DIED)
 RETRYABLE_TIMEOUT = "timed out after"
 RETRYABLE_DIED = "the match's process ended"
 RETRYABLE = (RETRYABLE_TIMEOUT, RETRYABLE_DIED)
-#: what times a match rather than records it: keys of the record, and of each round
-TIMING = ("started_at", "finished_at")
-ROUND_TIMING = ("latency_ms",)
-
-
-def without_timing(record: dict[str, Any]) -> dict[str, Any]:
-    """A match record (or an export row) without its timing (:data:`TIMING`, and
-    :data:`ROUND_TIMING` in every round): what the same config and seed reproduce
-    exactly, at any concurrency and after ``--resume``."""
-    out = {k: v for k, v in record.items() if k not in TIMING}
-    if isinstance(out.get("round_log"), list):
-        out["round_log"] = [{k: v for k, v in entry.items() if k not in ROUND_TIMING}
-                            if isinstance(entry, dict) else entry
-                            for entry in out["round_log"]]
-    return out
 
 
 @dataclass(frozen=True)
@@ -105,7 +90,3 @@ class MatchResult:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> MatchResult:
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})

@@ -30,3 +30,10 @@ def quickstart_bots(*, games: tuple[str, ...] | None = None) -> dict[str, Any]:
     if games is not None:
         data["games"] = [g for g in data["games"] if g["id"] in games]
     return data
+
+
+def as_result(record: dict[str, Any]) -> Any:
+    """A plain match record (``leaderboards`` test data) as the engine's MatchResult."""
+    from arena.records import MatchResult
+
+    return MatchResult(**{k: v for k, v in record.items() if k in MatchResult.__dataclass_fields__})
