@@ -4,8 +4,9 @@
 ``make test-lowest`` installs with it, so the suite runs against the oldest versions the
 project claims to support (what ``uv pip install --resolution lowest-direct`` does, but
 through pip, which also sees the CPU build of torch installed beforehand). torch is left
-out: the Makefile installs its CPU build first, and a constraint on it would make pip
-look for the PyPI build.
+out: the Makefile installs its CPU build at the floor first (``torch==2.13.0``, the
+``+cpu`` build), and a constraint on it would make pip look for the PyPI build. Needs
+Python 3.11 (``tomllib``).
 
     python .ci/lowest_constraints.py [pyproject.toml] > lowest.txt
 """
