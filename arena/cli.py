@@ -166,8 +166,11 @@ compare.register(app)
 
 
 def fail(message: str) -> None:
-    """Print one error line and exit 2."""
-    print(f"arena: error: {message}", file=sys.stderr, flush=True)
+    """Print one error line and exit 2. The message may quote a name or what a plugin
+    raised: it is escaped like every name shown (no terminal escape reaches the screen)."""
+    from leaderboards.table import visible
+
+    print(f"arena: error: {visible(message)}", file=sys.stderr, flush=True)
     raise SystemExit(2)
 
 

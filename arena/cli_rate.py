@@ -102,7 +102,7 @@ def export(
 ) -> None:
     """Write the blind pairs as CSV: pair_id, prompt, left_text, right_text."""
     from arena.ratings_store import pairs
-    from arena.store import refuse_run_file
+    from arena.store_files import refuse_run_file
     from leaderboards.csv_safe import safe_row
 
     if out is not None:

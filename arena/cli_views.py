@@ -24,7 +24,6 @@ import json
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +83,7 @@ class RunView:
 def _open(directory: Path, game: str | None) -> Iterator[RunView]:
     """The run, for reading; a damaged one shows what can be read, then fails naming the
     matches it left out (exit 2)."""
-    from arena.store import damaged
+    from arena.store_files import damaged
 
     view = RunView(directory, game=game)
     try:
@@ -132,32 +131,20 @@ def game_records(store: Any, game: str) -> RunRecords:
     return out
 
 
-@lru_cache(maxsize=64)
-def _variance(game: str, args_json: str) -> float | None:
-    from envs import get_game
-    from leaderboards import round_variance
-
-    spec = get_game(game)
-    if spec.solo:
-        return None
-    env = spec.make(**json.loads(args_json))
-    try:
-        raw = env.unwrapped
-        return round_variance(raw.payoff_for(raw.possible_agents[0]))
-    finally:
-        env.close()
-
-
 def round_variance_of(game: str, args: Mapping[str, Any] | None = None) -> float | None:
     """One round's variance of the net between two uniform players in ``game`` played
     with ``args`` (its stage game's payoff matrix; the same from either seat), which the
     margin rule of the ratings scales. ``None`` for a solo task, and for a game that
     cannot be built here (an unknown id, arguments that are not plain data): the
     ratings then use rock-paper-scissors' 2/3."""
+    from arena.game_facts import facts_of
+    from leaderboards import round_variance
+
     try:
-        return _variance(game, json.dumps(dict(args or {}), sort_keys=True))
+        facts = facts_of(game, args)
     except Exception:  # noqa: BLE001 -- a view never fails on this: the default applies
         return None
+    return None if facts.solo else round_variance(facts.payoff(facts.roles[0]))
 
 
 def rating_options(game: str, *, margin_sd: float = DEFAULT_MARGIN_SD,
@@ -345,7 +332,7 @@ def graph_command(
     if out is not None and importlib.util.find_spec("matplotlib") is None:
         raise ArenaError("--out needs matplotlib: pip install matplotlib")
     if out is not None:
-        from arena.store import refuse_run_file
+        from arena.store_files import refuse_run_file
 
         refuse_run_file(out, directory)  # never draw over a run's own files
     with _open(directory, game) as view:

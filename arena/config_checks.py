@@ -27,12 +27,7 @@ from arena.config_model import (
     RoundRobin,
     Solo,
 )
-from arena.config_names import (  # noqa: F401 -- skeleton: re-exported for callers
-    check_names,
-    name_problem,
-    normalised,
-    skeleton,
-)
+from arena.config_names import check_names, name_problem, normalised
 from arena.errors import ConfigError
 from arena.option_types import option_type_problem
 from arena.registry import (

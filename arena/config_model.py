@@ -274,6 +274,14 @@ class Config(_Frozen):
     def agent(self, name: str) -> AgentConfig:
         return next(a for a in self.agents if a.name == name)
 
+    def game(self, game_id: str) -> GameConfig:
+        """The game with id ``game_id`` (``KeyError`` if the config plays none); its facts
+        (moves, roles, payoffs) are ``arena.game_facts.game_facts(config.game(id))``."""
+        for game in self.games:
+            if game.id == game_id:
+                return game
+        raise KeyError(game_id)
+
     def snapshot(self) -> dict[str, Any]:
         """The resolved config as plain data (what the store keeps; ``--resume`` compares).
         Settings added later are left out at their defaults, so older runs still match."""

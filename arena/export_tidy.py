@@ -46,23 +46,12 @@ class GameActions:
     and, for numbers, the lowest value (an action's index is its offset from it)."""
 
     def __init__(self, game: str, args: dict[str, Any]) -> None:
-        from envs import get_game, make_game
+        from arena.game_facts import facts_of
 
-        self.kind = get_game(game).kind
-        self.labels: list[str] = []
-        self.low = 0
-        if self.kind == "text":
-            return
-        env = make_game(game, **args)
-        try:
-            raw = env.unwrapped
-            if self.kind == "numbers":
-                self.low = int(raw.low)
-                self.labels = [str(v) for v in range(raw.low, raw.high + 1)]
-            else:
-                self.labels = list(raw.action_names)
-        finally:
-            env.close()
+        facts = facts_of(game, args)
+        self.kind = facts.kind
+        self.labels: list[str] = list(facts.action_names)
+        self.low = facts.low or 0
 
     def name_and_index(self, action: Any) -> tuple[Any, int | None]:
         """The action as the ``action`` column shows it, and its index."""

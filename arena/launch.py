@@ -16,14 +16,14 @@ from arena.config import Config, load_config
 from arena.errors import ArenaError, ConfigError, StoreError
 from arena.model_plan import ModelGate
 from arena.probe import probe_agents
-from arena.records import RETRYABLE
 from arena.runner import Runner, RunOutcome, package_versions
 from arena.schedule import build_schedule
 from arena.store import Store
+from arena.store_files import LOCK_NAME
 
-LOCK_NAME = "arena.lock"
-#: config keys that change how a run is played, never what it produces
-RUN_ONLY_KEYS = ("concurrency", "timeout")
+#: config keys that change how a run is played, never what it produces (``memory``, the
+#: model budget, changes only the order of play)
+RUN_ONLY_KEYS = ("concurrency", "timeout", "memory")
 
 
 def default_out(config: Config, *, root: Path = Path("runs")) -> Path:
@@ -210,7 +210,7 @@ def _play(config: Config, config_path: str, directory: Path, schedule: Any, *, r
     store = open_store(config, directory, resume=resume, models=models)
     print(f"Run directory: {directory}", flush=True)
     if retry_forfeits:
-        replayed = store.forget_retryable(RETRYABLE)
+        replayed = store.forget_retryable()
         print(f"Replaying {len(replayed)} forfeited matches (timed out or process ended)",
               flush=True)
     try:

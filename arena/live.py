@@ -42,7 +42,7 @@ from rich.text import Text
 
 from arena.cli_views import round_variance_of
 from arena.config_model import DEFAULT_MARGIN_SD
-from arena.live_logging import LogRouting
+from arena.live_logging import LogRouting, PlainLogs
 from arena.records import FORFEIT, MatchResult
 from leaderboards import Leaderboard, LiveRatings
 from leaderboards.table import literal, visible
@@ -277,6 +277,7 @@ class PlainObserver:
 
     def __init__(self, *, file: TextIO | None = None) -> None:
         self._file = file
+        self._logs: PlainLogs | None = None
         self._total = self._done = self._played = self._forfeits = 0
         self._started = time.monotonic()
 
@@ -287,6 +288,7 @@ class PlainObserver:
 
     def run_started(self, *, name: str, total: int, done: int) -> None:
         self._total, self._done, self._started = total, done, time.monotonic()
+        self._logs = PlainLogs()
         resumed = f", {done} already done" if done else ""
         self._print(f"run {visible(name)}: {total} matches scheduled{resumed}")
 
@@ -320,3 +322,6 @@ class PlainObserver:
         forfeits = f", {self._forfeits} forfeits" if self._forfeits else ""
         self._print(f"run {what}: {self._done}/{self._total} matches done "
                     f"({self._played} played in {seconds:.1f} s{forfeits})")
+        if self._logs is not None:
+            self._logs.restore()
+            self._logs = None

@@ -33,7 +33,7 @@ import numpy as np
 
 from arena.errors import ArenaError
 from arena.ratings_schema import CHOICES, CRITERIA
-from arena.store_files import _rollback
+from arena.store_files import rollback
 
 # a constant mixed into the run's seed: the pairs' draw is its own random stream
 _PAIR_STREAM = 0x52415445
@@ -152,7 +152,7 @@ def ensure_pairs(conn: sqlite3.Connection, *, seed: int, config: dict[str, Any])
             conn.executemany("INSERT INTO rating_pairs VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
         conn.execute("COMMIT")
     except BaseException:
-        _rollback(conn)
+        rollback(conn)
         raise
     (count,) = conn.execute("SELECT COUNT(*) FROM rating_pairs").fetchone()
     return int(count)
@@ -231,7 +231,7 @@ def save_answer(conn: sqlite3.Connection, *, rater: str, pair_id: str,
                          "(rater, pair_id) DO NOTHING", (rater, pair_id, comment, now))
         conn.execute("COMMIT")
     except BaseException:
-        _rollback(conn)
+        rollback(conn)
         raise
     return stored > 0
 
@@ -299,7 +299,7 @@ def import_rows(conn: sqlite3.Connection, rows: list[dict[str, str]], *, name: s
                 [(*f, cur.lastrowid, now) for f in fresh])
         conn.execute("COMMIT")
     except BaseException:
-        _rollback(conn)
+        rollback(conn)
         raise
     return len(fresh), len(rows) - len(fresh)
 

@@ -86,6 +86,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -118,14 +119,12 @@ def _players(records: list[dict[str, Any]]) -> list[str]:
 
 
 def _numbers(section: Any) -> dict[str, Any]:
-    from envs import make_game
+    from arena.game_facts import facts_of
     from leaderboards.analysis_numbers import numbers_summary
 
-    env = make_game(section.game, **section.args)
-    low, high, length = env.unwrapped.low, env.unwrapped.high, env.unwrapped.length
-    env.close()
-    return {"agents": {a: numbers_summary(section.records, a, low=low, high=high,
-                                          length=length)
+    facts = facts_of(section.game, section.args)
+    return {"agents": {a: numbers_summary(section.records, a, low=facts.low, high=facts.high,
+                                          length=facts.length)
                        for a in _players(section.records)}}
 
 
@@ -269,24 +268,51 @@ def default_out(directories: list[str | Path]) -> Path:
 
 def write_report(directories: list[str | Path], out: str | Path | None = None, *,
                  benchmarks: str | Path | None = None) -> tuple[Path, Path, float]:
-    """Write the HTML report and its JSON beside it; returns both paths and the seconds."""
+    """Write the HTML report and its JSON beside it; returns both paths and the seconds.
+
+    Both are written to temporary files and put in place only once both are whole, so a
+    full disk leaves the previous report as it was. ``--out`` names the HTML, which is
+    replaced as asked; the JSON beside it is a name the user did not type, so it replaces
+    only a report JSON (``"format": "arena-analysis"``) and refuses any other file.
+    """
     from arena.report_html import render_html
+    from arena.store_files import output_file, refuse_run_file
 
     start = time.perf_counter()
     html_path = Path(out) if out is not None else default_out(directories)
     json_path = html_path.with_suffix(".json")
     if json_path == html_path:
         raise ArenaError(f"{html_path}: the report needs a name that does not end in .json")
-    from arena.store import refuse_run_file
-
     for path in (html_path, json_path):  # never over a run's own files
         refuse_run_file(path, *directories)
+    _refuse_foreign_json(json_path, html_path)
     data = analyze(directories, benchmarks=benchmarks)
     page = render_html(data)
     try:
         html_path.parent.mkdir(parents=True, exist_ok=True)
-        html_path.write_text(page, encoding="utf-8")
-        json_path.write_text(to_json(data), encoding="utf-8")
+        with output_file(html_path) as html, output_file(json_path) as sidecar:
+            html.write(page)
+            sidecar.write(to_json(data))
     except OSError as exc:
-        raise ArenaError(f"cannot write {html_path}: {exc.strerror or exc}") from None
+        raise ArenaError(f"cannot write {html_path}: {exc.strerror or exc}; the previous "
+                         "report, if any, is as it was") from None
     return html_path, json_path, time.perf_counter() - start
+
+
+# how every JSON written by write_report begins (to_json: the "format" key first, indent 1)
+_REPORT_JSON_START = '{\n "format": ' + json.dumps(FORMAT)
+
+
+def _refuse_foreign_json(json_path: Path, html_path: Path) -> None:
+    """Refuse to replace a file at ``json_path`` that is not a report's JSON."""
+    if not os.path.lexists(json_path):
+        return
+    try:
+        with open(json_path, encoding="utf-8", errors="replace") as handle:
+            start = handle.read(len(_REPORT_JSON_START))
+    except OSError:
+        start = ""
+    if start != _REPORT_JSON_START:
+        raise ArenaError(f"{json_path} already exists and is not an arena report's JSON; the "
+                         f"report {html_path.name} writes its numbers there: nothing was "
+                         "written, choose another --out")

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from arena.records import MatchResult
 from arena.store import Store
+from tests.helpers import as_result
 from tests.leaderboards import match
 
 LEADERBOARD_KEYS = ["agent", "mu", "sigma", "score", "wins", "losses", "draws", "matches",
@@ -73,7 +73,7 @@ def cycle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
                                                         forfeited_by="crash")]
     with Store.create(directory, config=config) as store:
         for record in records:
-            store.save(MatchResult.from_dict(record))
+            store.save(as_result(record))
     return directory
 
 
@@ -198,7 +198,7 @@ def test_keyed_csv_keeps_each_row_whole_and_every_cell_safe(tmp_path: Path) -> N
                                            (names[1], names[2])])]
     with Store.create(tmp_path / "run", config=config) as store:
         for record in records:
-            store.save(MatchResult.from_dict(record))
+            store.save(as_result(record))
     done = subprocess.run([sys.executable, "-m", "arena.cli", "leaderboard",  # bytes: CR kept
                            str(tmp_path / "run"), "--format", "csv"], capture_output=True,
                           timeout=120)

@@ -29,7 +29,8 @@ import yaml
 from arena import store as store_module
 from arena.errors import StoreError
 from arena.records import MatchResult
-from arena.store import RUN_FILES, Store, refuse_run_file
+from arena.store import Store
+from arena.store_files import RUN_FILES, refuse_run_file
 
 REPO = Path(__file__).resolve().parents[2]
 ARENA = shutil.which("arena", path=str(Path(sys.executable).parent)) or "arena"

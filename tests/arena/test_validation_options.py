@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -124,15 +124,34 @@ class FailsInReset(BaseAgent):
 
 
 class Slow(BaseAgent):
-    """An agent whose first decision would take a long time: the check never asks for one."""
+    """An agent whose first decision would take a long time: the check never asks for one.
+
+    The probe swallows whatever an agent raises (a failure in play is a forfeit, not a
+    config error), so a decision asked for is recorded here, where the test looks.
+    """
+
+    resets: ClassVar[list[str]] = []
+    asked: ClassVar[list[str]] = []
+
+    def reset(self, *, seed: int | None = None, **context: Any) -> None:
+        Slow.resets.append(str(context.get("game")))
+        super().reset(seed=seed, **context)
 
     def distribution(self, observation: Any, action_space: Any) -> Any:
+        Slow.asked.append(str(self.name))
         raise AssertionError("the config check must not ask for a decision")
 
 
 def test_agent_failures_no_option_explains_are_left_to_the_matches() -> None:
     probe_agents(config({"type": f"{HERE}FailsInReset"}), "c")
+
+
+def test_the_config_check_never_asks_for_a_decision() -> None:
+    Slow.resets.clear()
+    Slow.asked.clear()
     probe_agents(config({"type": f"{HERE}Slow"}), "c")
+    assert Slow.resets  # the probe did build and reset it...
+    assert Slow.asked == []  # ...and asked for nothing
 
 
 def test_the_config_check_is_quick() -> None:

@@ -223,3 +223,12 @@ def test_twelve_agents_with_long_names_fit_one_block_in_80_columns() -> None:
     headers = [line.split() for line in lines if line.split()[:1] == ["agent"]]
     assert len(headers) == 1 and len(headers[0]) == 14  # agent, twelve columns, mean
     assert "smol = smollm2-instruct" in " ".join(" ".join(lines).split())
+@pytest.mark.parametrize("name", ["$x^$", "$\\nope{x}$", "$$", "cost $5 or $6^", "$x^2$"])
+def test_a_name_that_looks_like_mathtext_is_drawn_literally(tmp_path: Path, name: str) -> None:
+    pytest.importorskip("matplotlib")
+    from leaderboards.plot import draw_graph
+
+    graph = dominance_graph([match(i, name, "b", 9, rounds=10) for i in range(4)])
+    assert name in graph.nodes
+    draw_graph(graph, tmp_path / "g.png", title=f"rps {name}", cycles=cycles(graph))
+    assert (tmp_path / "g.png").read_bytes()[:4] == b"\x89PNG"
