@@ -279,7 +279,7 @@ class ProcessPlaces:
         if min(concurrency, fixtures) <= self.capacity:
             return None
         return (f"at most {self.capacity} worker processes at once, not {concurrency}: "
-                f"this machine has {self.cores} cores available")
+                f"this machine has {self.cores} core{'s' * (self.cores != 1)} available")
 
     def slot(self) -> ProcessSlot | None:
         while self.idle:

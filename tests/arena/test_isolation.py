@@ -29,7 +29,8 @@ def play_with_runner(tmp_path, config, **kwargs):
     from arena.store import Store
 
     store = Store.create(tmp_path / kwargs.pop("name", "run"), config=config.snapshot())
-    runner = Runner(config, store, None, fixtures=build_schedule(config).fixtures, **kwargs)
+    observer = kwargs.pop("observer", None)
+    runner = Runner(config, store, observer, fixtures=build_schedule(config).fixtures, **kwargs)
     start = time.monotonic()
     outcome = runner.run()
     elapsed = time.monotonic() - start
@@ -106,3 +107,25 @@ def test_the_live_view_gets_a_solo_series_with_its_episodes(tmp_path):
                  fmt={"type": "solo", "episodes": 4})
     play(tmp_path, config, observer=observer)
     assert observer.logs == [(4, 12)]
+
+
+def test_a_huge_concurrency_starts_no_more_workers_than_the_machine_can_run(tmp_path,
+                                                                            monkeypatch):
+    from arena.slot_process import WORKERS_PER_CORE, available_cores
+    from tests.arena.test_runner import Recorder
+
+    assert 1 <= available_cores() <= len(os.sched_getaffinity(0))
+    monkeypatch.setattr("arena.slot_process.available_cores", lambda: 1)
+    bots = [{"name": f"b{i}", "type": t} for i, t in enumerate(
+        ["uniform_random", "cycle", "frequency", "markov", "constant", "beat_last"])]
+    observer = Recorder()
+    config = cfg(bots)
+    records, runner, outcome, _ = play_with_runner(tmp_path, config, concurrency=100000,
+                                                   observer=observer)
+    assert outcome.played == len(records) == 30 and all(r["status"] == FINISHED
+                                                        for r in records)
+    pids = [pid for places in runner.places for pid in getattr(places, "pids", ())]
+    assert 0 < len(pids) <= WORKERS_PER_CORE
+    notes = [e[1] for e in observer.of("notice") if "worker processes" in e[1]]
+    assert notes == [f"at most {WORKERS_PER_CORE} worker processes at once, not 100000: "
+                     "this machine has 1 core available"]
