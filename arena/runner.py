@@ -39,7 +39,7 @@ from arena.errors import ArenaError
 from arena.eta import Eta
 from arena.model_plan import ModelGate
 from arena.observers import GuardedObserver
-from arena.places import in_process, local_places
+from arena.places import local_places
 from arena.records import RETRYABLE, RETRYABLE_TIMEOUT, Fixture, MatchResult
 from arena.registry import declared_timeout, get_agent_class
 from arena.slots import Event, Places, Slot, Waker
@@ -97,10 +97,11 @@ class Runner:
         self.timeout = timeout if timeout is not None else config.timeout
         self.agent_timeouts = {a.name: declared_timeout(get_agent_class(a.type))
                                for a in config.agents}
-        # language models this process holds, under the run's memory budget
-        self.models = ModelGate.of(config, playing_here=in_process(config))
         self.places = places if places is not None else local_places(
             config, show_rounds=self.observer.shows_rounds)
+        # language models this process holds, under the run's memory budget
+        self.models = ModelGate.of(config, playing_here=set().union(
+            *(places.in_process for places in self.places)))
         self.in_flight: dict[str, _Flight] = {}
         self.signal: int | None = None
         self.failure: str | None = None

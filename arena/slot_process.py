@@ -258,6 +258,8 @@ class ProcessSlot:
 class ProcessPlaces:
     """The run's worker processes: matches of agents that a worker can build."""
 
+    in_process: frozenset[str] = frozenset()  # a worker's memory is its own
+
     def __init__(self, config: Config, *, shared: set[str], show_rounds: bool,
                  limit: int | None = None) -> None:
         self.config, self.shared, self.show_rounds = config, shared, show_rounds

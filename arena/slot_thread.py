@@ -121,6 +121,7 @@ class ThreadPlaces:
 
     def __init__(self, config: Config, *, shared: set[str], show_rounds: bool) -> None:
         self.config, self.shared, self.show_rounds = config, shared, show_rounds
+        self.in_process = frozenset(shared)
         self.wake: Callable[[], None] = lambda: None
 
     def takes(self, fixture: Fixture) -> bool:

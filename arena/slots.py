@@ -114,6 +114,9 @@ class Places(Protocol):
 
     #: the most slots of this kind at once (``None``: as many as the run's concurrency)
     capacity: int | None
+    #: the agents whose models the run's own process holds while these places play
+    #: them (the memory budget's concern; none for places in other processes)
+    in_process: frozenset[str]
 
     def takes(self, fixture: Fixture) -> bool:
         """Whether this kind of place plays ``fixture``."""
