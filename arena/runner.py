@@ -197,9 +197,7 @@ class Runner:
         if self._waker.fd in wait(waits, max(0.0, min(deadline - time.monotonic(),
                                                       PROGRESS_SECONDS))):
             self._waker.drain()
-        for flight in list(self.in_flight.values()):
-            for event in flight.slot.poll():
-                self._handle(flight, event)
+        self._poll()
         now = time.monotonic()
         for flight in list(self.in_flight.values()):
             if flight.deadline <= now and not self._stopping:
@@ -207,6 +205,11 @@ class Runner:
         if now >= self._next_estimate and self.eta is not None:
             self._next_estimate = now + ESTIMATE_SECONDS
             self.observer.estimate(self.eta.seconds_left())
+
+    def _poll(self) -> None:
+        for flight in list(self.in_flight.values()):
+            for event in flight.slot.poll():
+                self._handle(flight, event)
 
     def _handle(self, flight: _Flight, event: Event) -> None:
         """The one reporting path: what a slot said, to the observer, the store and the
@@ -257,6 +260,7 @@ class Runner:
     def _wind_down(self) -> None:
         """After a stop: a match in its last round may finish within :data:`GRACE_S`;
         every other match in flight is stopped, unrecorded (``--resume`` plays it)."""
+        self._poll()  # how far each match got, now
         until = time.monotonic() + GRACE_S
         while self.in_flight:
             for flight in list(self.in_flight.values()):

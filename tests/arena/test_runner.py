@@ -288,3 +288,36 @@ def test_a_failing_display_never_costs_a_match(tmp_path, capsys, display):
     records, _, _ = play(tmp_path, cfg(MIXED[:3]), observer=display())
     assert len(records) == 6 and all(r["status"] == FINISHED for r in records)
     assert capsys.readouterr().err.count("display failed") == 1
+
+
+def test_a_stop_lets_a_match_in_its_last_round_finish_and_leaves_the_rest(tmp_path):
+    """Ctrl-C: a match held in its last round finishes and is saved; a match held in
+    round 2 is stopped and left unplayed, for --resume."""
+    from pathlib import Path
+
+    last, early = tmp_path / "last", tmp_path / "early"
+    pace = "tests.arena.pacing_agents:WaitForFile"
+    config = cfg([{"name": "last", "type": pace, "path": str(last), "wait_at": 6},
+                  {"name": "early", "type": pace, "path": str(early), "wait_at": 2},
+                  {"name": "rnd", "type": "uniform_random"}],
+                 game={"id": "rps", "rounds": 6}, concurrency=2)
+    keys = ["rps/last-vs-rnd/0", "rps/early-vs-rnd/0"]
+    fixtures = [f for f in build_schedule(config).fixtures if f.key in keys]
+    store = Store.create(tmp_path / "run", config=config.snapshot())
+    runner = Runner(config, store, Recorder(), fixtures=fixtures)
+
+    def stop_when_both_wait() -> None:
+        while not (Path(f"{last}.waiting").exists() and Path(f"{early}.waiting").exists()):
+            time.sleep(0.01)
+        runner.interrupt()
+        last.touch()  # the last round may now end: within the grace, or before the stop
+
+    threading.Thread(target=stop_when_both_wait, daemon=True).start()
+    try:
+        outcome = runner.run()
+        saved = store.results()
+    finally:
+        early.touch()
+        store.close()
+    assert outcome.signal is not None and outcome.played == 1
+    assert [(r["key"], r["status"], r["rounds"]) for r in saved] == [(keys[0], FINISHED, 6)]
