@@ -2,12 +2,11 @@
 
 The runner keeps the fixtures not yet played, in the model plan's order
 (:mod:`arena.model_plan`), and starts at most ``concurrency`` at once, each in a slot of
-the first places that take it: by default a thread of this process for a match seating an
-agent that must share the run's memory (a loaded language model,
-:mod:`arena.slot_thread`), a worker process otherwise (:mod:`arena.slot_process`). It
-times each match from the moment its slot begins it, reports what the slots say through
-the run's one observer, and saves every record here, each match in its own transaction,
-as soon as it ends: a run killed at any moment loses nothing it committed.
+the first places that take it (:mod:`arena.places`: by default a thread here for a match
+seating a language model, a worker process otherwise). It times each match from the
+moment its slot begins it, reports what the slots say through the run's one observer,
+and saves every record here, each match in its own transaction, as soon as it ends: a
+run killed at any moment loses nothing it committed.
 
 A match still running at its limit is killed and recorded as a forfeit by the agent being
 called; so is one whose process ended under it. Such forfeits say so in their error
@@ -109,6 +108,7 @@ class Runner:
         self.eta: Eta | None = None
         self._waker: Waker | None = None  # the run's, while it runs
         self._next_estimate = 0.0
+        self._position: dict[str, int] = {}  # fixture key -> its place in the plan
 
     # -- the loop -----------------------------------------------------------------------
     def run(self) -> RunOutcome:
@@ -119,20 +119,21 @@ class Runner:
         self.observer.run_started(name=self.config.name, total=len(self.fixtures), done=already)
         for message in self.notices:
             self.observer.notice(message)
-        pending = deque(self.models.start(self.observer.notice))
+        plan = self.models.start(self.observer.notice)
+        queues = self._queues(plan)
         self._waker = waker = Waker()
-        for places in self.places:
+        for places, queue in queues.items():
             places.open(waker.wake)
-            line = places.limit_notice(self.concurrency, sum(map(places.takes, pending)))
+            line = places.limit_notice(self.concurrency, len(queue))
             if line:
                 self.observer.notice(line)
         room = sum(places.capacity or self.concurrency for places in self.places)
-        self.eta = Eta(pending, config=self.config, lanes=min(self.concurrency, room))
+        self.eta = Eta(plan, config=self.config, lanes=min(self.concurrency, room))
         previous = self._install_signals()
         ended = False
         try:
-            while (pending or self.in_flight) and not self._stopping:
-                self._fill(pending)
+            while (any(queues.values()) or self.in_flight) and not self._stopping:
+                self._fill(queues)
                 self._step()
             self._wind_down()
             ended = True
@@ -154,37 +155,36 @@ class Runner:
     def _stopping(self) -> bool:
         return self.signal is not None or self.failure is not None
 
-    def _fill(self, pending: deque[Fixture]) -> None:
-        """Start what may start: in plan order, passing over matches whose places are
-        full, never over one that would break the model budget."""
-        full: list[Places] = []
-        i = 0
-        while i < len(pending) and len(self.in_flight) < self.concurrency:
-            fixture = pending[i]
-            places = self._places_for(fixture)
-            if places in full:
-                i += 1
-                continue
-            if not self.models.fits(fixture):
-                return
-            slot = places.slot()
+    def _queues(self, plan: list[Fixture]) -> dict[Places, deque[Fixture]]:
+        """The matches to play, by the places that play them, each in plan order."""
+        self._position = {f.key: i for i, f in enumerate(plan)}
+        queues: dict[Places, deque[Fixture]] = {places: deque() for places in self.places}
+        for fixture in plan:
+            places = next((p for p in self.places if p.takes(fixture)), None)
+            if places is None:
+                raise ArenaError(f"no place to play match {fixture.key} in")
+            queues[places].append(fixture)
+        return queues
+
+    def _fill(self, queues: dict[Places, deque[Fixture]]) -> None:
+        """Start what may start, the earliest in plan order first. Full places hold back
+        only their own matches; a match that would break the model budget holds back
+        the matches behind it."""
+        ready = {places: queue for places, queue in queues.items() if queue}
+        while ready and len(self.in_flight) < self.concurrency:
+            places, queue = min(ready.items(), key=lambda item: self._position[item[1][0].key])
+            fixture = queue[0]
+            slot = places.slot() if self.models.fits(fixture) else None
             if slot is None:
-                full.append(places)
-                if len(full) == len(self.places):
-                    return
-                i += 1
+                del ready[places]
                 continue
-            del pending[i]
+            queue.popleft()
+            if not queue:
+                del ready[places]
             self.models.started(fixture)
             self.in_flight[fixture.key] = _Flight(fixture, slot, places,
                                                   self.match_timeout(fixture))
             slot.start(fixture)
-
-    def _places_for(self, fixture: Fixture) -> Places:
-        for places in self.places:
-            if places.takes(fixture):
-                return places
-        raise ArenaError(f"no place to play match {fixture.key} in")
 
     def _step(self) -> None:
         """Wait for news from the matches in flight (at most until the next deadline, or
