@@ -202,7 +202,7 @@ class Runner:
         for flight in list(self.in_flight.values()):
             if flight.deadline <= now and not self._stopping:
                 self._end(flight, flight.slot.kill(f"{RETRYABLE_TIMEOUT} {flight.limit:g} s"))
-        if now >= self._next_estimate and self.eta is not None:
+        if now >= self._next_estimate and self.observer.shows_estimate and self.eta:
             self._next_estimate = now + ESTIMATE_SECONDS
             self.observer.estimate(self.eta.seconds_left())
 
