@@ -1,7 +1,8 @@
 """One scheduled fixture, start to finish: build its env and fresh agents, play it.
 
 :func:`play_fixture` is what the runner runs for every match, in a worker process
-(:mod:`arena.worker`) or, for agents that must share the run's memory, in a thread.
+(:mod:`arena.worker`) or, for agents that must share the run's memory, in a thread;
+:func:`game_facts` is what the run's side needs to know of a game without playing it.
 """
 
 from __future__ import annotations

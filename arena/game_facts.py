@@ -35,6 +35,7 @@ class GameFacts:
     ``payoffs``       matrix games: role -> its payoff matrix (rows: its own action,
                       columns: the opponent's), so the game seen from each seat
     ``low``, ``high``, ``length``  numbers tasks: the value range and a sequence's length
+    ``rounds``        matrix games: the rounds of a match (solo tasks count episodes)
     ``nash``          games that solve themselves (hide-and-seek): ``(hider, seeker,
                       seeker_value)``, the equilibrium strategies and value
     """
@@ -48,6 +49,7 @@ class GameFacts:
     high: int | None = None
     length: int | None = None
     nash: tuple[np.ndarray, np.ndarray, float] | None = None
+    rounds: int | None = None
 
     @property
     def solo(self) -> bool:
@@ -96,7 +98,7 @@ def _facts(game_id: str, args_json: str) -> GameFacts:
             hider, seeker, value = raw.nash()
             nash = (_frozen(hider), _frozen(seeker), float(value))
         return GameFacts(game_id, spec.kind, roles, tuple(str(n) for n in raw.action_names),
-                         payoffs, nash=nash)
+                         payoffs, nash=nash, rounds=int(raw.rounds))
     finally:
         env.close()
 

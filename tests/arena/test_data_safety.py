@@ -302,6 +302,7 @@ def test_a_run_on_a_full_disk_stops_with_one_line_and_a_resume_hint(finished, ti
     line = one_line_error(done, "disk is full", "intact", "resume with: arena run",
                           f"--out {out} --resume", "--set game.rounds=300")
     assert "cannot rollback" not in line
+    assert "run finished" not in done.stdout and "run interrupted" in done.stdout
     saved = matches_in(out)
     assert saved > 0
     rows = [json.loads(x) for x in arena("export", out).stdout.splitlines()]

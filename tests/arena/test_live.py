@@ -114,6 +114,20 @@ def test_live_view_shows_matches_leaderboard_and_progress_within_80_columns() ->
     assert "5/10" in text  # resumed at 3 done, two more finished
 
 
+def test_the_eta_is_the_runners_estimate_and_estimating_until_it_has_one() -> None:
+    live = busy_observer()
+    try:
+        before = screen(live, 80)[-1]
+        live.estimate(3725.4)
+        after = screen(live, 80)[-1]
+        live.estimate(None)
+        again = screen(live, 80)[-1]
+    finally:
+        live.run_finished(interrupted=False)
+    assert before.endswith("eta estimating…") and again.endswith("eta estimating…")
+    assert after.endswith("eta 1:02:05")
+
+
 def test_a_long_run_name_never_hides_the_progress_counts() -> None:
     live = LiveObserver(console=terminal())
     live.run_started(name="a-rather-long-tournament-name-that-goes-on-and-on", total=1234,
