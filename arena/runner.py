@@ -10,7 +10,7 @@ run killed at any moment loses nothing it committed.
 
 A match still running at its limit is killed and recorded as a forfeit by the agent being
 called; so is one whose process ended under it. Such forfeits say so in their error
-(:data:`arena.records.RETRYABLE`), and ``--retry-forfeits`` replays them.
+(:data:`arena.records.RETRYABLE_KINDS`), and ``--retry-forfeits`` replays them.
 
 SIGINT or SIGTERM stops starting matches. A match in its last round may finish within
 :data:`GRACE_S`; every other match in flight is stopped and left for ``--resume``, and the
@@ -39,7 +39,7 @@ from arena.eta import Eta
 from arena.model_plan import ModelGate
 from arena.observers import GuardedObserver
 from arena.places import local_places
-from arena.records import RETRYABLE, RETRYABLE_TIMEOUT, Fixture, MatchResult
+from arena.records import RETRYABLE_KINDS, RETRYABLE_TIMEOUT, Fixture, MatchResult
 from arena.registry import declared_timeout, get_agent_class
 from arena.slots import Event, Places, Slot, Waker
 from arena.store import Store
@@ -230,7 +230,7 @@ class Runner:
                 self.observer.round_played(key=key, round=event.round, moves=event.moves,
                                            scores=event.scores)
         elif isinstance(event, slots.Finished):  # unplayed if it died with a stop
-            died = self._stopping and (event.result.error or "").startswith(RETRYABLE)
+            died = self._stopping and event.result.forfeit_kind in RETRYABLE_KINDS
             self._end(flight, None if died else event.result)
         elif isinstance(event, slots.Unfinished):  # stopped, or a service the agents need is down
             self.failure = self.failure or event.reason
