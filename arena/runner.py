@@ -9,9 +9,8 @@ and saves every record here, each match in its own transaction, as soon as it en
 run killed at any moment loses nothing it committed.
 
 A match still running at its limit is killed and recorded as a forfeit by the agent being
-called; so is one whose process ended under it. Such forfeits are stored with their own
-kind (``timeout``, ``died``: :data:`arena.records.RETRYABLE_KINDS`), and
-``--retry-forfeits`` replays them.
+called; so is one whose process ended under it. Such forfeits have their own kinds
+(:data:`arena.records.RETRYABLE_KINDS`), which ``--retry-forfeits`` replays.
 
 SIGINT or SIGTERM stops starting matches. A match in its last round may finish within
 :data:`GRACE_S`; every other match in flight is stopped and left for ``--resume``, and the
