@@ -51,8 +51,11 @@ BOTS = [{"name": "rnd", "type": "uniform_random"}, {"name": "freq", "type": "fre
 
 
 def committed(run_dir: Path) -> int:
+    # read-only: a plain connect would create an empty arena.db in a run directory that
+    # `arena run` has just made, which it would then refuse as not its own
     try:
-        with sqlite3.connect(run_dir / "arena.db", timeout=5) as conn:
+        with sqlite3.connect(f"file:{run_dir / 'arena.db'}?mode=ro", uri=True,
+                             timeout=5) as conn:
             return conn.execute("SELECT COUNT(*) FROM matches").fetchone()[0]
     except sqlite3.OperationalError:
         return -1  # not created yet
