@@ -52,6 +52,13 @@ def address_problem(address: str) -> str | None:
     return f"{address!r} is not a Ray address: give auto, local, HOST:PORT or ray://HOST:PORT"
 
 
+def cluster_address(executor: Any, flag: str | None) -> str | None:
+    """Where a run goes: ``--ray`` wins over the config's ``executor``; ``None``: here."""
+    if flag is not None:
+        return check_address(flag)
+    return executor.address if executor.type == "ray" else None
+
+
 def check_address(address: str) -> str:
     """``address``, stripped, if it is one of the four forms, else an ``ArenaError``."""
     problem = address_problem(address)

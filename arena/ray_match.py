@@ -2,17 +2,16 @@
 
 :func:`play_streamed` is the body of the task (:mod:`arena.slot_ray` starts it as a
 streaming generator). It learns the run's games and agent types once per worker
-process (:func:`adopt`), plays the fixture in a thread with :func:`arena.fixture.play_fixture`
-and yields plain events while it plays:
+process (:func:`adopt`), plays the fixture in a thread with
+:func:`arena.fixture.play_fixture`, and yields plain data while it plays:
 
-``("began", {"node": ..., "pid": ...})``  the match runs now, here (its clock starts);
-``("started", info)``                     what ``match_started`` tells the live view;
-``("progress", {...})``                   every :data:`PROGRESS_SECONDS` while something
-                                          changed: the agent being called, rounds played,
-                                          the latest rounds' moves and scores;
-``("log", record)``                       an agent's log record (the first few per match);
-``("done", result)``                      the whole :class:`~arena.records.MatchResult`;
-``("down", reason)``                      a service the agents need is gone: no record.
+- ``("began", {"node": ..., "pid": ...})`` first: the match runs now, there (its time
+  limit counts from here, not from when the task was queued);
+- ``("state", {"current": ..., "rounds": ...})`` every :data:`PROGRESS_SECONDS` while it
+  changed: the agent being called (whom a timeout blames) and the rounds played;
+- the events of :mod:`arena.slots` (``Started``, ``Progress``, ``Log``), and last
+  ``Finished`` with the whole record, or ``Unfinished`` when a service the agents need
+  is gone.
 
 The worker never touches the run's store: the driver saves every record, so a worker
 killed mid-match (a timeout's ``ray.cancel(force=True)``, ``kill -9``, a lost node)
@@ -25,7 +24,6 @@ import logging
 import os
 import pickle
 import threading
-from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
@@ -34,11 +32,14 @@ from arena.config import Config
 from arena.fixture import play_fixture
 from arena.records import Fixture
 from arena.seats import MatchState
+from arena.slots import Event, Finished, Log, Progress, Started, Unfinished
 
 #: how often a playing match reports how far it got
 PROGRESS_SECONDS = 0.1
-#: an agent's log records forwarded per match; the rest are counted
+#: an agent's log records forwarded per match; the rest are dropped
 LOG_RECORDS = 20
+#: round events kept between two reports: the live view shows the newest rounds
+ROUNDS_KEPT = 3
 #: the runs whose setup this worker process has adopted
 _ADOPTED: set[str] = set()
 
@@ -65,96 +66,92 @@ def adopt(setup: dict[str, Any]) -> None:
     _ADOPTED.add(setup["id"])
 
 
-class _Recorder:
-    """What the match reports, kept for the next progress event."""
+class _Recorder(logging.Handler):
+    """The match's observer and its agents' log handler: events for the next report."""
 
-    def __init__(self, rounds: bool) -> None:
-        self.rounds = rounds
+    def __init__(self, state: MatchState, *, node: str, show_rounds: bool) -> None:
+        super().__init__()
+        self.state, self.node, self.show_rounds = state, node, show_rounds
         self.lock = threading.Lock()
-        self.started: dict[str, Any] | None = None
-        self.recent: deque[dict[str, Any]] = deque(maxlen=3)
+        self.events: list[Event] = []
+        self.logged = 0
+
+    def take(self) -> list[Event]:
+        with self.lock:
+            events, self.events = self.events, []
+        return events
 
     def match_started(self, **info: Any) -> None:
         with self.lock:
-            self.started = info
+            self.events.append(Started({**info, "node": self.node}))
 
     def round_played(self, *, key: str, round: int, moves: dict[str, str],
                      scores: dict[str, float]) -> None:
-        if self.rounds:
-            with self.lock:
-                self.recent.append({"round": round, "moves": dict(moves),
-                                    "scores": dict(scores)})
-
-
-class _Logs(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__()
-        self.records: list[dict[str, Any]] = []
-        self.lock = threading.Lock()
-        self.dropped = 0
+        log = self.state.round_log
+        entries = ([e for e in log if e.get("episode") == round - 1] if len(moves) == 1
+                   else log[-1:])
+        seconds = {name: sum(e["latency_ms"][name] for e in entries) / 1000 for name in moves}
+        shown = self.show_rounds
+        event = Progress(round, seconds, dict(moves) if shown else None,
+                         dict(scores) if shown else None)
+        with self.lock:
+            rounds = [i for i, e in enumerate(self.events) if isinstance(e, Progress)]
+            if len(rounds) >= ROUNDS_KEPT:
+                del self.events[rounds[0]]
+            self.events.append(event)
 
     def emit(self, record: logging.LogRecord) -> None:
         with self.lock:
-            if len(self.records) >= LOG_RECORDS:
-                self.dropped += 1
+            if self.logged >= LOG_RECORDS:
                 return
-            self.records.append({"name": record.name, "levelno": record.levelno,
-                                 "levelname": record.levelname, "msg": record.getMessage(),
-                                 "args": None, "created": record.created})
+            self.logged += 1
+            self.events.append(Log({"name": record.name, "levelno": record.levelno,
+                                    "levelname": record.levelname, "msg": record.getMessage(),
+                                    "args": None, "created": record.created}))
 
 
-def _node() -> str:
-    """Which node this is, for the live view: its address and the start of its id."""
+def node_label() -> str:
+    """Which node this process is on, for the live view: its address and the start of
+    its Ray node id."""
     import ray
 
-    context = ray.get_runtime_context()
-    return f"{ray.util.get_node_ip_address()}/{context.get_node_id()[:6]}"
+    node = ray.get_runtime_context().get_node_id()[:6]
+    return f"{ray.util.get_node_ip_address()}/{node}"
 
 
 def play_streamed(config: Config, fixture: Fixture,
-                  setup: dict[str, Any]) -> Iterator[tuple[str, Any]]:
-    """Play ``fixture`` here, yielding the events above; the last is ``done`` or ``down``."""
+                  setup: dict[str, Any]) -> Iterator[Any]:
+    """Play ``fixture`` here, yielding what the module docstring lists."""
     adopt(setup)
-    yield "began", {"node": _node(), "pid": os.getpid()}
+    node = node_label()
+    yield "began", {"node": node, "pid": os.getpid()}
     state = MatchState()
-    recorder = _Recorder(setup.get("rounds", True))
-    logs = _Logs()
-    logging.root.addHandler(logs)
-    outcome: list[tuple[str, Any]] = []
+    recorder = _Recorder(state, node=node, show_rounds=setup["rounds"])
+    logging.root.addHandler(recorder)
+    outcome: list[Event] = []
     over = threading.Event()
 
     def play() -> None:
         try:
-            outcome.append(("done", play_fixture(config, fixture, state=state,
+            outcome.append(Finished(play_fixture(config, fixture, state=state,
                                                  observer=recorder)))
         except ServiceUnavailable as exc:
-            outcome.append(("down", " ".join(str(exc).split())))
+            outcome.append(Unfinished(" ".join(str(exc).split())))
         finally:
             over.set()
 
     threading.Thread(target=play, daemon=True, name=f"arena-{fixture.key}").start()
-    announced = False
     last: tuple[Any, ...] = ()
     try:
         while True:
             finished = over.wait(PROGRESS_SECONDS)
-            with recorder.lock:
-                started, recent = recorder.started, list(recorder.recent)
-                recorder.recent.clear()
-            if started is not None and not announced:
-                announced = True
-                yield "started", started
-            with logs.lock:
-                records, logs.records = logs.records, []
-            for record in records:
-                yield "log", record
             now = (state.current, state.rounds)
-            if recent or now != last:
+            if now != last:
                 last = now
-                yield "progress", {"current": state.current, "rounds": state.rounds,
-                                   "recent": recent}
+                yield "state", {"current": now[0], "rounds": now[1]}
+            yield from recorder.take()
             if finished:
                 break
     finally:
-        logging.root.removeHandler(logs)
+        logging.root.removeHandler(recorder)
     yield outcome[0]

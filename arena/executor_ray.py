@@ -1,0 +1,122 @@
+"""A run on a Ray cluster: what ``arena run --ray ADDRESS`` puts in the runner's place.
+
+The runner's loop is the same as on one machine; only its places differ:
+
+- bots' matches run as Ray tasks (:class:`arena.slot_ray.RayPlaces`), anywhere on the
+  cluster;
+- a match seating a language model runs its match loop in a thread of the run's process
+  (:class:`ModelThreadPlaces`), and each decision goes to the model's actor
+  (:mod:`arena.model_actor`), where concurrent matches' decisions are batched.
+
+The run's process (the driver) stays the one writer: it holds the SQLite store and saves
+every record the slots return, so ``kill -9`` of the driver loses nothing committed and
+``--resume`` works across executors (a run started locally may be resumed on Ray, and the
+reverse). :class:`RayExecutor` connects, builds the places, and at the end kills every
+actor and task of the run and leaves the cluster.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from arena.agent import ServiceRestarted, ServiceUnavailable, set_model_host
+from arena.config import Config
+from arena.fixture import play_fixture
+from arena.ray_cluster import RayCluster
+from arena.seats import MatchState
+from arena.slot_ray import RayPlaces, files_to_ship, ray_setup
+from arena.slot_thread import ThreadPlaces, ThreadSlot
+from arena.slots import Event, Finished, Places, Started, Unfinished
+
+
+class ModelThreadSlot(ThreadSlot):
+    """A model match in a thread of the driver. When a model's actor died and came back
+    without the match's prompt cache (:class:`~arena.agent.ServiceRestarted`), the match is
+    played again from its first round with its seed, with fresh agents: its record is
+    the one an uninterrupted run makes."""
+
+    node = "driver"
+
+    def push(self, event: Event) -> None:
+        if isinstance(event, Started):  # the live view shows where the match loop runs
+            event = Started({**event.info, "node": self.node})
+        super().push(event)
+
+    def _play(self, fixture: Any, state: MatchState) -> None:
+        event: Event
+        while True:
+            try:
+                event = Finished(play_fixture(self.config, fixture, state=state,
+                                              observer=_Reporter(self, state)))
+            except ServiceRestarted:
+                if state.cancelled:  # timed out or stopped meanwhile: nothing to replay
+                    return
+                state = self.state = MatchState()
+                continue
+            except ServiceUnavailable as exc:  # the model cannot come back: run stops
+                event = Unfinished(" ".join(str(exc).split()))
+            break
+        self.push(event)
+        self.wake()
+
+
+class ModelThreadPlaces(ThreadPlaces):
+    """Threads of the driver for matches seating a language model (see the module)."""
+
+    def __init__(self, config: Config, *, shared: set[str], show_rounds: bool,
+                 node: str) -> None:
+        super().__init__(config, shared=shared, show_rounds=show_rounds)
+        self.node = node
+
+    def slot(self) -> ThreadSlot:
+        slot = ModelThreadSlot(self.config, self.wake, show_rounds=self.show_rounds)
+        slot.node = self.node
+        return slot
+
+
+class RayExecutor:
+    """The run's cluster, its model host and its places (see the module docstring)."""
+
+    def __init__(self, config: Config, address: str) -> None:
+        from arena.model_actor import ModelHost
+
+        self.config = config
+        self.cluster = RayCluster(address, ship=files_to_ship(config),
+                                  connect_timeout=config.executor.connect_timeout)
+        ray = self.cluster.ray
+        self.host = ModelHost(ray, cluster_gpus=self.cluster.gpus)
+        set_model_host(self.host)
+        self.ray_places: RayPlaces | None = None
+
+    def places(self, *, show_rounds: bool, notify: Callable[[str], None]) -> list[Places]:
+        """Threads of the driver for model matches, tasks on the cluster for the rest
+        (all in threads when a worker could not build the agents: a class defined in a
+        function or a script)."""
+        from arena.ray_match import node_label
+        from arena.registry import get_agent_class
+        from arena.slot_process import importable
+
+        classes = {a.name: get_agent_class(a.type) for a in self.config.agents}
+        shared = {n for n, c in classes.items() if not getattr(c, "isolate", True)}
+        if not importable(self.config):
+            shared = set(classes)
+        self.host.notify = notify
+        setup = ray_setup(self.config, self.cluster.shipped, show_rounds=show_rounds)
+        self.ray_places = RayPlaces(self.config, self.cluster.ray, shared=shared, setup=setup,
+                                    cpus_per_match=self.config.executor.cpus_per_match)
+        try:
+            node = node_label()
+        except Exception:  # noqa: BLE001 -- a Ray Client driver has no node of its own
+            node = f"driver (pid {os.getpid()})"
+        return [ModelThreadPlaces(self.config, shared=shared, show_rounds=show_rounds,
+                                  node=node), self.ray_places]
+
+    def close(self) -> None:
+        """Kill the run's model actors and tasks, and leave the cluster."""
+        set_model_host(None)
+        try:
+            self.host.close()
+        finally:
+            self.cluster.close()
