@@ -20,6 +20,7 @@ loads the run's own copy (:func:`shipped_files` says where each file went).
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import shutil
 import socket
@@ -180,6 +181,8 @@ class RayCluster:
         failure: list[BaseException] = []
 
         def init() -> None:  # in a thread: Ray may wait minutes for a silent head
+            # (Ray then leaves SIGTERM to the runner, and would say so)
+            logging.getLogger("ray._private.worker").setLevel(logging.ERROR)
             try:
                 ray.init(**options)
             except BaseException as exc:  # noqa: BLE001 -- reported below, one line

@@ -149,7 +149,8 @@ def play_streamed(config: Config, fixture: Fixture,
             if now != last:
                 last = now
                 yield "state", {"current": now[0], "rounds": now[1]}
-            yield from recorder.take()
+            for event in recorder.take():  # one by one: Ray streams each item it gets
+                yield event
             if finished:
                 break
     finally:

@@ -122,7 +122,9 @@ class RaySlot:
 
 
 def _line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:300]
+    """The exception a task raised, in one line (without Ray's coloured wrapper)."""
+    cause = getattr(exc, "cause", None) or exc
+    return f"{type(cause).__name__}: {' '.join(str(cause).split())}"[:300]
 
 
 def ray_setup(config: Config, shipped: dict[str, str], *, show_rounds: bool) -> dict[str, Any]:
