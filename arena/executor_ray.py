@@ -27,7 +27,7 @@ from arena.fixture import play_fixture
 from arena.ray_cluster import RayCluster
 from arena.seats import MatchState
 from arena.slot_ray import RayPlaces, files_to_ship, ray_setup
-from arena.slot_thread import ThreadPlaces, ThreadSlot
+from arena.slot_thread import ThreadPlaces, ThreadSlot, _Reporter
 from arena.slots import Event, Finished, Places, Started, Unfinished
 
 

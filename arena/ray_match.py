@@ -149,7 +149,8 @@ def play_streamed(config: Config, fixture: Fixture,
             if now != last:
                 last = now
                 yield "state", {"current": now[0], "rounds": now[1]}
-            for event in recorder.take():  # one by one: Ray streams each item it gets
+            # one by one: Ray's streaming wrapper cannot delegate (`yield from`) to a list
+            for event in recorder.take():  # noqa: UP028
                 yield event
             if finished:
                 break

@@ -27,7 +27,7 @@ from arena.config import Config
 from arena.match import result_from
 from arena.records import FORFEIT, RETRYABLE_DIED, Fixture, MatchResult
 from arena.seats import MatchState
-from arena.slots import Began, Event, Finished, Started, Unfinished, stopped_record
+from arena.slots import Began, Event, Finished, Unfinished, stopped_record
 
 #: the longest the waiting thread sleeps before it looks at new tasks
 WAIT_SECONDS = 0.2
