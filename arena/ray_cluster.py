@@ -104,6 +104,9 @@ def _prefer_loopback(address: str) -> None:
     imported, that this node's address is the loopback one."""
     if address == "local":
         os.environ.setdefault(_LOOPBACK_SWITCH, "0")  # a private cluster stays on loopback
+        # and needs no token: Ray would write one to ~/.ray, and every later
+        # `ray start --head` on this machine would then demand it
+        os.environ.setdefault("RAY_AUTH_MODE", "disabled")
         return
     target = _host_port(address)
     if target is None or address.startswith("ray://") or not _is_loopback(target[0]):
@@ -195,7 +198,9 @@ class RayCluster:
             why = (f"{type(failure[0]).__name__}: {' '.join(str(failure[0]).split())[:200]}"
                    if failure else f"no answer within {timeout:g} s")
             self._remove_folder()
-            raise ArenaError(f"--ray {self.address}: cannot join the Ray cluster ({why})")
+            hint = ("; it asks for a token: set RAY_AUTH_MODE=token, with the token in "
+                    "RAY_AUTH_TOKEN or ~/.ray/auth_token" if "AuthToken" in str(failure) else "")
+            raise ArenaError(f"--ray {self.address}: cannot join the Ray cluster ({why}){hint}")
 
     def resources(self) -> dict[str, float]:
         """What the whole cluster has (``CPU``, ``GPU``, custom resources)."""
