@@ -48,10 +48,11 @@ def run_processes(head: Any) -> list[tuple[int, str]]:
             title = (proc / "cmdline").read_bytes().split(b"\0")[0].decode(errors="replace")
             if not title.startswith(RUN_TITLES):
                 continue
-            pgid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[2])
+            # workers have process groups of their own, in the head's session
+            session = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[3])
         except (OSError, IndexError, ValueError):
             continue
-        if pgid == head.process.pid:
+        if session == head.process.pid:
             found.append((int(proc.name), title))
     return found
 

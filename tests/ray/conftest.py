@@ -73,17 +73,33 @@ def _start_head(*, cpus: int = 2, gpus: int = 0) -> Head:
     raise RuntimeError("ray start --head did not start within 180 s")
 
 
+def _session(pid: int) -> list[int]:
+    """The processes of the session ``pid`` leads (the head's; its workers have process
+    groups of their own)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and int(
+                    (proc / "stat").read_text().rsplit(")", 1)[1].split()[3]) == pid:
+                found.append(int(proc.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
 def stop_head(head: Head) -> None:
-    """SIGTERM to the head's own process group (it drains), then SIGKILL what is left."""
+    """SIGTERM to the head (it stops what it started), then SIGKILL whatever of its
+    session is left."""
     try:
         os.killpg(head.process.pid, signal.SIGTERM)
         head.process.wait(40)
     except (ProcessLookupError, subprocess.TimeoutExpired):
         pass
-    try:
-        os.killpg(head.process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    for pid in _session(head.process.pid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
     head.process.wait(10)
 
 
