@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from pathlib import Path
@@ -13,7 +14,8 @@ from arena.agent import BaseAgent
 
 class PidGate(BaseAgent):
     """Plays rock; at round ``at`` writes ``<path>.<pid>`` (so a test knows which process
-    plays it) and waits until ``path`` exists."""
+    plays it), logs a warning (which the run prints once its driver knows who is being
+    called) and waits until ``path`` exists."""
 
     def __init__(self, *, name: str | None = None, path: str, at: int = 3) -> None:
         super().__init__(name=name)
@@ -27,6 +29,8 @@ class PidGate(BaseAgent):
         self.decisions += 1
         if self.decisions == self.at and not self.path.exists():
             Path(f"{self.path}.{os.getpid()}").touch()
+            logging.getLogger(__name__).warning("%s waits in process %d", self.name,
+                                                os.getpid())
             while not self.path.exists():
                 time.sleep(0.02)
         return int(getattr(action_space, "start", 0))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -28,6 +29,18 @@ def write(path: Path, agents: list[dict], **changes) -> Path:
     data.update(changes)
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
+
+
+def read_lines(stream) -> list[str]:
+    """Lines of ``stream`` as they come (read by a thread into the list returned)."""
+    lines: list[str] = []
+
+    def read() -> None:
+        for line in stream:
+            lines.append(line)
+
+    threading.Thread(target=read, daemon=True).start()
+    return lines
 
 
 def wait_until(predicate, *, seconds: float = 120) -> None:
@@ -119,14 +132,16 @@ def test_a_killed_worker_costs_only_its_match_and_retry_replays_it(tmp_path, ray
     gate.unlink()
     out = tmp_path / "run"
     proc = spawn("run", str(config), "--out", str(out), "--no-live", "--ray", ray_head.address)
-    wait_until(lambda: any(tmp_path.glob("gate.*")))
-    victim = int(next(tmp_path.glob("gate.*")).suffix[1:])
+    lines = read_lines(proc.stderr)
+    # the run printed the gate's warning: it knows the gate is being called (so the kill
+    # is blamed on it, as a worker process's would be)
+    wait_until(lambda: any("waits in process" in line for line in lines))
+    victim = int(next(line for line in lines if "waits in process" in line).split()[-1])
     assert (victim, "ray::arena_match") in [(p, t.split()[0]) for p, t in
                                            run_processes(ray_head)]
     os.kill(victim, signal.SIGKILL)
     gate.touch()  # the other gated matches go on
-    stdout, stderr = proc.communicate(timeout=300)
-    assert proc.returncode == 0, stderr
+    assert proc.wait(timeout=300) == 0, "".join(lines)
     rows = records(out)
     lost = [r for r in rows if r["status"] == "forfeit"]
     assert len(lost) == 1 and lost[0]["forfeited_by"] == "gate"
