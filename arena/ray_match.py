@@ -72,17 +72,17 @@ class _Recorder(logging.Handler):
     def __init__(self, state: MatchState, *, node: str, show_rounds: bool) -> None:
         super().__init__()
         self.state, self.node, self.show_rounds = state, node, show_rounds
-        self.lock = threading.Lock()
+        self.guard = threading.Lock()  # not `lock`: the Handler's own, held around emit()
         self.events: list[Event] = []
         self.logged = 0
 
     def take(self) -> list[Event]:
-        with self.lock:
+        with self.guard:
             events, self.events = self.events, []
         return events
 
     def match_started(self, **info: Any) -> None:
-        with self.lock:
+        with self.guard:
             self.events.append(Started({**info, "node": self.node}))
 
     def round_played(self, *, key: str, round: int, moves: dict[str, str],
@@ -94,14 +94,14 @@ class _Recorder(logging.Handler):
         shown = self.show_rounds
         event = Progress(round, seconds, dict(moves) if shown else None,
                          dict(scores) if shown else None)
-        with self.lock:
+        with self.guard:
             rounds = [i for i, e in enumerate(self.events) if isinstance(e, Progress)]
             if len(rounds) >= ROUNDS_KEPT:
                 del self.events[rounds[0]]
             self.events.append(event)
 
     def emit(self, record: logging.LogRecord) -> None:
-        with self.lock:
+        with self.guard:
             if self.logged >= LOG_RECORDS:
                 return
             self.logged += 1
