@@ -15,7 +15,7 @@ import yaml
 
 from tests.ray.cluster import arena, cluster_leftovers, records, run_processes, spawn
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.ray]
 
 BOTS = [{"name": "rnd", "type": "uniform_random"}, {"name": "freq", "type": "frequency"},
         {"name": "cyc", "type": "cycle"}]
