@@ -24,6 +24,7 @@ from typing import Any
 from arena.agent import ServiceRestarted, ServiceUnavailable, set_model_host
 from arena.config import Config
 from arena.fixture import play_fixture
+from arena.model_pool import POOL
 from arena.ray_cluster import RayCluster
 from arena.seats import MatchState
 from arena.slot_ray import RayPlaces, files_to_ship, ray_setup
@@ -88,6 +89,7 @@ class RayExecutor:
         ray = self.cluster.ray
         self.host = ModelHost(ray, cluster_gpus=self.cluster.gpus)
         set_model_host(self.host)
+        POOL.retire_when_done = True  # a model's actor ends with its last match
         self.ray_places: RayPlaces | None = None
 
     def places(self, *, show_rounds: bool, notify: Callable[[str], None]) -> list[Places]:
@@ -116,6 +118,7 @@ class RayExecutor:
     def close(self) -> None:
         """Kill the run's model actors and tasks, and leave the cluster."""
         set_model_host(None)
+        POOL.retire_when_done = False
         try:
             self.host.close()
         finally:
