@@ -166,6 +166,8 @@ class Executor(_Frozen):
     connect_timeout: float = Field(default=30.0, gt=0, allow_inf_nan=False)
     # CPUs a bot match's task reserves on the cluster
     cpus_per_match: float = Field(default=1.0, ge=0, allow_inf_nan=False)
+    # how often a model's actor that died is restarted before the run stops (exit 3)
+    model_restarts: int = Field(default=3, ge=0)
 
 
 class ParsedGame(_Frozen):

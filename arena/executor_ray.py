@@ -87,7 +87,8 @@ class RayExecutor:
         self.cluster = RayCluster(address, ship=files_to_ship(config),
                                   connect_timeout=config.executor.connect_timeout)
         ray = self.cluster.ray
-        self.host = ModelHost(ray, cluster_gpus=self.cluster.gpus)
+        self.host = ModelHost(ray, cluster_gpus=self.cluster.gpus,
+                              restarts=config.executor.model_restarts)
         set_model_host(self.host)
         POOL.retire_when_done = True  # a model's actor ends with its last match
         self.ray_places: RayPlaces | None = None

@@ -18,11 +18,12 @@ host (:func:`arena.agent.model_host`), which :class:`ModelHost` is on a Ray run.
 - **The model plan.** Actors are created on first use and registered with the run's
   model pool (:mod:`arena.model_pool`) like weights loaded in the run's process: the
   budget and the plan decide when one is killed (:meth:`RemoteModel.unload`).
-- **Failures.** Ray restarts an actor whose process dies (up to ``max_restarts``).
-  A call that was in flight raises :class:`~arena.agent.ServiceRestarted` once the actor
-  is back: its session is gone, and the match is played again from round 1 with its
-  seed. An actor that cannot come back raises :class:`~arena.agent.ServiceUnavailable`:
-  the run stops (exit 3) and ``--resume`` completes it.
+- **Failures.** Ray restarts an actor whose process dies (``executor.model_restarts``
+  times). A call that was in flight raises :class:`~arena.agent.ServiceRestarted` once
+  the actor is back: its session is gone, and the match is played again from round 1
+  with its seed. An actor that cannot come back raises
+  :class:`~arena.agent.ServiceUnavailable`: the run stops (exit 3) and ``--resume``
+  completes it.
 """
 
 from __future__ import annotations
@@ -40,13 +41,11 @@ from arena.model_pool import POOL
 
 #: calls an actor runs at once (the matches in flight on one model, both seats)
 ACTOR_THREADS = 64
-#: how often Ray restarts a dead model actor before the run gives up on it
-MAX_RESTARTS = 3
 #: seconds a restarting actor may take to load its model again
 RESTART_SECONDS = 900.0
 
 
-class Holder:
+class ModelActor:
     """Inside an actor: the object a factory built, and the sessions opened on it."""
 
     def __init__(self, factory: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
@@ -107,6 +106,7 @@ class RemoteModel:
         self.actors: list[Any] = []
         self.groups: list[Any] = []  # placement groups of multi-GPU replicas
         self.nodes: list[str] = []
+        self.pids: list[int] = []  # each replica's process: a new one means a restart
         self.load: list[int] = []  # open sessions per replica
         self.nbytes = 0  # the model's memory is the cluster's, not the run's
         self._numbers = itertools.count(1)
@@ -125,7 +125,8 @@ class RemoteModel:
     def _add_replica(self) -> None:
         ray = self.host.ray
         options: dict[str, Any] = {"max_concurrency": ACTOR_THREADS, "num_cpus": 0,
-                                   "max_restarts": MAX_RESTARTS, "max_task_retries": 0}
+                                   "max_restarts": self.host.restarts_allowed,
+                                   "max_task_retries": 0}
         if self.gpus > 1:
             from ray.util.placement_group import placement_group
             from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
@@ -135,11 +136,12 @@ class RemoteModel:
             options["scheduling_strategy"] = PlacementGroupSchedulingStrategy(
                 group, placement_group_bundle_index=0)
         options["num_gpus"] = self.gpus
-        actor = ray.remote(Holder).options(**options).remote(self.factory, self.args,
+        actor = ray.remote(ModelActor).options(**options).remote(self.factory, self.args,
                                                              self.kwargs)
         where = self._get(actor.where.remote(), replica=None)
         self.actors.append(actor)
         self.nodes.append(where["node"])
+        self.pids.append(where["pid"])
         self.load.append(0)
 
     def unload(self) -> None:
@@ -148,7 +150,7 @@ class RemoteModel:
         ray = self.host.ray
         with self._lock:
             actors, groups = self.actors, self.groups
-            self.actors, self.groups, self.nodes, self.load = [], [], [], []
+            self.actors, self.groups, self.nodes, self.pids, self.load = [], [], [], [], []
         for actor in actors:
             ray.kill(actor, no_restart=True)
         for group in groups:
@@ -225,26 +227,30 @@ class RemoteModel:
                 time.sleep(0.5)
                 continue
             with self._lock:
-                if replica < len(self.nodes):
-                    self.nodes[replica] = where["node"]
-            self.host.restarted(self.label)
+                first = replica < len(self.pids) and self.pids[replica] != where["pid"]
+                if first:  # the first of its calls to see the new process says so
+                    self.nodes[replica], self.pids[replica] = where["node"], where["pid"]
+            if first:
+                self.host.restarted(self.label)
             raise ServiceRestarted(f"model {self.label}: its actor was restarted; the "
                                    "match is played again from its first round")
         self._lost(replica, exc)
 
     def _lost(self, replica: int | None, exc: BaseException) -> None:
-        reason = " ".join(str(exc).split())[:200]
-        raise ServiceUnavailable(f"the Ray actor of model {self.label} died and could not "
-                                 f"be restarted ({type(exc).__name__}: {reason})")
+        reason = " ".join(str(getattr(exc, "cause", None) or exc).split())[:200]
+        what = "could not start" if replica is None else "died and could not be restarted"
+        raise ServiceUnavailable(f"the Ray actor of model {self.label} {what} "
+                                 f"({type(exc).__name__}: {reason})")
 
 
 class ModelHost:
     """Where a Ray run's language models live: one :class:`RemoteModel` per model key."""
 
-    def __init__(self, ray: Any, *, cluster_gpus: float,
+    def __init__(self, ray: Any, *, cluster_gpus: float, restarts: int = 3,
                  notify: Callable[[str], None] | None = None) -> None:
         self.ray = ray
         self.cluster_gpus = cluster_gpus
+        self.restarts_allowed = restarts  # per actor, before the run stops
         self.notify = notify or (lambda message: None)
         self.models: dict[str, RemoteModel] = {}
         self.restarts = 0

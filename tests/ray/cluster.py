@@ -12,7 +12,7 @@ from typing import Any
 from tests.ray.conftest import BIN, REPO, ray_env
 
 #: process titles of the run's work on the cluster: bots' match tasks and model actors
-RUN_TITLES = ("ray::arena_match", "ray::Holder")
+RUN_TITLES = ("ray::arena_match", "ray::ModelActor")
 
 
 def arena(*args: str, timeout: float = 300, cwd: Path = REPO) -> subprocess.CompletedProcess:
