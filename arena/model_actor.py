@@ -196,34 +196,41 @@ class RemoteModel:
         return self._get(getattr(actor, method).remote(*args, **kwargs), replica=replica)
 
     def _get(self, ref: Any, *, replica: int | None) -> Any:
-        from ray.exceptions import ActorDiedError, ActorUnavailableError, RayActorError
+        from ray.exceptions import RayActorError
 
         try:
             return self.host.ray.get(ref)
-        except ActorDiedError as exc:
-            self._lost(replica, exc)
-        except (ActorUnavailableError, RayActorError) as exc:
+        except RayActorError as exc:  # its process died (an engine's own error passes)
+            if replica is None:
+                self._lost(replica, exc)
             self._recover(replica, exc)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _recover(self, replica: int | None, exc: BaseException) -> None:
+    def _state(self, actor: Any) -> str:
+        """The actor's state in the cluster's table: ALIVE, RESTARTING, DEAD..."""
+        from ray._private.state import actors
+
+        try:
+            return str(actors(actor._actor_id.hex()).get("State", "UNKNOWN"))
+        except Exception:  # noqa: BLE001 -- unknown: keep waiting until the deadline
+            return "UNKNOWN"
+
+    def _recover(self, replica: int, exc: BaseException) -> None:
         """The actor's process died: wait for Ray to restart it, then the match in flight
         is played again (its session died with the process)."""
-        if replica is None:
-            self._lost(replica, exc)
+        from ray.exceptions import GetTimeoutError, RayActorError
+
         with self._lock:
             actor = self.actors[replica] if replica < len(self.actors) else None
         if actor is None:  # unloaded meanwhile: the next call creates it again
             raise ServiceRestarted(f"model {self.label}: its actor was replaced")
         deadline = time.monotonic() + RESTART_SECONDS
-        from ray.exceptions import ActorDiedError, GetTimeoutError, RayActorError
-
         while time.monotonic() < deadline:
             try:
                 where = self.host.ray.get(actor.where.remote(), timeout=30)
-            except ActorDiedError as died:
-                self._lost(replica, died)
-            except (RayActorError, GetTimeoutError):
+            except (RayActorError, GetTimeoutError) as failed:
+                if self._state(actor) == "DEAD":  # no restarts left
+                    self._lost(replica, failed)
                 time.sleep(0.5)
                 continue
             with self._lock:
