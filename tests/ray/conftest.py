@@ -116,3 +116,11 @@ def ray_head() -> Iterator[Head]:
         yield head
     finally:
         stop_head(head)
+
+
+@pytest.fixture(scope="session")
+def tiny_llama(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny random Llama the language-model tests use, saved once for this session."""
+    from tests.agents.llm.conftest import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-llama"))
