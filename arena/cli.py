@@ -139,6 +139,37 @@ def _kinds(exc: BaseException) -> set[str]:
 
 def main() -> None:
     """Console-script entry point: every user error is one line and exit status 2."""
+    try:
+        code = _main()
+    except SystemExit as exc:
+        _settle(exc.code if isinstance(exc.code, int) else 1)
+        raise
+    _settle(code)
+    raise SystemExit(code)
+
+
+#: how long ``arena`` waits at exit for match threads stopped in the middle of a decision
+SETTLE_SECONDS = 2.0
+
+
+def _settle(code: int) -> None:
+    """Exit now, with ``code``, if a match thread stopped at a timeout or a signal is
+    still deciding after :data:`SETTLE_SECONDS`: it may be inside a model's native code
+    (a forward pass), and tearing the interpreter down under it aborts the process
+    ("terminate called without an active exception"). Everything saved is committed;
+    the exit handlers still run (managed servers stop there)."""
+    threads = sys.modules.get("arena.slot_thread")
+    if threads is None or threads.wait_for_abandoned(SETTLE_SECONDS):
+        return
+    import atexit
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    atexit._run_exitfuncs()
+    os._exit(code)
+
+
+def _main() -> int:
     from arena.registry import RegistryError
 
     # like `python -m`, let configs name agent classes in the working directory
@@ -169,7 +200,7 @@ def main() -> None:
             fail(" ".join(exc.format_message().split()) + hint)  # type: ignore[attr-defined]
         else:
             raise
-    raise SystemExit(code if isinstance(code, int) else 0)
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":

@@ -196,7 +196,7 @@ class ParsedConfig(_Frozen):
     agents: list[AgentConfig] = Field(min_length=1, max_length=MAX_AGENTS)
     rating: Rating = Field(default_factory=Rating)
     concurrency: int = Field(default=4, ge=1)
-    # "auto": each agent class's `match_timeout` (60 s for bots, none for language models)
+    # "auto": what each agent class's `match_timeout` asks for (arena.agent)
     timeout: Timeout = Field(default="auto")
     # Python files whose @register_agent (and register_game) names the config uses
     plugins: list[str] = Field(default_factory=list)

@@ -1,12 +1,14 @@
 """One scheduled fixture, start to finish: build its env and fresh agents, play it.
 
 :func:`play_fixture` is what the runner runs for every match, in a worker process
-(:mod:`arena.worker`) or, for agents that must share the run's memory, in a thread.
+(:mod:`arena.worker`) or, for agents that must share the run's memory, in a thread;
+:func:`game_facts` is what the run's side needs to know of a game without playing it.
 """
 
 from __future__ import annotations
 
 import traceback
+from dataclasses import dataclass
 from typing import Any
 
 from arena.agent import ServiceUnavailable
@@ -65,3 +67,37 @@ def play_fixture(config: Config, fixture: Fixture, *, state: MatchState,
         state.cancelled = True
         return result_from(fixture, state, status=FORFEIT, by=None,
                            error=f"match failed: {traceback.format_exc(limit=6).strip()}")
+
+
+@dataclass(frozen=True)
+class GameFacts:
+    """What the runner's side needs to know of a game without playing it: the action
+    names (for a worker's moves, sent as indexes), the roles in seat order (for the
+    record of a match stopped from outside) and the rounds of a two-player match."""
+
+    action_names: tuple[str, ...]
+    roles: tuple[str, ...]
+    rounds: int | None  # None for a solo task: a series counts its episodes
+
+
+_FACTS: dict[tuple[str, str], GameFacts] = {}
+
+
+def game_facts(config: Config, game_id: str) -> GameFacts:
+    """The :class:`GameFacts` of ``config``'s game ``game_id`` (built once per process)."""
+    from envs import get_game
+
+    game = next(g for g in config.games if g.id == game_id)
+    cache_key = (game_id, repr(sorted(game.args.items())))
+    if cache_key not in _FACTS:
+        spec = get_game(game_id)
+        env = spec.make(**game.args)
+        raw = env.unwrapped
+        names = tuple(str(n) for n in getattr(raw, "action_names", ()))
+        if spec.solo:
+            _FACTS[cache_key] = GameFacts(names, ("solo",), None)
+        else:
+            roles = tuple(env.possible_agents)
+            rounds = int(getattr(raw, "rounds", 0) or env.observation_space(roles[0]).shape[0])
+            _FACTS[cache_key] = GameFacts(names, roles, rounds)
+    return _FACTS[cache_key]

@@ -17,11 +17,14 @@ from arena.errors import ArenaError, ConfigError, StoreError
 from arena.model_plan import ModelGate
 from arena.probe import probe_agents
 from arena.records import RETRYABLE
-from arena.runner import Runner, RunOutcome, package_versions
+from arena.runner import Runner, RunOutcome
 from arena.schedule import build_schedule
 from arena.store import Store
 
 LOCK_NAME = "arena.lock"
+#: the packages whose versions a run records
+VERSIONED = ("unpredictability-arena", "numpy", "pettingzoo", "gymnasium", "trueskill",
+             "pydantic", "torch", "transformers")
 #: config keys that change how a run is played, never what it produces
 RUN_ONLY_KEYS = ("concurrency", "timeout")
 
@@ -103,7 +106,7 @@ def open_store(config: Config, out: Path, *, resume: bool,
 
 def run_versions() -> dict[str, str]:
     """What made the run: the arena's version (and its git commit when run from a
-    checkout), Python's and the packages' (``arena.runner.package_versions``)."""
+    checkout), Python's and the packages' (:func:`package_versions`)."""
     import subprocess
 
     from arena import __version__
@@ -123,6 +126,20 @@ def run_versions() -> dict[str, str]:
         except (OSError, subprocess.SubprocessError):
             pass
     return {**versions, **package_versions()}
+
+
+def package_versions() -> dict[str, str]:
+    """Python's version and those of :data:`VERSIONED` that are installed."""
+    import platform
+    from importlib import metadata
+
+    versions = {"python": platform.python_version()}
+    for name in VERSIONED:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
 
 
 def make_observer(config: Config, *, live: bool) -> Any:

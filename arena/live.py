@@ -8,7 +8,8 @@ Two observers implement it:
     For a terminal. A ``rich.live.Live`` display refreshed a few times a second from
     a view object that renders the *current* state on demand: the matches in flight
     (agents, game, round k/N, score so far, the last few moves by name), the
-    leaderboard in finish order, and a progress bar with elapsed time and ETA.
+    leaderboard in finish order, and a progress bar with elapsed time and the time
+    left as the runner estimates it (:mod:`arena.eta`; "estimating…" until it can).
     Events only update small pieces of state, so a round costs a few dict writes.
     Log records, warnings and anything printed to stdout/stderr appear above the
     live area instead of through it (see :mod:`arena.live_logging`).
@@ -110,9 +111,8 @@ class LiveObserver:
                            table_column=Column(no_wrap=True, overflow="ellipsis", max_width=24)),
             bar.BarColumn(bar_width=None),
             bar.MofNCompleteColumn(), "elapsed", bar.TimeElapsedColumn(), "eta",
-            bar.TimeRemainingColumn(), auto_refresh=False, expand=True, console=self.console,
-            speed_estimate_period=120.0)
-        self._task = self._progress.add_task("run", total=0, start=False)
+            _EtaColumn(), auto_refresh=False, expand=True, console=self.console)
+        self._task = self._progress.add_task("run", total=0, start=False, eta=None)
         self._live: Live | None = None
         self._logs: LogRouting | None = None
 
@@ -156,6 +156,9 @@ class LiveObserver:
 
     def notice(self, message: str) -> None:
         self.console.print(literal(f"note: {message}", style="yellow"))
+
+    def estimate(self, seconds_left: float | None) -> None:
+        self._progress.update(self._task, eta=seconds_left)
 
     def run_finished(self, *, interrupted: bool) -> None:
         if self._live is None or self._logs is None:
@@ -250,6 +253,20 @@ class LiveObserver:
         if not matches:
             table.add_row("", Text("none", style="dim"), *blank)
         return table
+
+
+class _EtaColumn(bar.ProgressColumn):
+    """The runner's estimate of the time left, or "estimating…" while it has none."""
+
+    def render(self, task: bar.Task) -> Text:
+        if task.finished:
+            return Text("0:00:00", style="progress.remaining")
+        seconds = task.fields.get("eta")
+        if seconds is None:
+            return Text("estimating…", style="progress.remaining")
+        whole = int(round(seconds))
+        return Text(f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}",
+                    style="progress.remaining")
 
 
 def _fit_newest(moves: list[str], room: int) -> str:

@@ -253,6 +253,14 @@ def registered() -> dict[str, type]:
     return dict(sorted(_REGISTRY.items()))
 
 
+def declared_timeout(cls: type) -> float | None:
+    """The match time limit an agent class asks for under ``timeout: auto``: its
+    ``match_timeout`` (``None``: no limit), else :class:`arena.agent.BaseAgent`'s."""
+    from arena.agent import BaseAgent
+
+    return getattr(cls, "match_timeout", BaseAgent.match_timeout)
+
+
 def describe(cls: type) -> str:
     """First line of the class docstring, with reST literal markup dropped for the terminal."""
     doc = inspect.cleandoc(cls.__dict__.get("__doc__") or "")  # its own, not BaseAgent's

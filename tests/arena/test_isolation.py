@@ -57,7 +57,8 @@ def test_a_hang_of_any_kind_forfeits_at_its_timeout_and_leaves_the_rest_alone(tm
     assert [{**r, "index": 0} for r in timeless(innocent)] == \
         [{**r, "index": 0} for r in timeless(alone)]
     time.sleep(0.5)
-    assert runner.pids and not any(alive(pid) for pid in runner.pids)  # none left spinning
+    pids = [pid for places in runner.places for pid in getattr(places, "pids", ())]
+    assert pids and not any(alive(pid) for pid in pids)  # none left spinning
 
 
 @pytest.mark.parametrize(("agent", "words"), [
@@ -85,7 +86,7 @@ def test_matches_are_the_same_in_workers_and_in_threads(tmp_path, monkeypatch):
     config = cfg([*INNOCENTS, {"name": "freq", "type": "frequency"},
                   {"name": "peek", "type": FAULTS + "Peeker"}])
     in_workers, _, _ = play(tmp_path, config, name="workers")
-    monkeypatch.setattr("arena.runner.importable", lambda config: False)  # all in threads
+    monkeypatch.setattr("arena.places.importable", lambda config: False)  # all in threads
     in_threads, _, _ = play(tmp_path, config, name="threads")
     assert len(in_workers) == 12 and timeless(in_workers) == timeless(in_threads)
 
