@@ -97,14 +97,10 @@ class RayExecutor:
         """Threads of the driver for model matches, tasks on the cluster for the rest
         (all in threads when a worker could not build the agents: a class defined in a
         function or a script)."""
+        from arena.places import in_process
         from arena.ray_match import node_label
-        from arena.registry import get_agent_class
-        from arena.slot_process import importable
 
-        classes = {a.name: get_agent_class(a.type) for a in self.config.agents}
-        shared = {n for n, c in classes.items() if not getattr(c, "isolate", True)}
-        if not importable(self.config):
-            shared = set(classes)
+        shared = in_process(self.config)
         self.host.notify = notify
         setup = ray_setup(self.config, self.cluster.shipped, show_rounds=show_rounds)
         self.ray_places = RayPlaces(self.config, self.cluster.ray, shared=shared, setup=setup,
