@@ -17,12 +17,13 @@ sets its own.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from agents.llm.codec import Pair, Prompt
-from agents.llm.engine import Capabilities
+if TYPE_CHECKING:  # the registry imports this module with every agent module: keep it light
+    from agents.llm.codec import Pair, Prompt
+    from agents.llm.engine import Capabilities
 
 #: what builds the engine inside a model actor
 FACTORY = "agents.llm.engine:make_engine"
@@ -68,6 +69,8 @@ class RemoteEngine:
         return RemoteSession(self.model.session())
 
     def capabilities(self) -> Capabilities:
+        from agents.llm.engine import Capabilities
+
         if self._capabilities is None:
             found = self.model.call("capabilities")
             # the weights are the cluster's, not the run's process's
