@@ -19,24 +19,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any
 
-from arena.agent import ServiceRestarted, ServiceUnavailable, set_model_host
+from arena.agent import set_model_host
 from arena.config import Config
-from arena.fixture import play_fixture
 from arena.model_pool import POOL
 from arena.ray_cluster import RayCluster
-from arena.seats import MatchState
 from arena.slot_ray import RayPlaces, files_to_ship, ray_setup
-from arena.slot_thread import ThreadPlaces, ThreadSlot, _Reporter
-from arena.slots import Event, Finished, Places, Started, Unfinished
+from arena.slot_thread import ThreadPlaces, ThreadSlot
+from arena.slots import Event, Places, Started
 
 
 class ModelThreadSlot(ThreadSlot):
-    """A model match in a thread of the driver. When a model's actor died and came back
-    without the match's prompt cache (:class:`~arena.agent.ServiceRestarted`), the match is
-    played again from its first round with its seed, with fresh agents: its record is
-    the one an uninterrupted run makes."""
+    """A model match in a thread of the driver; the live view hears where it runs. A
+    model actor that died and came back without the match's prompt cache has the match
+    played again from round 1, as in every thread slot
+    (:class:`~arena.agent.ServiceRestarted`)."""
 
     node = "driver"
 
@@ -44,23 +41,6 @@ class ModelThreadSlot(ThreadSlot):
         if isinstance(event, Started):  # the live view shows where the match loop runs
             event = Started({**event.info, "node": self.node})
         super().push(event)
-
-    def _play(self, fixture: Any, state: MatchState) -> None:
-        event: Event
-        while True:
-            try:
-                event = Finished(play_fixture(self.config, fixture, state=state,
-                                              observer=_Reporter(self, state)))
-            except ServiceRestarted:
-                if state.cancelled:  # timed out or stopped meanwhile: nothing to replay
-                    return
-                state = self.state = MatchState()
-                continue
-            except ServiceUnavailable as exc:  # the model cannot come back: run stops
-                event = Unfinished(" ".join(str(exc).split()))
-            break
-        self.push(event)
-        self.wake()
 
 
 class ModelThreadPlaces(ThreadPlaces):
