@@ -71,6 +71,7 @@ class ThreadSlot:
         self.config, self.wake, self.show_rounds = config, wake, show_rounds
         self.fixture: Fixture | None = None
         self.state = MatchState()
+        self.killed = False
         self._events: list[Event] = []
         self._lock = threading.Lock()
 
@@ -88,9 +89,12 @@ class ThreadSlot:
             try:
                 event = Finished(play_fixture(self.config, fixture, state=state,
                                               observer=_Reporter(self, state)))
-            except ServiceRestarted:  # it came back without the match's state (a model
-                if state.cancelled:   # actor's prompt caches): play it again from round 1,
-                    return            # with its seed and fresh agents, unless it was stopped
+            except ServiceRestarted:
+                # it came back without the match's state (a model actor's prompt caches):
+                # play it again from round 1, with its seed and fresh agents, unless the
+                # match was killed meanwhile (then the runner has its record already)
+                if self.killed:
+                    return
                 state = self.state = MatchState()
                 continue
             except ServiceUnavailable as exc:  # not the agent's fault: unplayed, not a result
@@ -117,6 +121,7 @@ class ThreadSlot:
 
     def kill(self, reason: str) -> MatchResult:
         assert self.fixture is not None
+        self.killed = True
         self.state.cancelled = True  # it stops before its next round
         return stopped_record(self.fixture, self.state, by=self.state.current, reason=reason)
 
