@@ -182,6 +182,17 @@ class RayCluster:
         else:
             options["address"] = self.address
         failure: list[BaseException] = []
+        if self.address == "local":
+            # here, not in a thread: the processes of the private cluster die with the
+            # thread that starts them (their parent-death signal)
+            try:
+                ray.init(**options)
+            except Exception as exc:  # noqa: BLE001 -- reported as one line
+                self._remove_folder()
+                raise ArenaError(f"--ray local: cannot start a Ray cluster here "
+                                 f"({type(exc).__name__}: {' '.join(str(exc).split())[:200]})"
+                                 ) from None
+            return
 
         def init() -> None:  # in a thread: Ray may wait minutes for a silent head
             # (Ray then leaves SIGTERM to the runner, and would say so)
