@@ -57,22 +57,24 @@ class RaySlot:
                 break
             try:
                 item = ray.get(next(self.stream))
-            except StopIteration:  # pragma: no cover -- the last item ends the match first
-                break
             except ray.exceptions.RayTaskError as exc:  # the task's own code failed
                 events.append(self._ended(Finished(self._record(
                     by=None, error=f"match failed on the cluster: {_line(exc)}"))))
-            except ray.exceptions.RayError as exc:  # its worker or node is gone
-                who = self.current
-                blame = f"while {who} was deciding" if who else "between decisions"
-                where = f" on {self.node}" if self.node else ""
-                events.append(self._ended(Finished(self._record(
-                    by=who, error=f"{RETRYABLE_DIED} (Ray: {type(exc).__name__}{where}) "
-                    f"{blame}"))))
+            except (ray.exceptions.RayError, StopIteration) as exc:  # its worker is gone
+                events.append(self._ended(Finished(self._died(exc))))
             else:
                 events += self._read(item)
         self.places.polled()
         return events
+
+    def _died(self, exc: BaseException) -> MatchResult:
+        """The retryable forfeit of a task whose worker or node is gone (or that ended
+        without a record), blamed on the agent it last said it was calling."""
+        who = self.current
+        blame = f"while {who} was deciding" if who else "between decisions"
+        where = f" on {self.node}" if self.node else ""
+        return self._record(by=who, error=f"{RETRYABLE_DIED} (Ray: {type(exc).__name__}"
+                            f"{where}) {blame}")
 
     def _read(self, item: Any) -> list[Event]:
         if isinstance(item, tuple):
