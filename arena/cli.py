@@ -67,13 +67,16 @@ def run(
     retry_forfeits: Annotated[bool, typer.Option(
         "--retry-forfeits", help="With --resume: play again the matches forfeited because "
         "they were stopped from outside (timed out, process ended).")] = False,
+    ray: Annotated[str | None, typer.Option(
+        "--ray", metavar="ADDRESS", help="Play on a Ray cluster: auto, local, HOST:PORT or "
+        "ray://HOST:PORT (overrides the config's executor).")] = None,
 ) -> None:
     """Play a tournament: schedule, play, store every round, then print the leaderboard."""
     from arena.launch import run_command
 
     code = run_command(config, out=out, resume=resume, live=not no_live,
                        concurrency=concurrency, overrides=list(set_ or ()), timeout=timeout,
-                       retry_forfeits=retry_forfeits)
+                       retry_forfeits=retry_forfeits, ray=ray)
     raise typer.Exit(code)
 
 

@@ -30,6 +30,7 @@ from arena.config_model import (
 from arena.config_names import check_names, name_problem, normalised
 from arena.errors import ConfigError
 from arena.option_types import option_type_problem
+from arena.ray_cluster import address_problem
 from arena.registry import (
     RegistryError,
     accepted_options,
@@ -325,6 +326,10 @@ def resolve_config(parsed: ParsedConfig, *, source: str,
     for i, game_id in enumerate(ids):
         if game_id in ids[:i]:
             raise err(f"games[{i}].id", f"game {game_id!r} is listed twice")
+    if parsed.executor.type == "ray":
+        problem = address_problem(parsed.executor.address)
+        if problem is not None:
+            raise err("executor.address", problem)
     plugins = _load_plugins(parsed, source, err)
     parsed = _files_from_config_folder(parsed, source)
     _check_agents(parsed, err)
@@ -335,7 +340,7 @@ def resolve_config(parsed: ParsedConfig, *, source: str,
                   agents=tuple(parsed.agents), rating=parsed.rating,
                   concurrency=parsed.concurrency, timeout=parsed.timeout,
                   games_list=not single if games_list is None else games_list,
-                  plugins=plugins, memory=parsed.memory)
+                  plugins=plugins, memory=parsed.memory, executor=parsed.executor)
 
 
 def _in_config_folder(path: str, source: str) -> str:

@@ -201,6 +201,22 @@ class Memory(_Frozen):
     max_gb: float | None = Field(default=None, gt=0, allow_inf_nan=False)
 
 
+class Executor(_Frozen):
+    """Where the matches run: ``local`` (this machine's threads and worker processes) or
+    ``ray`` (a Ray cluster at ``address``: ``auto``, ``local``, ``HOST:PORT`` or
+    ``ray://HOST:PORT``; ``arena run --ray ADDRESS`` wins over it). How a run is played,
+    never what it produces: left out of the snapshot, so ``--resume`` may change it."""
+
+    type: Literal["local", "ray"] = "local"
+    address: str = "auto"
+    # seconds the cluster may take to accept the run before it counts as unreachable
+    connect_timeout: float = Field(default=30.0, gt=0, allow_inf_nan=False)
+    # CPUs a bot match's task reserves on the cluster
+    cpus_per_match: float = Field(default=1.0, ge=0, allow_inf_nan=False)
+    # how often a model's actor that died is restarted before the run stops (exit 3)
+    model_restarts: int = Field(default=3, ge=0)
+
+
 class ParsedGame(_Frozen):
     """One game block as written: the env id, its constructor arguments, maybe a format."""
 
@@ -232,6 +248,7 @@ class ParsedConfig(_Frozen):
     # Python files whose @register_agent (and register_game) names the config uses
     plugins: list[str] = Field(default_factory=list)
     memory: Memory = Field(default_factory=Memory)
+    executor: Executor = Field(default_factory=Executor)
 
     @field_validator("timeout", mode="before")
     @classmethod
@@ -270,6 +287,8 @@ class Config(_Frozen):
     plugins: tuple[str, ...] = ()
     # the model memory budget (left out of the snapshot when unbounded)
     memory: Memory = Field(default_factory=Memory)
+    # where the matches run (never in the snapshot: it does not change results)
+    executor: Executor = Field(default_factory=Executor)
 
     def agent(self, name: str) -> AgentConfig:
         return next(a for a in self.agents if a.name == name)
@@ -285,7 +304,7 @@ class Config(_Frozen):
     def snapshot(self) -> dict[str, Any]:
         """The resolved config as plain data (what the store keeps; ``--resume`` compares).
         Settings added later are left out at their defaults, so older runs still match."""
-        exclude = set() if self.plugins else {"plugins"}
+        exclude = {"executor"} if self.plugins else {"plugins", "executor"}
         if self.memory == Memory():
             exclude.add("memory")
         return self.model_dump(mode="json", exclude=exclude or None)

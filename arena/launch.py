@@ -173,10 +173,14 @@ def print_leaderboards(store: Store, *, draw_probability: float, file: Any = Non
 def run_command(config_path: str, *, out: str | None = None, resume: bool = False,
                 live: bool = True, concurrency: int | None = None,
                 overrides: list[str] | tuple[str, ...] = (), timeout: float | None = None,
-                retry_forfeits: bool = False) -> int:
+                retry_forfeits: bool = False, ray: str | None = None) -> int:
     """``arena run``; returns the exit code (0; 3 when a service the agents need went
-    down; or 128 + the signal that stopped it)."""
+    down; or 128 + the signal that stopped it). ``ray``: a Ray cluster's address
+    (:mod:`arena.ray_cluster`), which wins over the config's ``executor``."""
+    from arena.ray_cluster import cluster_address
+
     config = load_config(config_path, overrides=overrides)
+    address = cluster_address(config.executor, ray)
     if out is None and resume:
         raise ArenaError("--resume needs --out DIR: the run directory to continue")
     if retry_forfeits and not resume:
@@ -195,13 +199,22 @@ def run_command(config_path: str, *, out: str | None = None, resume: bool = Fals
     directory = Path(out) if out is not None else default_out(config)
     if not resume:
         refuse_existing(directory)  # before the lock file would make it non-empty
-    lock = _lock(directory)
+    executor = None
+    if address is not None:  # an unreachable cluster: one line, before the run exists
+        from arena.executor_ray import RayExecutor
+
+        executor = RayExecutor(config, address)
     try:
-        code = _play(config, config_path, directory, schedule, resume=resume, live=live,
-                     concurrency=concurrency, overrides=overrides, timeout=timeout,
-                     retry_forfeits=retry_forfeits, models=models)
+        lock = _lock(directory)
+        try:
+            code = _play(config, config_path, directory, schedule, resume=resume, live=live,
+                         concurrency=concurrency, overrides=overrides, timeout=timeout,
+                         retry_forfeits=retry_forfeits, models=models, executor=executor)
+        finally:
+            lock.release()
     finally:
-        lock.release()
+        if executor is not None:
+            executor.close()
     if code:
         return code
     print(f"\nResults: {directory}\nLeaderboard: arena leaderboard {shlex.quote(str(directory))}"
@@ -223,7 +236,8 @@ def _where_next(config: Config, directory: Path) -> None:
 
 def _play(config: Config, config_path: str, directory: Path, schedule: Any, *, resume: bool,
           live: bool, concurrency: int | None, overrides: Any, timeout: float | None,
-          retry_forfeits: bool = False, models: dict[str, Any] | None = None) -> int:
+          retry_forfeits: bool = False, models: dict[str, Any] | None = None,
+          executor: Any = None) -> int:
     store = open_store(config, directory, resume=resume, models=models)
     print(f"Run directory: {directory}", flush=True)
     if retry_forfeits:
@@ -232,8 +246,13 @@ def _play(config: Config, config_path: str, directory: Path, schedule: Any, *, r
               flush=True)
     try:
         observer = make_observer(config, live=live)
+        places = None
+        if executor is not None:
+            places = executor.places(show_rounds=getattr(observer, "shows_rounds", True),
+                                     notify=observer.notice)
         runner = Runner(config, store, observer, fixtures=schedule.fixtures,
-                        notices=schedule.notices, concurrency=concurrency, timeout=timeout)
+                        notices=schedule.notices, concurrency=concurrency, timeout=timeout,
+                        places=places)
         try:
             outcome: RunOutcome = runner.run()
         except StoreError as exc:  # a full disk, say: the matches saved so far stay saved

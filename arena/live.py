@@ -73,6 +73,7 @@ class _InFlight:
     game: str
     agents: list[str]
     rounds: int
+    node: str | None = None  # the cluster node it runs on (a run on Ray)
     round: int = 0
     scores: dict[str, float] = field(default_factory=dict)
     moves: deque[dict[str, str]] = field(default_factory=lambda: deque(maxlen=_MOVES_KEPT))
@@ -130,9 +131,10 @@ class LiveObserver:
         self._live.start()
         self._logs = LogRouting(self._live)
 
-    def match_started(self, *, key: str, game: str, agents: list[str], rounds: int) -> None:
+    def match_started(self, *, key: str, game: str, agents: list[str], rounds: int,
+                      node: str | None = None) -> None:
         with self._lock:
-            self._in_flight[key] = _InFlight(game, list(agents), rounds,
+            self._in_flight[key] = _InFlight(game, list(agents), rounds, node=node,
                                              scores=dict.fromkeys(agents, 0.0))
 
     def round_played(self, *, key: str, round: int, moves: dict[str, str],
@@ -180,8 +182,8 @@ class LiveObserver:
     def render(self, *, width: int = 80, height: int | None = None) -> Group:
         """The whole view for a terminal ``width`` columns wide and ``height`` lines tall."""
         with self._lock:
-            in_flight = [(m.game, m.agents, m.round, m.rounds, m.scores, list(m.moves))
-                         for m in self._in_flight.values()]
+            in_flight = [(m.game, m.agents, m.round, m.rounds, m.scores, list(m.moves),
+                          m.node) for m in self._in_flight.values()]
             game = self._latest_game
             board = None
             if game is not None:
@@ -230,25 +232,29 @@ class LiveObserver:
         table.add_column("score", justify="right", no_wrap=True)
         table.add_column("last moves", no_wrap=True, overflow="ellipsis", ratio=3)
         shown = matches[: self._max_rows]
+        nodes = [m[6] for m in shown]
+        if any(nodes):  # a run on a cluster: where each match runs
+            table.add_column("node", no_wrap=True, overflow="ellipsis", max_width=24)
         # names, moves and written answers as they are (visible() also makes their length
         # the width they take, which fitting the moves relies on)
         rows = [(visible(game), visible(" vs ".join(agents)), f"{done}/{rounds}",
                  ":".join(_fmt(s) for s in _ordered(scores, agents)),
                  [visible("/".join(map(str, _ordered(m, agents)))) for m in moves])
-                for game, agents, done, rounds, scores, moves in shown]
+                for game, agents, done, rounds, scores, moves, _ in shown]
         # The moves column gets 3/5 of what the fixed columns and gaps leave (its ratio), so
         # the newest moves that fit are chosen here: wider terminals show more history.
         fixed = sum(max((len(r[i]) for r in rows), default=5) for i in (2, 3))
         fixed += min(14, max((len(r[0]) for r in rows), default=4)) + 8
         room = max(10, (width - fixed) * 3 // 5)
-        for game, agents, round_, score, moves in rows:
-            table.add_row(Text(game), Text(agents), round_, score,
-                          Text(_fit_newest(moves, room)))
+        for (game, agents, round_, score, moves), node in zip(rows, nodes, strict=True):
+            cells = [Text(game), Text(agents), round_, score, Text(_fit_newest(moves, room))]
+            table.add_row(*cells, *([Text(visible(node or ""))] if any(nodes) else []))
+        blank = [""] * (3 + any(nodes))
         if len(matches) > len(shown):
             table.add_row("", Text(f"… and {len(matches) - len(shown)} more", style="dim"),
-                          "", "", "")
+                          *blank)
         if not matches:
-            table.add_row("", Text("none", style="dim"), "", "", "")
+            table.add_row("", Text("none", style="dim"), *blank)
         return table
 
 
@@ -297,6 +303,7 @@ class PlainObserver:
         self._logs: PlainLogs | None = None
         self._total = self._done = self._played = self._forfeits = 0
         self._started = time.monotonic()
+        self._nodes: dict[str, str] = {}
 
     def _print(self, line: str) -> None:
         """Print one line; every part from the config or an agent is already visible()."""
@@ -310,9 +317,14 @@ class PlainObserver:
         self._print(f"run {visible(name)}: {total} matches scheduled{resumed}")
 
     def match_started(self, **event: Any) -> None:
-        """Nothing to print until the match ends (also serves ``round_played``)."""
+        """Nothing to print until the match ends; the node it runs on (a run on a
+        cluster) is kept for that line."""
+        if event.get("node"):
+            self._nodes[event["key"]] = event["node"]
 
-    round_played = match_started
+    def round_played(self, **event: Any) -> None:
+        """Rounds are not shown."""
+
     shows_rounds = False  # so workers need not report rounds to it
 
     def match_finished(self, result: MatchResult) -> None:
@@ -327,8 +339,10 @@ class PlainObserver:
             status = f"forfeit by {result.forfeited_by or '?'}: {_short_error(result.error)}"
         else:
             status = result.status
+        node = self._nodes.pop(result.key, None)
+        where = f"  on {visible(node)}" if node else ""
         self._print(f"[{self._done:>{width}}/{self._total}] {visible(result.key)}  "
-                    f"{visible(' vs '.join(result.agents))}  {scores}  {visible(status)}")
+                    f"{visible(' vs '.join(result.agents))}  {scores}  {visible(status)}{where}")
 
     def notice(self, message: str) -> None:
         self._print(f"note: {visible(message)}")

@@ -87,6 +87,7 @@ class ModelGate:
         self.keys = dict(keys)  # agent name -> the models it holds
         self.plan: Plan | None = None
         self._held: dict[str, frozenset[str]] = {}  # fixture key -> models, in flight
+        self._left: dict[str, int] = {}  # model -> matches not yet ended that need it
 
     @classmethod
     def of(cls, config: Config, *, playing_here: set[str] | None = None) -> ModelGate:
@@ -108,6 +109,10 @@ class ModelGate:
             self.plan = plan(fixtures, self.needs, max_models=self.max_models)
         except ValueError as exc:
             raise ArenaError(str(exc)) from None
+        self._left = {}
+        for fixture in fixtures:
+            for model in self.needs(fixture):
+                self._left[model] = self._left.get(model, 0) + 1
         return self.plan.order
 
     def start(self, notify: Callable[[str], None]) -> list[Fixture]:
@@ -135,6 +140,10 @@ class ModelGate:
         need = self._held.pop(key, frozenset())
         if need:
             POOL.release(need)
+        for model in need:
+            self._left[model] = self._left.get(model, 1) - 1
+            if self._left[model] <= 0:
+                POOL.retire(model)
 
     def summary(self) -> str | None:
         """The run log's line on model loads (None when no pooled model played)."""

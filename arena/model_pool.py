@@ -46,6 +46,9 @@ class ModelPool:
         self.loads = 0  # weight loads since configure()
         self.unloads = 0
         self.peak = 0  # most models in memory at once
+        # let a model go as soon as no later match needs it (a cluster's GPUs are shared
+        # by the run's models in turn); in one process the plan keeps models loaded
+        self.retire_when_done = False
 
     def configure(self, *, max_models: int | None = None, max_gb: float | None = None,
                   notify: Callable[[str], None] | None = None) -> None:
@@ -97,6 +100,15 @@ class ModelPool:
                       f"load {self.loads} of this run)")
             if self.max_bytes is not None:
                 self._evict(lambda: self._bytes() > self.max_bytes, keep=key)
+
+    def retire(self, key: str) -> None:
+        """No later match needs ``key``: let it go now, if :attr:`retire_when_done`."""
+        with self._lock:
+            if not self.retire_when_done or self._holds.get(key) or key not in self._resident:
+                return
+            self._resident.pop(key).unload()
+            self.unloads += 1
+            self._say(f"model unloaded: {self._labels.get(key, key)} (no later match needs it)")
 
     def unloaded(self, key: str) -> None:
         """The model ``key`` let its weights go by itself."""

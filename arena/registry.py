@@ -131,17 +131,21 @@ def is_file_path(module: str) -> bool:
     return module.endswith(".py") or "/" in module or "\\" in module
 
 
-def load_file(path: str) -> Any:
+def load_file(path: str, *, source: str | None = None) -> Any:
     """Import the Python file at ``path`` (once per process) and return the module; its
-    ``@register_agent`` classes are registered. Configs run code: this is where."""
+    ``@register_agent`` classes are registered. Configs run code: this is where.
+
+    ``source``: read the code from this copy of the file (one shipped to another
+    machine), still as the module of ``path``, so its types resolve as they do there."""
     resolved = str(Path(path).expanduser().resolve())
     name = f"arena_file_{hashlib.blake2b(resolved.encode(), digest_size=6).hexdigest()}"
     module = sys.modules.get(name)
     if module is not None:
         return module
-    if not Path(resolved).is_file():
+    where = source or resolved
+    if not Path(where).is_file():
         raise RegistryError(f"no such file {path!r}")
-    spec = importlib.util.spec_from_file_location(name, resolved)
+    spec = importlib.util.spec_from_file_location(name, where)
     if spec is None or spec.loader is None:
         raise RegistryError(f"{path!r} is not a Python file")
     module = importlib.util.module_from_spec(spec)

@@ -4,7 +4,10 @@ A language model is loaded once for every match of a run (``isolate = False`` in
 :mod:`arena.agent`), so a match seating one plays in a daemon thread of the run's
 process, and its decisions meet the other matches' in the model's batcher. A thread
 cannot be killed: at a timeout or a stop its match is cancelled (it stops before its
-next round) and abandoned, and nothing it does afterwards reaches the run.
+next round) and abandoned, and nothing it does afterwards reaches the run. A service that
+came back without the match's state (a model's Ray actor restarted,
+:class:`~arena.agent.ServiceRestarted`) has the match played again from its first round,
+with its seed, so its record is the one an uninterrupted run makes.
 
 A thread abandoned in the middle of a model's forward pass is still in native code when
 the interpreter would tear down; :func:`wait_for_abandoned` lets ``arena run`` wait a
@@ -19,7 +22,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from arena.agent import ServiceUnavailable
+from arena.agent import ServiceRestarted, ServiceUnavailable
 from arena.config import Config
 from arena.fixture import play_fixture
 from arena.records import Fixture, MatchResult
@@ -68,6 +71,7 @@ class ThreadSlot:
         self.config, self.wake, self.show_rounds = config, wake, show_rounds
         self.fixture: Fixture | None = None
         self.state = MatchState()
+        self.killed = False
         self._events: list[Event] = []
         self._lock = threading.Lock()
 
@@ -81,11 +85,21 @@ class ThreadSlot:
 
     def _play(self, fixture: Fixture, state: MatchState) -> None:
         event: Event
-        try:
-            event = Finished(play_fixture(self.config, fixture, state=state,
-                                          observer=_Reporter(self, state)))
-        except ServiceUnavailable as exc:  # not the agent's fault: unplayed, not a result
-            event = Unfinished(" ".join(str(exc).split()))
+        while True:
+            try:
+                event = Finished(play_fixture(self.config, fixture, state=state,
+                                              observer=_Reporter(self, state)))
+            except ServiceRestarted:
+                # it came back without the match's state (a model actor's prompt caches):
+                # play it again from round 1, with its seed and fresh agents, unless the
+                # match was killed meanwhile (then the runner has its record already)
+                if self.killed:
+                    return
+                state = self.state = MatchState()
+                continue
+            except ServiceUnavailable as exc:  # not the agent's fault: unplayed, not a result
+                event = Unfinished(" ".join(str(exc).split()))
+            break
         self.push(event)
         self.wake()
 
@@ -107,6 +121,7 @@ class ThreadSlot:
 
     def kill(self, reason: str) -> MatchResult:
         assert self.fixture is not None
+        self.killed = True
         self.state.cancelled = True  # it stops before its next round
         return stopped_record(self.fixture, self.state, by=self.state.current, reason=reason)
 

@@ -226,3 +226,27 @@ def test_the_live_view_silences_the_hub_and_transformers_progress_bars(monkeypat
     finally:
         live.run_finished(interrupted=False)
         hub_utils.enable_progress_bars()
+
+
+def test_a_run_on_a_cluster_shows_the_node_of_each_match() -> None:
+    live = LiveObserver(console=terminal(), refresh_per_second=20)
+    live.run_started(name="demo", total=2, done=0)
+    live.match_started(key="k0", game="rps", agents=["random", "cycle"], rounds=100,
+                       node="10.0.0.7/ab12cd")
+    live.match_started(key="k1", game="rps", agents=["cycle", "random"], rounds=100,
+                       node="10.0.0.9/ef34ab")
+    play_rounds(live, "k0", "random", "cycle", 5)
+    try:
+        lines = screen(live, 100)
+    finally:
+        live.run_finished(interrupted=False)
+    assert "node" in next(line for line in lines if "game" in line and "agents" in line)
+    assert "10.0.0.7/ab12cd" in next(line for line in lines if "random vs cycle" in line)
+    assert "10.0.0.9/ef34ab" in next(line for line in lines if "cycle vs random" in line)
+    plain = io.StringIO()
+    observer = PlainObserver(file=plain)
+    observer.run_started(name="demo", total=1, done=0)
+    observer.match_started(key=result(0, "a", "b", 1, -1).key, game="rps", agents=["a", "b"],
+                           rounds=20, node="10.0.0.7/ab12cd")
+    observer.match_finished(result(0, "a", "b", 1, -1, status="finished"))
+    assert plain.getvalue().splitlines()[-1].endswith("on 10.0.0.7/ab12cd")
