@@ -96,11 +96,11 @@ class RaySlot:
     def _state(self) -> MatchState:
         """The match as far as the task reported it (its rounds died with it)."""
         assert self.fixture is not None
-        from arena.fixture import game_facts
+        from arena.game_facts import game_facts
 
         state = MatchState()
         state.rounds = self.rounds
-        state.roles = list(game_facts(self.places.config, self.fixture.game).roles)
+        state.roles = list(game_facts(self.places.config.game(self.fixture.game)).roles)
         state.totals = dict.fromkeys(self.fixture.agents, 0.0)
         return state
 
