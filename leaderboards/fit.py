@@ -97,9 +97,9 @@ class FitTable:
         for i in keep:
             col = self.columns[i]
             if col.number:
-                table.add_column(col.header, justify="right", no_wrap=True, style=col.style)
+                table.add_column(_header(col.header), justify="right", no_wrap=True, style=col.style)
             else:
-                table.add_column(col.header, justify="left", style=col.style,
+                table.add_column(_header(col.header), justify="left", style=col.style,
                                  overflow="fold" if col.wrap else "ellipsis",
                                  min_width=min(col.min_width, 4),
                                  max_width=col.min_width if squeezed else None)
@@ -131,3 +131,9 @@ def _cell(value: Any) -> Any:
     if isinstance(value, Text):
         return value
     return literal("–" if value is None else value)
+
+
+def _header(header: Any) -> Any:
+    # a header may be made of agents' names: shown as written, never read as markup
+    # ("[/]" is a legal name), hidden characters made visible
+    return literal(header) if isinstance(header, str) else header
