@@ -106,8 +106,11 @@ def mask_layout(config: Any) -> tuple[list[str] | None, int | None]:
 
 
 def forward(model: Any, steps: Sequence[Step], *, pad_id: int, cache_arg: str,
-            keep_arg: bool, layout: tuple[list[str] | None, int | None]) -> list[StepOutput]:
-    """Run ``steps`` as one batch; one :class:`StepOutput` per step, in order."""
+            keep_arg: bool, layout: tuple[list[str] | None, int | None] | None
+            ) -> list[StepOutput]:
+    """Run ``steps`` as one batch; one :class:`StepOutput` per step, in order. ``layout``
+    None: the model's own causal masks over a padding mask (each step at most one branch,
+    which is then just the row's last tokens)."""
     import torch
     from transformers import DynamicCache
 
@@ -165,10 +168,15 @@ def forward(model: Any, steps: Sequence[Step], *, pad_id: int, cache_arg: str,
         mask = torch.zeros(keep.shape, dtype=dtype).masked_fill(~keep, lowest)
         return mask[:, None].to(device)
 
-    types, window = layout
-    if window is None:
-        mask: Any = as_mask(allowed)
+    mask: Any
+    if layout is None:  # attention the tree masks cannot express: causal rows, padding hidden
+        if any(len(s.branches) > 1 for s in steps):
+            raise ValueError("a model without tree masks scores one answer per row")
+        mask = (k_kind != _PAD).long().to(device)
+    elif layout[1] is None:
+        mask = as_mask(allowed)
     else:
+        types, window = layout
         sliding = as_mask(allowed & (kp > q_pos - window))
         mask = sliding if types is None else {"full_attention": as_mask(allowed),
                                               "sliding_attention": sliding}

@@ -14,7 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agents.llm.hf_backend import HFBackend
+from agents.llm.codec import Pair, get_codec
+from agents.llm.hf_engine import HFEngine
+from tests.agents.llm import reference
 from tests.agents.llm.runs import arena, export
 
 
@@ -32,14 +34,18 @@ def _prompts(seed: int, rounds: int) -> list[list[int]]:
 ANSWERS = [[40, 41], [42], [43, 44, 45]]  # answers of 1 to 3 tokens: a ragged tree
 
 
-def _play(backend: HFBackend, matches: int, rounds: int, *, threads: bool) -> dict[int, list]:
+def _pairs(prompt: list[int]) -> list[Pair]:
+    return [Pair(tuple(prompt), tuple(a), "", "") for a in ANSWERS]
+
+
+def _play(backend: HFEngine, matches: int, rounds: int, *, threads: bool) -> dict[int, list]:
     """Every match's scores per round, its decisions run concurrently or one by one."""
     scores: dict[int, list] = {m: [] for m in range(matches)}
 
     def play(m: int) -> None:
         session = backend.session()
         for prompt in _prompts(m, rounds):
-            scores[m].append(session.score_ids(prompt, ANSWERS))
+            scores[m].append(session.score(_pairs(prompt)))
         session.close()
 
     if threads:
@@ -58,8 +64,8 @@ def test_batched_scores_equal_one_at_a_time_within_1e_5(tiny_model_dir: Path) ->
     from transformers import AutoModelForCausalLM
 
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype="float32")
-    alone = HFBackend.from_model(model, max_batch=1)
-    together = HFBackend.from_model(model, max_batch=64)
+    alone = HFEngine.from_model(model, max_batch=1)
+    together = HFEngine.from_model(model, max_batch=64)
     want = _play(alone, 8, 6, threads=False)
     got = _play(together, 8, 6, threads=True)
     worst = max(np.abs(np.asarray(got[m]) - np.asarray(want[m])).max() for m in want)
@@ -71,29 +77,31 @@ def test_batched_scores_equal_one_at_a_time_within_1e_5(tiny_model_dir: Path) ->
 
 def test_scores_equal_a_fresh_uncached_pass(tiny_model_dir: Path) -> None:
     """Cut the cache back (a shorter prompt), grow it again: always the uncached numbers."""
-    backend = HFBackend(model=str(tiny_model_dir), dtype="float32")
+    backend = HFEngine(model=str(tiny_model_dir), dtype="float32")
+    codec = get_codec(tokenizer=str(tiny_model_dir))
     session = backend.session()
     texts = ["Round 1\nMe: rock\nOpponent: paper\n", "Round 1\nMe: rock\nOpponent: paper\n"
              "Round 2\nMe: scissors\n", "Round 1\nMe: rock\n"]
     answers = [" rock\n", " paper\n", " scissors\n"]
     for text in texts:
-        cached = session.score(text, answers)
-        fresh = backend.score([text] * 3, answers)
-        assert np.abs(cached - fresh).max() < 1e-5
+        cached = session.score(codec.pairs(text, answers))
+        fresh = backend.score(codec.pairs(text, answers))
+        want = [reference.logprob(tiny_model_dir, text, a) for a in answers]
+        assert np.abs(cached - fresh).max() < 1e-5 and np.abs(cached - want).max() < 1e-5
 
 
 def test_a_failing_request_fails_only_its_own_match(tiny_model_dir: Path) -> None:
     from transformers import AutoModelForCausalLM
 
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype="float32")
-    backend = HFBackend.from_model(model)
+    backend = HFEngine.from_model(model)
     bad, good = backend.session(), backend.session()
     errors: list[BaseException] = []
     results: list[np.ndarray] = []
 
     def ask(session, ids) -> None:
         try:
-            results.append(session.score_ids(ids, ANSWERS))
+            results.append(session.score(_pairs(ids)))
         except Exception as exc:  # noqa: BLE001 -- the test looks at it
             errors.append(exc)
 
@@ -169,7 +177,8 @@ def test_sliding_window_layers_match_the_model_s_own_masks(tiny_model_dir: Path,
                 param.normal_(0.0, 0.3)
     model.save_pretrained(tmp_path)
     tok.save_pretrained(tmp_path)
-    backend = HFBackend(model=str(tmp_path), dtype="float32")
+    backend = HFEngine(model=str(tmp_path), dtype="float32")
+    codec = get_codec(tokenizer=str(tmp_path))
     assert backend.mask_layout == (config.layer_types, 6)
     answers = [" rock\n", " paper\n", " scissors\n"]
     history = "".join(f"Round {r}\nMe: rock\nOpponent: paper\n" for r in range(1, 6))
@@ -178,7 +187,7 @@ def test_sliding_window_layers_match_the_model_s_own_masks(tiny_model_dir: Path,
     got: dict[int, np.ndarray] = {}
 
     def ask(i: int) -> None:
-        got[i] = sessions[i].score(texts[i], answers)
+        got[i] = sessions[i].score(codec.pairs(texts[i], answers))
 
     workers = [threading.Thread(target=ask, args=(i,)) for i in range(len(texts))]
     for w in workers:
@@ -186,5 +195,6 @@ def test_sliding_window_layers_match_the_model_s_own_masks(tiny_model_dir: Path,
     for w in workers:
         w.join()
     for i, text in enumerate(texts):
-        assert len(backend.encode(text)) > 6
-        assert np.abs(got[i] - backend.score([text] * 3, answers)).max() < 1e-5
+        assert len(codec.encode(text)) > 6
+        want = [reference.logprob(tmp_path, text, a) for a in answers]
+        assert np.abs(got[i] - want).max() < 1e-5
