@@ -79,13 +79,8 @@ class TokenizerCodec:
                  loaded: Any = None) -> None:
         self.name = tokenizer
         if loaded is None:
-            from transformers import AutoTokenizer
-
-            options: dict[str, Any] = {"revision": revision,
-                                       "trust_remote_code": trust_remote_code}
-            if gguf_file:
-                options["gguf_file"] = gguf_file
-            loaded = AutoTokenizer.from_pretrained(tokenizer, **options)
+            loaded = _load_tokenizer(tokenizer, revision=revision,
+                                     trust_remote_code=trust_remote_code, gguf_file=gguf_file)
         self.tokenizer = loaded
         self._lock = threading.RLock()  # fast tokenizers are not safe to share between threads
         self._eot: str | None = None
@@ -213,6 +208,30 @@ class MessagesCodec:
 
     def pairs(self, context: str, answers: Sequence[str]) -> list[Pair]:
         raise ValueError("tokenizer: none (a chat API) cannot score answers; use mode: sample")
+
+
+def _load_tokenizer(name: str, *, revision: str | None, trust_remote_code: bool,
+                    gguf_file: str | None) -> Any:
+    """The tokenizer of ``name``; without a reachable hub, from the local cache only, and
+    one line naming the offline models when it is not there."""
+    from agents.llm import hub
+
+    why = hub.unreachable(name)
+    if why is not None and not hub.cached(name, revision):
+        raise hub.not_cached(name, why)  # before transformers is even imported
+    from transformers import AutoTokenizer
+
+    options: dict[str, Any] = {"revision": revision, "trust_remote_code": trust_remote_code}
+    if gguf_file:
+        options["gguf_file"] = gguf_file
+    if why is not None:
+        options["local_files_only"] = True
+    try:
+        return AutoTokenizer.from_pretrained(name, **options)
+    except OSError:
+        if why is None:
+            raise
+        raise hub.not_cached(name, why) from None
 
 
 def get_codec(*, tokenizer: str, revision: str | None = None, trust_remote_code: bool = False,

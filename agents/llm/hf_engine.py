@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from agents.llm import hub
 from agents.llm.batcher import DEFAULT_MAX_BATCH, Batcher
 from agents.llm.codec import Pair, Prompt, TokenizerCodec, get_codec
 from agents.llm.engine import Capabilities
@@ -136,8 +137,16 @@ class HFEngine:
         kwargs["dtype"] = "auto" if opts["dtype"] == "auto" else getattr(torch, opts["dtype"])
         if opts["device_map"] is not None:
             kwargs["device_map"] = opts["device_map"]
+        why = hub.unreachable(self.model_id)
+        if why is not None:
+            kwargs["local_files_only"] = True
         with _LOADING:
-            model = AutoModelForCausalLM.from_pretrained(self.model_id, **kwargs)
+            try:
+                model = AutoModelForCausalLM.from_pretrained(self.model_id, **kwargs)
+            except OSError:
+                if why is None:
+                    raise
+                raise hub.not_cached(self.model_id, why) from None
         return self._adopt(model)
 
     def _adopt(self, model: Any) -> Any:

@@ -68,6 +68,35 @@ def test_scores_token_ids_split_as_the_hf_engine_does(fake: FakeServer,
     assert request["prompt"][0] == ids  # one BOS: the prompt's own, never one more
 
 
+def test_a_vllm_server_scores_one_answer_token_a_request_on_the_cached_prompt(
+        fake: FakeServer, tiny_model_dir: Path) -> None:
+    fake.allowed = True
+    served, codec = backend(fake, tiny_model_dir), get_codec(tokenizer=str(tiny_model_dir))
+    context = codec.completion_prefix() + "Round 1\nMe:"
+    pairs = codec.pairs(context, [" " + n + "\n" for n in NAMES])
+    assert served.scoring_method() == "cached"  # the best the server offers
+    fake.requests.clear()
+    got = served.score(pairs)
+    want = [expected(tiny_model_dir, context, " " + n + "\n") for n in NAMES]
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+    asked = sorted((tuple(body["prompt"]), tuple(body["allowed_token_ids"]))
+                   for _, _, body in fake.requests)
+    wanted = sorted((p.context + p.answer[:k], (p.answer[k],))
+                    for p in pairs for k in range(len(p.answer)))
+    assert asked == wanted  # one token each, after the context and the answer so far
+    assert all(body["max_tokens"] == 1 and "prompt_logprobs" not in body
+               for _, _, body in fake.requests)
+
+
+def test_a_scoring_option_picks_the_method(fake: FakeServer, tiny_model_dir: Path) -> None:
+    fake.allowed = True
+    served = OpenAIEngine(base_url=fake.url, model="fake", tokenizer=str(tiny_model_dir),
+                          scoring="echo")
+    assert served.scoring_method() == "echo"
+    with pytest.raises(RegistryError, match="scoring must be"):
+        rps_agent(base_url=fake.url, tokenizer=str(tiny_model_dir), scoring="magic")
+
+
 @pytest.mark.parametrize(("server", "method"), [
     ({"prompt_logprobs": False}, "echo"),
     ({"prompt_logprobs": False, "take_ids": False}, "echo_text"),
