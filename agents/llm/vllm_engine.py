@@ -109,10 +109,14 @@ class VLLMEngine(OpenAIEngine):
                 self._started = True
 
     def server_identity(self) -> dict[str, Any]:
-        """How the server is (or will be) run: its Python, vLLM's version there and the
-        arguments; the server is not started for this."""
+        """How the server is (or will be) run: its Python, vLLM's version there, the
+        arguments and the scoring method; the server is not started for this."""
         found: dict[str, Any] = {"managed": True, "python": self.python,
-                                 "args": self.server.args, "version": self._vllm_version()}
+                                 "args": self.server.args, "version": self._vllm_version(),
+                                 # found by the probe once the server runs; "auto" picks
+                                 # "cached" on a vLLM with prefix caching
+                                 "scoring": self._method if self._probed else
+                                 (self.scoring or "auto")}
         if self.server.alive():
             found.update(url=self.server.base_url, started_in_s=self.server.started_in)
         return found

@@ -198,3 +198,54 @@ def test_sliding_window_layers_match_the_model_s_own_masks(tiny_model_dir: Path,
         assert len(codec.encode(text)) > 6
         want = [reference.logprob(tmp_path, text, a) for a in answers]
         assert np.abs(got[i] - want).max() < 1e-5
+
+
+def _layout_row_by_row(steps, queries, longest_cache: int, width: int, pad_id: int):
+    """The batch layout built one row and one token at a time: the reference."""
+    import torch
+
+    rows, slots = len(steps), longest_cache + width
+    ids = torch.full((rows, width), pad_id, dtype=torch.long)
+    positions = torch.zeros((rows, width), dtype=torch.long)
+    k_pos = torch.full((rows, slots), -1, dtype=torch.long)
+    k_kind = torch.full((rows, slots), -1, dtype=torch.long)
+    k_group = torch.full((rows, slots), -1, dtype=torch.long)
+    k_off = torch.zeros((rows, slots), dtype=torch.long)
+    for i, (step, query) in enumerate(zip(steps, queries, strict=True)):
+        c, q, n = step.cached, len(query), len(step.new)
+        for k in range(c):
+            k_pos[i, longest_cache - c + k], k_kind[i, longest_cache - c + k] = k, 0
+        slot = []
+        slot += [(c + j, 1, -1, j) for j in range(n)]
+        for g, branch in enumerate(step.branches):
+            slot += [(c + n + k, 2, g, k) for k in range(len(branch))]
+        for j, (pos, kind, group, off) in enumerate(slot):
+            col = width - q + j
+            ids[i, col], positions[i, col] = query[j], pos
+            key = longest_cache + col
+            k_pos[i, key], k_kind[i, key], k_group[i, key], k_off[i, key] = pos, kind, group, off
+    return ids, positions, k_pos, k_kind, k_group, k_off
+
+
+def test_the_batch_layout_is_built_in_tensor_operations_exactly() -> None:
+    import torch
+
+    from agents.llm.kv_batch import Step, layout_rows
+
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        steps = []
+        for _ in range(int(rng.integers(1, 7))):
+            cached = int(rng.integers(0, 9))
+            kv = None if cached == 0 else type("KV", (), {"__len__": lambda s, n=cached: n})()
+            new = [int(t) for t in rng.integers(3, 99, size=int(rng.integers(1, 6)))]
+            branches = [[int(t) for t in rng.integers(3, 99, size=int(rng.integers(0, 4)))]
+                        for _ in range(int(rng.integers(0, 4)))]
+            steps.append(Step(kv=kv, new=new, branches=branches))
+        queries = [s.new + [t for b in s.branches for t in b] for s in steps]
+        longest = max(s.cached for s in steps)
+        width = max(len(q) for q in queries)
+        got = layout_rows(steps, queries, longest_cache=longest, width=width, pad_id=0)
+        want = _layout_row_by_row(steps, queries, longest, width, 0)
+        for a, b in zip(got, want, strict=True):
+            assert torch.equal(a, b)
