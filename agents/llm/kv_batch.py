@@ -115,7 +115,6 @@ def forward(model: Any, steps: Sequence[Step], *, pad_id: int, cache_arg: str,
     from transformers import DynamicCache
 
     device = model.device
-    rows = len(steps)
     longest_cache = max(s.cached for s in steps)
     queries = [s.new + [t for b in s.branches for t in b] for s in steps]
     width = max(len(q) for q in queries)
