@@ -207,7 +207,7 @@ class HFAgent(BaseAgent):
     def prompt_text(self, past: list[Any] | None = None) -> str:
         """The raw text the model sees after ``past`` rounds (special tokens written out;
         for a chat API its messages as JSON)."""
-        return self.prompt(past).text
+        return self.codec.text(self.prompter.render(self._past if past is None else past))
 
     def continuation(self, name: str) -> str:
         """The exact text scored for one action: a complete answer, never a prefix."""

@@ -127,13 +127,15 @@ class TokenizerCodec:
 
     # -- text -----------------------------------------------------------------------------
     def prompt(self, rendered: str | Sequence[Mapping[str, str]]) -> Prompt:
-        """A rendered template as a :class:`Prompt`: chat messages through the chat
+        """A rendered template as a :class:`Prompt` (its :meth:`text` and token ids)."""
+        return self.text_prompt(self.text(rendered))
+
+    def text(self, rendered: str | Sequence[Mapping[str, str]]) -> str:
+        """A rendered template as the model's text: chat messages through the chat
         template, a completion transcript after the tokenizer's BOS."""
         if isinstance(rendered, str):
-            text = self.completion_prefix() + rendered
-        else:
-            text = self.chat_prompt(rendered)
-        return Prompt(text, tuple(self.encode(text)))
+            return self.completion_prefix() + rendered
+        return self.chat_prompt(rendered)
 
     def text_prompt(self, text: str) -> Prompt:
         """Raw text (special tokens written out) as a :class:`Prompt`."""
@@ -199,6 +201,9 @@ class MessagesCodec:
         messages = tuple({"role": m["role"], "content": m["content"]} for m in rendered)
         return Prompt(json.dumps(list(messages), ensure_ascii=False, indent=1),
                       messages=messages)
+
+    def text(self, rendered: str | Sequence[Mapping[str, str]]) -> str:
+        return self.prompt(rendered).text
 
     def completion_prefix(self) -> str:
         return ""

@@ -222,9 +222,11 @@ class ScriptedEngine:
 class ScriptedCodec:
     """Chat messages joined as they are, no special tokens."""
 
+    def text(self, rendered: Any) -> str:
+        return rendered if isinstance(rendered, str) else "\n".join(m["content"] for m in rendered)
+
     def prompt(self, rendered: Any) -> Prompt:
-        text = rendered if isinstance(rendered, str) else "\n".join(m["content"] for m in rendered)
-        return Prompt(text)
+        return Prompt(self.text(rendered))
 
     def end_of_turn(self) -> str:
         return "<eot>"
