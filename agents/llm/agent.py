@@ -3,8 +3,9 @@
 The model runs on an ``engine``: ``hf`` (transformers, in this process), ``openai`` (any
 OpenAI-compatible server: vLLM, SGLang, TGI, llama.cpp, a hosted API) or ``vllm`` (a
 vLLM server the arena starts itself); the options each engine reads are listed on the
-class. Served engines score and sample through the same tokenizer and chat template,
-so prompts and distributions are the ``hf`` engine's.
+class. The agent's prompt codec (:mod:`agents.llm.codec`: the model's tokenizer and chat
+template) makes every prompt and token id, whichever engine runs the model, so prompts
+and distributions are the ``hf`` engine's everywhere.
 
 Two ways to choose a move:
 
