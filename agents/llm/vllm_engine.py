@@ -12,7 +12,8 @@ config and ``arena prompt`` never start it (the tokenizer alone is loaded here).
 with ``--enforce-eager`` unless ``enforce_eager: false`` (CUDA graphs start slowly and
 help sampling, not the prefill that scoring is), ``--generation-config vllm`` (the
 model's own sampling defaults would filter what the agent samples) and
-``--enable-prefix-caching`` (a decision's scoring then costs its new tokens).
+``--enable-prefix-caching --block-size 32`` (a decision's scoring then costs its new
+tokens; a later ``--block-size`` in ``server_args`` wins).
 """
 
 from __future__ import annotations
@@ -65,7 +66,10 @@ class VLLMEngine(OpenAIEngine):
                              "['--tensor-parallel-size', '4']")
         self.python = find_vllm_python(vllm_python)
         args = ["--model", model, "--served-model-name", model, "--dtype", dtype,
-                "--generation-config", "vllm", "--enable-prefix-caching"]
+                "--generation-config", "vllm", "--enable-prefix-caching",
+                # only whole blocks are cached: 32 tokens (the CPU build's default is 128)
+                # leave less of each decision's prompt to compute again
+                "--block-size", "32"]
         if revision:
             args += ["--revision", revision]
         if trust_remote_code:
