@@ -219,8 +219,9 @@ def _load_tokenizer(name: str, *, revision: str | None, trust_remote_code: bool,
                     gguf_file: str | None) -> Any:
     """The tokenizer of ``name``; without a reachable hub, from the local cache only, and
     one line naming the offline models when it is not there."""
-    from agents.llm import hub
+    from agents.llm import hub, threads
 
+    threads.quiet_waiting()  # transformers imports torch, which reads it when it loads
     why = hub.unreachable(name)
     if why is not None and not hub.cached(name, revision):
         raise hub.not_cached(name, why)  # before transformers is even imported

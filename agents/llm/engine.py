@@ -113,6 +113,9 @@ def make_engine(name: str, options: Mapping[str, Any]) -> Engine:
     process from the same dict)."""
     if name not in ENGINES:
         raise ValueError(f"engine must be one of {sorted(ENGINES)}, not {name!r}")
+    from agents.llm.threads import quiet_waiting
+
+    quiet_waiting()  # before any engine imports torch: OpenMP reads it when torch loads
     module, _, cls = ENGINES[name].partition(":")
     return getattr(importlib.import_module(module), cls)(**options)
 

@@ -54,8 +54,9 @@ def _cgroup_quota(root: Path) -> float | None:
 
 
 def quiet_waiting() -> None:
-    """Let idle OpenMP threads sleep instead of spin; only takes effect before torch is
-    imported, and never overrides the environment."""
+    """Let idle OpenMP threads sleep instead of spin. OpenMP reads this when torch is
+    loaded, so it is set before anything here imports torch or transformers (which
+    imports torch); it never overrides the environment."""
     if "torch" not in sys.modules:
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 

@@ -60,3 +60,17 @@ def test_a_batcher_gives_torch_its_share(tiny_model_dir: Path) -> None:
     engine.batcher._forward = spy
     engine.score(codec.pairs("<|endoftext|>Round 1\nMe:", [" rock\n"]))
     assert seen == [1]
+
+
+def test_idle_threads_sleep_in_a_run_that_builds_a_model_agent(tiny_model_dir: Path) -> None:
+    """OpenMP reads its wait policy when torch loads: the agent sets it before then."""
+    import subprocess
+    import sys
+
+    code = ("import os, sys; from arena.registry import make_agent; "
+            f"make_agent('hf', name='lm', model={str(tiny_model_dir)!r}); "
+            "assert 'torch' in sys.modules; print(os.environ.get('OMP_WAIT_POLICY'))")
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, timeout=300, check=True)
+    assert done.stdout.strip() == "PASSIVE"
