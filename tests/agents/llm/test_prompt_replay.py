@@ -303,7 +303,7 @@ def test_a_hub_model_records_the_commit_its_files_came_from(tmp_path: Path,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     import huggingface_hub
 
-    from agents.llm import HFAgent
+    from agents.llm.hf_engine import HFEngine
 
     snapshot = tmp_path / "models--org--m" / "snapshots" / ("c0ffee" * 6 + "beef")
     snapshot.mkdir(parents=True)
@@ -316,11 +316,10 @@ def test_a_hub_model_records_the_commit_its_files_came_from(tmp_path: Path,
         return str(path) if path.exists() else None
 
     monkeypatch.setattr(huggingface_hub, "try_to_load_from_cache", cached)
-    lm = HFAgent.__new__(HFAgent)
-    lm.load_options = {"model": "org/m", "revision": "main", "dtype": "bfloat16",
-                       "device_map": "auto", "gguf_file": None, "trust_remote_code": False}
-    lm._backend = object()
-    found = lm.identity()
+    engine = HFEngine.__new__(HFEngine)  # no tokenizer needed to say what plays
+    engine.options = {"model": "org/m", "revision": "main", "dtype": "bfloat16",
+                      "device_map": "auto", "gguf_file": None, "trust_remote_code": False}
+    found = engine.identity()
     assert found["model"] == "org/m" and found["revision"] == "main" and "path" not in found
     assert found["commit"] == snapshot.name and found["config_dtype"] == "bfloat16"
     assert "sha256" not in found and "files_sha256" not in found  # the weights are not read
