@@ -2,7 +2,7 @@
 
 ``leaderboard``, ``matrix`` and ``graph`` come from :mod:`arena.cli_views`, ``prompt``
 from :mod:`arena.cli_prompt`, ``analyze`` and ``report`` from :mod:`arena.cli_analysis`;
-each registers its commands on :data:`app`.
+``rate`` from :mod:`arena.cli_rate`; each registers its commands on :data:`app`.
 
 Start-up stays light (``arena --help`` must be quick): the engine, the envs and anything
 heavy are imported inside the commands. A user error anywhere prints one line,
@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from arena import cli_analysis, cli_prompt, cli_views
+from arena import cli_analysis, cli_prompt, cli_rate, cli_views, compare
 from arena.errors import ArenaError
 
 app = typer.Typer(
@@ -27,6 +27,23 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from arena import __version__
+
+        print(f"arena {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Tournaments of games that need unpredictability: bots, exploiters and language models."""
 
 
 @app.command()
@@ -94,9 +111,10 @@ def agents(
         "--plugin", help="A Python file whose @register_agent types to list too. Repeatable.")
     ] = None,
 ) -> None:
-    """List every registered agent type, the games it plays and what it does."""
+    """List every registered agent type, the games it plays, what it does and its options."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from arena.registry import RegistryError, can_play, describe, load_file, registered
     from envs import GAMES
@@ -110,22 +128,49 @@ def agents(
     table = Table(title="Agent types", title_justify="left")
     table.add_column("type", style="bold")
     table.add_column("games")
-    table.add_column("description")
+    table.add_column("description and options")
     for name, cls in registered().items():
         games = [g for g in GAMES if can_play(cls, g)]
+        text = Text(describe(cls))
+        text.append("\noptions: " + (agent_options(cls) or "none"), style="dim")
         table.add_row(name, "all" if len(games) == len(GAMES) else ", ".join(games) or "none",
-                      describe(cls))
+                      text)
     Console().print(table)
+
+
+def agent_options(cls: type) -> str:
+    """An agent type's options with their defaults, read from its constructor's signature
+    (where the config's options are checked), e.g. ``window=None, decay=None``."""
+    import inspect
+
+    try:
+        params = inspect.signature(cls).parameters.values()
+    except (TypeError, ValueError):
+        return "?"
+    shown = []
+    for p in params:
+        if p.name == "name" or p.kind in (p.POSITIONAL_ONLY, p.VAR_POSITIONAL):
+            continue
+        if p.kind is p.VAR_KEYWORD:
+            shown.append(f"**{p.name}")
+        else:
+            shown.append(p.name if p.default is p.empty else f"{p.name}={p.default!r}")
+    return ", ".join(shown)
 
 
 cli_views.register(app)
 cli_prompt.register(app)
 cli_analysis.register(app)
+cli_rate.register(app)
+compare.register(app)
 
 
 def fail(message: str) -> None:
-    """Print one error line and exit 2."""
-    print(f"arena: error: {message}", file=sys.stderr, flush=True)
+    """Print one error line and exit 2. The message may quote a name or what a plugin
+    raised: it is escaped like every name shown (no terminal escape reaches the screen)."""
+    from leaderboards.table import visible
+
+    print(f"arena: error: {visible(message)}", file=sys.stderr, flush=True)
     raise SystemExit(2)
 
 
@@ -136,6 +181,37 @@ def _kinds(exc: BaseException) -> set[str]:
 
 def main() -> None:
     """Console-script entry point: every user error is one line and exit status 2."""
+    try:
+        code = _main()
+    except SystemExit as exc:
+        _settle(exc.code if isinstance(exc.code, int) else 1)
+        raise
+    _settle(code)
+    raise SystemExit(code)
+
+
+#: how long ``arena`` waits at exit for match threads stopped in the middle of a decision
+SETTLE_SECONDS = 2.0
+
+
+def _settle(code: int) -> None:
+    """Exit now, with ``code``, if a match thread stopped at a timeout or a signal is
+    still deciding after :data:`SETTLE_SECONDS`: it may be inside a model's native code
+    (a forward pass), and tearing the interpreter down under it aborts the process
+    ("terminate called without an active exception"). Everything saved is committed;
+    the exit handlers still run (managed servers stop there)."""
+    threads = sys.modules.get("arena.slot_thread")
+    if threads is None or threads.wait_for_abandoned(SETTLE_SECONDS):
+        return
+    import atexit
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    atexit._run_exitfuncs()
+    os._exit(code)
+
+
+def _main() -> int:
     from arena.registry import RegistryError
 
     # like `python -m`, let configs name agent classes in the working directory
@@ -166,7 +242,7 @@ def main() -> None:
             fail(" ".join(exc.format_message().split()) + hint)  # type: ignore[attr-defined]
         else:
             raise
-    raise SystemExit(code if isinstance(code, int) else 0)
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":

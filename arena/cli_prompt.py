@@ -124,7 +124,7 @@ def render_prompts(config_path: str, agent_name: str, *, game_id: str | None = N
         raise ArenaError(f"{config_path}: no game {game_id!r} (games: {', '.join(ids)})")
     if not agent_plays(config, agent_name, game_id):
         raise ArenaError(f"agent {agent_name!r} does not play {game_id!r}")
-    game = next(g for g in config.games if g.id == game_id)
+    game = config.game(game_id)
     context = _context(config, game, role)
     try:
         player = make_agent(spec.type, name=spec.name, **spec.options)
@@ -143,21 +143,27 @@ def render_prompts(config_path: str, agent_name: str, *, game_id: str | None = N
 def _context(config: Any, game: Any, role: str | None) -> dict[str, Any]:
     """The reset context the engine gives the agent in the first match of ``game``."""
     from arena.errors import ArenaError
+    from arena.game_facts import game_facts
     from arena.match import seat_context, start_episode
     from arena.seeds import series_seed
-    from envs import get_game, make_game
+    from envs import make_game
 
-    env = make_game(game.id, **game.args)
-    spec = get_game(game.id)
-    if spec.solo:
-        # episode 0 as the engine seeds it, so a writing prompt is the real first one
-        _, context = start_episode(env, game.id, spec.kind, series_seed(config.seed, game.id), 0)
-        return context
-    roles = list(env.possible_agents)
+    facts = game_facts(game)
+    roles = list(facts.roles)
     seat = role or roles[0]
-    if seat not in roles:
+    if not facts.solo and seat not in roles:
         raise ArenaError(f"game {game.id!r} has no role {seat!r} (roles: {', '.join(roles)})")
-    return seat_context(game.id, env, seat)
+    # the context is what the env says at reset: built here as the engine builds it
+    env = make_game(game.id, **game.args)
+    try:
+        if facts.solo:
+            # episode 0 as the engine seeds it, so a writing prompt is the real first one
+            _, context = start_episode(env, game.id, facts.kind,
+                                       series_seed(config.seed, game.id), 0)
+            return context
+        return seat_context(game.id, env, seat)
+    finally:
+        env.close()
 
 
 def _made_up_history(context: dict[str, Any]) -> list[Any]:
@@ -208,10 +214,11 @@ def replay_prompt(run_dir: str | Path, key: str, number: int, *,
         raise ArenaError(f"round {number} is out of range: match {key!r} has {len(log)} "
                          f"{what}{span}")
     spec = config.agent(name)
-    game = next((g for g in config.games if g.id == record["game"]), None)
-    if game is None:
+    try:
+        game = config.game(record["game"])
+    except KeyError:
         raise ArenaError(f"{run_dir}: match {key!r} is of game {record['game']!r}, which its "
-                         "stored config does not hold")
+                         "stored config does not hold") from None
     try:
         from arena.registry import make_agent
 

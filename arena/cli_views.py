@@ -24,7 +24,6 @@ import json
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +83,7 @@ class RunView:
 def _open(directory: Path, game: str | None) -> Iterator[RunView]:
     """The run, for reading; a damaged one shows what can be read, then fails naming the
     matches it left out (exit 2)."""
-    from arena.store import damaged
+    from arena.store_files import damaged
 
     view = RunView(directory, game=game)
     try:
@@ -132,32 +131,20 @@ def game_records(store: Any, game: str) -> RunRecords:
     return out
 
 
-@lru_cache(maxsize=64)
-def _variance(game: str, args_json: str) -> float | None:
-    from envs import get_game
-    from leaderboards import round_variance
-
-    spec = get_game(game)
-    if spec.solo:
-        return None
-    env = spec.make(**json.loads(args_json))
-    try:
-        raw = env.unwrapped
-        return round_variance(raw.payoff_for(raw.possible_agents[0]))
-    finally:
-        env.close()
-
-
 def round_variance_of(game: str, args: Mapping[str, Any] | None = None) -> float | None:
     """One round's variance of the net between two uniform players in ``game`` played
     with ``args`` (its stage game's payoff matrix; the same from either seat), which the
     margin rule of the ratings scales. ``None`` for a solo task, and for a game that
     cannot be built here (an unknown id, arguments that are not plain data): the
     ratings then use rock-paper-scissors' 2/3."""
+    from arena.game_facts import facts_of
+    from leaderboards import round_variance
+
     try:
-        return _variance(game, json.dumps(dict(args or {}), sort_keys=True))
+        facts = facts_of(game, args)
     except Exception:  # noqa: BLE001 -- a view never fails on this: the default applies
         return None
+    return None if facts.solo else round_variance(facts.payoff(facts.roles[0]))
 
 
 def rating_options(game: str, *, margin_sd: float = DEFAULT_MARGIN_SD,
@@ -238,6 +225,10 @@ def leaderboard_command(
     if fmt not in LEADERBOARD_FORMATS:
         raise ArenaError(f"unknown --format {fmt!r}; choose one of "
                          f"{', '.join(LEADERBOARD_FORMATS)}")
+    inside = runs_inside(directory)
+    if inside:
+        list_runs(directory, inside)
+        return
     with _open(directory, game) as view:
         boards = build_boards(view, bt=bt)
         if fmt != "table":
@@ -248,6 +239,42 @@ def leaderboard_command(
             console.print("no finished matches yet")
         for board in boards.values():
             console.print(board)
+
+
+def runs_inside(directory: Path) -> list[Path]:
+    """The run directories right inside ``directory`` (``runs/``), when it is not one itself."""
+    from arena.store_files import DB_NAME
+
+    if not directory.is_dir() or (directory / DB_NAME).exists():
+        return []
+    return sorted(p for p in directory.iterdir() if (p / DB_NAME).is_file())
+
+
+def list_runs(directory: Path, runs: list[Path]) -> None:
+    """A table of the runs in ``directory``: what to give ``arena leaderboard``."""
+    import time
+
+    from arena.store import Store
+    from leaderboards.fit import Col, FitTable
+
+    table = FitTable([Col("run directory", number=False, min_width=16),
+                      Col("name", number=False, min_width=8), Col("matches"),
+                      Col("games", number=False, min_width=8, wrap=True),
+                      Col("created", drop=1)],
+                     title=f"{directory} is not a run: the runs inside it",
+                     notes=[f"show one with: arena leaderboard {runs[-1]}"])
+    for run in runs:
+        try:
+            with Store.open(run) as store:
+                info = store.run_info()
+                created = info.get("created")
+                table.add_row(str(run), str(info.get("name")), str(store.count()),
+                              ", ".join(store.games()),
+                              time.strftime("%Y-%m-%d %H:%M", time.localtime(created))
+                              if isinstance(created, int | float) else "–")
+        except Exception as exc:  # noqa: BLE001 -- one unreadable run does not hide the rest
+            table.add_row(str(run), f"unreadable: {exc}", "–", "", "–")
+    Console().print(table)
 
 
 # -- matrix -------------------------------------------------------------------------
@@ -305,7 +332,7 @@ def graph_command(
     if out is not None and importlib.util.find_spec("matplotlib") is None:
         raise ArenaError("--out needs matplotlib: pip install matplotlib")
     if out is not None:
-        from arena.store import refuse_run_file
+        from arena.store_files import refuse_run_file
 
         refuse_run_file(out, directory)  # never draw over a run's own files
     with _open(directory, game) as view:
@@ -320,7 +347,10 @@ def graph_command(
             raise ArenaError("no two-player games in this run: a dominance graph needs "
                              "pairwise matches")
         if out is not None and len(graphs) > 1:
-            raise ArenaError(f"--out draws one game; choose it with --game ({', '.join(graphs)})")
+            first = next(iter(graphs))
+            print(f"--out draws one game: {first} (choose another with --game: "
+                  f"{', '.join(graphs)})", file=sys.stderr)
+            graphs = {first: graphs[first]}
         for g, graph in graphs.items():
             found = cycles(graph)
             sys.stdout.write(graph_text(graph, found, title=g))

@@ -90,6 +90,9 @@ def _describe(error: dict[str, Any]) -> tuple[str, str]:
                 f"(expected one of: {', '.join(FORMAT_TYPES)})")
     if kind == "union_tag_not_found":
         return f"{path}.type", "missing required key"
+    if kind == "number_not_bool":  # config_model's check of every numeric setting
+        key = str(error["ctx"]["key"])
+        return (f"{path}.{key}" if path else key), str(error["msg"])
     if kind == "value_error":  # our own validators: the message says it all
         return path, str(error["msg"]).removeprefix("Value error, ")
     msg = str(error["msg"])

@@ -27,13 +27,9 @@ from arena.config_model import (
     RoundRobin,
     Solo,
 )
-from arena.config_names import (  # noqa: F401 -- skeleton: re-exported for callers
-    check_names,
-    name_problem,
-    normalised,
-    skeleton,
-)
+from arena.config_names import check_names, name_problem, normalised
 from arena.errors import ConfigError
+from arena.option_types import option_type_problem
 from arena.registry import (
     RegistryError,
     accepted_options,
@@ -294,7 +290,8 @@ def _check_agents(parsed: ParsedConfig, err: Err) -> None:
             cls = get_agent_class(agent.type)
         except RegistryError as exc:
             raise err(f"agents[{i}].type", str(exc)) from None
-        problem = option_problem(agent.type, cls, agent.options)
+        problem = (option_problem(agent.type, cls, agent.options)
+                   or option_type_problem(cls, agent.options))
         if problem is not None:
             raise err(f"agents[{i}].{problem[0]}", problem[1])
         for j, game_id in enumerate(agent.games or ()):

@@ -15,19 +15,41 @@ This module imports only pydantic, so the checks and the YAML layer can both sit
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     StrictBool,
+    StrictInt,
     field_validator,
     model_serializer,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 FORMAT_TYPES = ("round_robin", "gauntlet", "solo")
+
+
+def takes_number_not_bool(annotation: Any) -> bool:
+    """Whether a type (``int``, ``float | None``, ``Annotated[int, ...]``) takes an int
+    or a float but not a bool (``bool`` is an ``int`` to Python, never to a config)."""
+    seen: set[Any] = set()
+
+    def flatten(kind: Any) -> None:
+        args = get_args(kind)
+        if get_origin(kind) is Annotated:
+            flatten(args[0])
+        elif args and get_origin(kind) in (Union, UnionType):
+            for arg in args:
+                flatten(arg)
+        else:
+            seen.add(kind)
+
+    flatten(annotation)
+    return bool(seen & {int, float}) and bool not in seen and Any not in seen
 
 # Size limits (README, "Writing a config"): a config that asks for more is refused when it
 # loads, in one line, before anything big is built.
@@ -43,6 +65,21 @@ MAX_NAME_CHARS = 100
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bool_for_numbers(cls, data: Any) -> Any:
+        """YAML's ``true`` is not the number 1: every setting declared as a number (and
+        not as a boolean) refuses it."""
+        if isinstance(data, dict):
+            for key, value in data.items():
+                field = cls.model_fields.get(key) if isinstance(key, str) else None
+                if isinstance(value, bool) and field is not None \
+                        and takes_number_not_bool(field.annotation):
+                    raise PydanticCustomError(
+                        "number_not_bool", "must be a number, not {value}",
+                        {"value": str(value).lower(), "key": key})
+        return data
 
 
 class RoundRobin(_Frozen):
@@ -79,14 +116,17 @@ def _split_extras(data: Any, fixed: set[str], into: str) -> Any:
 
 
 #: tags on an agent entry: read by the arena (the report groups by them), never passed to
-#: the agent class; ``family`` names a model family, ``aligned`` says base (false) or aligned
-AGENT_TAGS = ("family", "aligned")
+#: the agent class; ``family`` names a model family, ``aligned`` says base (false) or aligned,
+#: ``stage`` counts the stages of alignment (0 base, then e.g. SFT 1, DPO 2, final 3) and
+#: ``benchmarks`` maps a benchmark's name to the model's published score
+AGENT_TAGS = ("family", "aligned", "stage", "benchmarks")
 
 
 class AgentConfig(_Frozen):
     """One player: a unique name, a registered type (or ``module:Class``), its options and
-    the tags ``family`` and ``aligned`` (left out of the snapshot when not given, so a
-    config without tags stores exactly what it stored before tags existed)."""
+    the tags ``family``, ``aligned``, ``stage`` and ``benchmarks`` (left out of the snapshot
+    when not given, so a config without tags stores exactly what it stored before tags
+    existed)."""
 
     name: str = Field(min_length=1, max_length=MAX_NAME_CHARS)
     type: str = Field(min_length=1)
@@ -94,6 +134,20 @@ class AgentConfig(_Frozen):
     options: dict[str, Any] = Field(default_factory=dict)
     family: str | None = Field(default=None, min_length=1)
     aligned: StrictBool | None = None
+    stage: StrictInt | None = Field(default=None, ge=0, le=100)
+    benchmarks: dict[Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARS)],
+                     Annotated[float, Field(allow_inf_nan=False)]] | None = None
+
+    @field_validator("benchmarks", mode="before")
+    @classmethod
+    def _scores_are_numbers(cls, value: Any) -> Any:
+        # YAML's `yes` or "66.7" is a slip, not a score: only real numbers pass
+        if isinstance(value, dict):
+            for key, score in value.items():
+                if isinstance(score, bool) or not isinstance(score, int | float):
+                    raise ValueError(f"the score of {key!r} must be a number, not "
+                                     f"{type(score).__name__} {score!r}")
+        return value
 
     @model_validator(mode="before")
     @classmethod
@@ -124,13 +178,6 @@ class Rating(_Frozen):
 
     draw_probability: float = Field(default=0.1, ge=0.0, lt=1.0)
     margin_sd: float = Field(default=DEFAULT_MARGIN_SD, ge=0.0, le=100.0, allow_inf_nan=False)
-
-    @field_validator("margin_sd", mode="before")
-    @classmethod
-    def _no_bool(cls, value: Any) -> Any:
-        if isinstance(value, bool):
-            raise ValueError(f"must be a number of standard deviations >= 0, not {value!r}")
-        return value
 
     @model_serializer(mode="wrap")
     def _drop_default_margin(self, handler: Any) -> Any:
@@ -180,7 +227,7 @@ class ParsedConfig(_Frozen):
     agents: list[AgentConfig] = Field(min_length=1, max_length=MAX_AGENTS)
     rating: Rating = Field(default_factory=Rating)
     concurrency: int = Field(default=4, ge=1)
-    # "auto": each agent class's `match_timeout` (60 s for bots, none for language models)
+    # "auto": what each agent class's `match_timeout` asks for (arena.agent)
     timeout: Timeout = Field(default="auto")
     # Python files whose @register_agent (and register_game) names the config uses
     plugins: list[str] = Field(default_factory=list)
@@ -226,6 +273,14 @@ class Config(_Frozen):
 
     def agent(self, name: str) -> AgentConfig:
         return next(a for a in self.agents if a.name == name)
+
+    def game(self, game_id: str) -> GameConfig:
+        """The game with id ``game_id`` (``KeyError`` if the config plays none); its facts
+        (moves, roles, payoffs) are ``arena.game_facts.game_facts(config.game(id))``."""
+        for game in self.games:
+            if game.id == game_id:
+                return game
+        raise KeyError(game_id)
 
     def snapshot(self) -> dict[str, Any]:
         """The resolved config as plain data (what the store keeps; ``--resume`` compares).

@@ -3,7 +3,8 @@
 Each row is the stored match record (``arena.records``): ``key``, ``index``, ``game``,
 ``seed``, ``agents`` (seat order), ``roles``, ``rounds``, ``scores`` (name -> total
 reward; solo tasks: mean reward per step), ``status`` and ``error``, ``forfeited_by``,
-``group``, ``episodes``, ``stats`` and times, then where it comes from: ``run`` (the
+``forfeit_kind`` (``agent``, ``error``, ``timeout`` or ``died``: see
+:data:`arena.records.FORFEIT_KINDS`), ``group``, ``episodes``, ``stats`` and times, then where it comes from: ``run`` (the
 run's name), ``arena_version`` and ``config_sha256`` (the SHA-256 of the resolved config
 as canonical JSON: sorted keys, no spaces). With ``rounds=True`` each row gains
 ``round_log``: per round ``{"actions": {name: action}, "probabilities": {name: [...]},
@@ -30,24 +31,22 @@ import csv
 import hashlib
 import json
 import math
-import os
 import sys
-import tempfile
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
 from arena.errors import ArenaError
-from arena.store import Store, damaged, refuse_run_file
+from arena.store import Store
+from arena.store_files import damaged, output_file, refuse_run_file
 from leaderboards.csv_safe import safe_cell
 
 FORMATS = ("jsonl", "csv")
 PROVENANCE = ["run", "arena_version", "config_sha256"]
 COLUMNS = ["key", "index", "game", "seed", "agents", "roles", "rounds", "scores", "status",
-           "error", "forfeited_by", "group", "episodes", "stats", "started_at", "finished_at",
-           *PROVENANCE]
+           "error", "forfeited_by", "forfeit_kind", "group", "episodes", "stats", "started_at",
+           "finished_at", *PROVENANCE]
 
 
 def config_sha256(config: Any) -> str:
@@ -84,12 +83,15 @@ def _arena_version(versions: dict[str, Any]) -> Any:
     return versions.get("arena") or versions.get("unpredictability-arena")
 
 
+def provenance_of(info: dict[str, Any]) -> dict[str, Any]:
+    """The :data:`PROVENANCE` cells of every export row, from the run's info."""
+    return {"run": info.get("name"), "arena_version": _arena_version(info.get("versions") or {}),
+            "config_sha256": config_sha256(info.get("config"))}
+
+
 def export_rows(store: Store, *, rounds: bool = False) -> Iterator[dict[str, Any]]:
     """Match rows in schedule order, with ``round_log`` only when ``rounds``."""
-    info = store.run_info()
-    origin = {"run": info.get("name"),
-              "arena_version": _arena_version(info.get("versions") or {}),
-              "config_sha256": config_sha256(info.get("config"))}
+    origin = provenance_of(store.run_info())
     for record in store.iter_results(rounds=rounds):
         row = {column: record.get(column) for column in COLUMNS}
         row.update(origin)
@@ -191,33 +193,6 @@ def export(store: Store, out: TextIO, *, fmt: str = "jsonl", rounds: bool = Fals
     if fmt == "jsonl":
         return write_jsonl(rows, out)
     return write_csv(rows, out, rounds=rounds)
-
-
-@contextmanager
-def output_file(out: str | Path) -> Iterator[TextIO]:
-    """``out`` opened for writing UTF-8 text. A regular file (or a new one) is written
-    beside it and put in its place only when the writing is done: a failed export (a full
-    disk, an error) leaves what was there before. Devices and pipes are written directly."""
-    target = Path(os.path.realpath(out))  # through links: the file they point to is replaced
-    if target.exists() and not target.is_file():
-        with open(out, "w", encoding="utf-8", newline="") as handle:
-            yield handle
-        return
-    fd, part = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            yield handle
-        if target.exists():
-            mode = target.stat().st_mode & 0o7777
-        else:
-            umask = os.umask(0)
-            os.umask(umask)
-            mode = 0o666 & ~umask
-        os.chmod(part, mode)
-        os.replace(part, target)
-    except BaseException:
-        Path(part).unlink(missing_ok=True)
-        raise
 
 
 def export_command(directory: str | Path, *, out: str | None = None, fmt: str = "jsonl",

@@ -20,6 +20,8 @@ Columns, in this order:
 ``p_<action>``    one column per action of every game in the run (``p_rock``, ``p_0`` ...
                   ``p_10``): the probability the agent's stored policy gave it, empty when the
                   agent stored no policy or the game has no such action
+``arena_version``, ``config_sha256``  last, as in every export row: the arena's version
+                  that made the run and the SHA-256 of its resolved config
 
 Numbers are written as numbers (floats at full precision); every text cell goes through
 :func:`leaderboards.csv_safe.safe_cell`, so a spreadsheet never runs one as a formula.
@@ -44,23 +46,12 @@ class GameActions:
     and, for numbers, the lowest value (an action's index is its offset from it)."""
 
     def __init__(self, game: str, args: dict[str, Any]) -> None:
-        from envs import get_game, make_game
+        from arena.game_facts import facts_of
 
-        self.kind = get_game(game).kind
-        self.labels: list[str] = []
-        self.low = 0
-        if self.kind == "text":
-            return
-        env = make_game(game, **args)
-        try:
-            raw = env.unwrapped
-            if self.kind == "numbers":
-                self.low = int(raw.low)
-                self.labels = [str(v) for v in range(raw.low, raw.high + 1)]
-            else:
-                self.labels = list(raw.action_names)
-        finally:
-            env.close()
+        facts = facts_of(game, args)
+        self.kind = facts.kind
+        self.labels: list[str] = list(facts.action_names)
+        self.low = facts.low or 0
 
     def name_and_index(self, action: Any) -> tuple[Any, int | None]:
         """The action as the ``action`` column shows it, and its index."""
@@ -83,6 +74,10 @@ def tidy_rows(store: Any) -> tuple[list[str], Iterator[dict[str, Any]]]:
             if f"p_{label}" not in columns:
                 columns.append(f"p_{label}")
     run = store.run_info().get("name")
+    from arena.export import PROVENANCE, provenance_of
+
+    origin = provenance_of(store.run_info())
+    columns += [c for c in PROVENANCE if c != "run"]
 
     def rows() -> Iterator[dict[str, Any]]:
         for record in store.iter_results(rounds=True):
@@ -104,6 +99,7 @@ def tidy_rows(store: Any) -> tuple[list[str], Iterator[dict[str, Any]]]:
                     probs = (entry.get("probabilities") or {}).get(agent)
                     for label, p in zip(actions.labels, probs or (), strict=False):
                         row[f"p_{label}"] = p
+                    row.update(origin)
                     yield row
 
     return columns, rows()

@@ -1,7 +1,8 @@
 """One scheduled fixture, start to finish: build its env and fresh agents, play it.
 
 :func:`play_fixture` is what the runner runs for every match, in a worker process
-(:mod:`arena.worker`) or, for agents that must share the run's memory, in a thread.
+(:mod:`arena.worker`) or, for agents that must share the run's memory, in a thread;
+:func:`game_facts` is what the run's side needs to know of a game without playing it.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from typing import Any
 
 from arena.agent import ServiceUnavailable
 from arena.config import AgentConfig, Config
-from arena.match import play_match, result_from
-from arena.records import FORFEIT, Fixture, MatchResult
+from arena.match import forfeit_kind, play_match, result_from
+from arena.records import FORFEIT, FORFEIT_ERROR, Fixture, MatchResult
 from arena.registry import make_agent
 from arena.seats import Forfeit, MatchState
 
@@ -42,7 +43,7 @@ def play_fixture(config: Config, fixture: Fixture, *, state: MatchState,
     """Build the env and the agents and play one fixture; every failure is a record."""
     from envs import get_game
 
-    game = next(g for g in config.games if g.id == fixture.game)
+    game = config.game(fixture.game)
     try:
         env = get_game(game.id).make(**game.args)
         # roles and zero scores first, so an agent that cannot be built forfeits a
@@ -51,9 +52,10 @@ def play_fixture(config: Config, fixture: Fixture, *, state: MatchState,
         state.totals = dict.fromkeys(fixture.agents, 0.0)
         agents = build_agents([config.agent(n) for n in fixture.agents], state)
     except Forfeit as exc:
-        return result_from(fixture, state, status=FORFEIT, error=str(exc), by=exc.agent)
+        return result_from(fixture, state, status=FORFEIT, error=str(exc), by=exc.agent,
+                           kind=forfeit_kind(exc))
     except Exception:  # noqa: BLE001 -- an engine or env failure voids this match only
-        return result_from(fixture, state, status=FORFEIT, by=None,
+        return result_from(fixture, state, status=FORFEIT, by=None, kind=FORFEIT_ERROR,
                            error=f"match failed: {traceback.format_exc(limit=6).strip()}")
     try:
         return play_match(env, agents, game=game.id, seed=fixture.seed, fixture=fixture,
@@ -63,5 +65,5 @@ def play_fixture(config: Config, fixture: Fixture, *, state: MatchState,
         raise
     except Exception:  # noqa: BLE001 -- an engine or env failure voids this match only
         state.cancelled = True
-        return result_from(fixture, state, status=FORFEIT, by=None,
+        return result_from(fixture, state, status=FORFEIT, by=None, kind=FORFEIT_ERROR,
                            error=f"match failed: {traceback.format_exc(limit=6).strip()}")

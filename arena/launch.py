@@ -16,14 +16,17 @@ from arena.config import Config, load_config
 from arena.errors import ArenaError, ConfigError, StoreError
 from arena.model_plan import ModelGate
 from arena.probe import probe_agents
-from arena.records import RETRYABLE
-from arena.runner import Runner, RunOutcome, package_versions
+from arena.runner import Runner, RunOutcome
 from arena.schedule import build_schedule
 from arena.store import Store
+from arena.store_files import LOCK_NAME
 
-LOCK_NAME = "arena.lock"
-#: config keys that change how a run is played, never what it produces
-RUN_ONLY_KEYS = ("concurrency", "timeout")
+#: the packages whose versions a run records
+VERSIONED = ("unpredictability-arena", "numpy", "pettingzoo", "gymnasium", "trueskill",
+             "pydantic", "torch", "transformers")
+#: config keys that change how a run is played, never what it produces (``memory``, the
+#: model budget, changes only the order of play)
+RUN_ONLY_KEYS = ("concurrency", "timeout", "memory")
 
 
 def default_out(config: Config, *, root: Path = Path("runs")) -> Path:
@@ -103,7 +106,7 @@ def open_store(config: Config, out: Path, *, resume: bool,
 
 def run_versions() -> dict[str, str]:
     """What made the run: the arena's version (and its git commit when run from a
-    checkout), Python's and the packages' (``arena.runner.package_versions``)."""
+    checkout), Python's and the packages' (:func:`package_versions`)."""
     import subprocess
 
     from arena import __version__
@@ -123,6 +126,20 @@ def run_versions() -> dict[str, str]:
         except (OSError, subprocess.SubprocessError):
             pass
     return {**versions, **package_versions()}
+
+
+def package_versions() -> dict[str, str]:
+    """Python's version and those of :data:`VERSIONED` that are installed."""
+    import platform
+    from importlib import metadata
+
+    versions = {"python": platform.python_version()}
+    for name in VERSIONED:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
 
 
 def make_observer(config: Config, *, live: bool) -> Any:
@@ -189,7 +206,19 @@ def run_command(config_path: str, *, out: str | None = None, resume: bool = Fals
         return code
     print(f"\nResults: {directory}\nLeaderboard: arena leaderboard {shlex.quote(str(directory))}"
           f"\nExport: arena export {shlex.quote(str(directory))} --format jsonl", flush=True)
+    _where_next(config, directory)
     return 0
+
+
+def _where_next(config: Config, directory: Path) -> None:
+    """The report, and the page where people judge the texts (README, "Judging texts")."""
+    from envs import get_game
+
+    where = shlex.quote(str(directory))
+    texts = any(get_game(g.id).kind == "text" for g in config.games)
+    print(f"Report: arena report {where}\nJudge texts: arena rate serve {where}"
+          + ("" if texts else "  (for a run with a creative-writing game, e.g. "
+             "configs/examples/creative_writing.yaml)"), flush=True)
 
 
 def _play(config: Config, config_path: str, directory: Path, schedule: Any, *, resume: bool,
@@ -198,7 +227,7 @@ def _play(config: Config, config_path: str, directory: Path, schedule: Any, *, r
     store = open_store(config, directory, resume=resume, models=models)
     print(f"Run directory: {directory}", flush=True)
     if retry_forfeits:
-        replayed = store.forget_retryable(RETRYABLE)
+        replayed = store.forget_retryable()
         print(f"Replaying {len(replayed)} forfeited matches (timed out or process ended)",
               flush=True)
     try:
@@ -211,8 +240,10 @@ def _play(config: Config, config_path: str, directory: Path, schedule: Any, *, r
             raise StoreError(f"{exc}; resume with: "
                              f"{_resume_command(config_path, directory, overrides)}") from None
         if outcome.failure is not None:
+            from leaderboards.table import visible  # a server's log may hold escapes
+
             resume_cmd = _resume_command(config_path, directory, overrides)
-            print(f"\narena: stopped: {outcome.failure}\n{store.count()} of {outcome.total} "
+            print(f"\narena: stopped: {visible(outcome.failure)}\n{store.count()} of {outcome.total} "
                   f"matches are saved in {directory}; the rest are unplayed.\n"
                   f"Resume with: {resume_cmd}", file=sys.stderr, flush=True)
             return 3

@@ -8,7 +8,8 @@ Two observers implement it:
     For a terminal. A ``rich.live.Live`` display refreshed a few times a second from
     a view object that renders the *current* state on demand: the matches in flight
     (agents, game, round k/N, score so far, the last few moves by name), the
-    leaderboard in finish order, and a progress bar with elapsed time and ETA.
+    leaderboard in finish order, and a progress bar with elapsed time and the time
+    left as the runner estimates it (:mod:`arena.eta`; "estimating…" until it can).
     Events only update small pieces of state, so a round costs a few dict writes.
     Log records, warnings and anything printed to stdout/stderr appear above the
     live area instead of through it (see :mod:`arena.live_logging`).
@@ -25,6 +26,8 @@ with control, invisible and direction-changing characters written as their escap
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 import threading
 import time
@@ -40,7 +43,7 @@ from rich.text import Text
 
 from arena.cli_views import round_variance_of
 from arena.config_model import DEFAULT_MARGIN_SD
-from arena.live_logging import LogRouting
+from arena.live_logging import LogRouting, PlainLogs
 from arena.records import FORFEIT, MatchResult
 from leaderboards import Leaderboard, LiveRatings
 from leaderboards.table import literal, visible
@@ -109,9 +112,8 @@ class LiveObserver:
                            table_column=Column(no_wrap=True, overflow="ellipsis", max_width=24)),
             bar.BarColumn(bar_width=None),
             bar.MofNCompleteColumn(), "elapsed", bar.TimeElapsedColumn(), "eta",
-            bar.TimeRemainingColumn(), auto_refresh=False, expand=True, console=self.console,
-            speed_estimate_period=120.0)
-        self._task = self._progress.add_task("run", total=0, start=False)
+            _EtaColumn(), auto_refresh=False, expand=True, console=self.console)
+        self._task = self._progress.add_task("run", total=0, start=False, eta=None)
         self._live: Live | None = None
         self._logs: LogRouting | None = None
 
@@ -121,6 +123,7 @@ class LiveObserver:
         self._progress.update(self._task, description=visible(name), total=total,
                               completed=done)
         self._progress.start_task(self._task)
+        quiet_progress_bars()
         self._live = Live(self, console=self.console, auto_refresh=True,
                           refresh_per_second=self._refresh, redirect_stdout=True,
                           redirect_stderr=True, transient=False)
@@ -154,6 +157,9 @@ class LiveObserver:
 
     def notice(self, message: str) -> None:
         self.console.print(literal(f"note: {message}", style="yellow"))
+
+    def estimate(self, seconds_left: float | None) -> None:
+        self._progress.update(self._task, eta=seconds_left)
 
     def run_finished(self, *, interrupted: bool) -> None:
         if self._live is None or self._logs is None:
@@ -246,6 +252,34 @@ class LiveObserver:
         return table
 
 
+def quiet_progress_bars() -> None:
+    """No tqdm bars from transformers and the hub ("Loading weights") inside the live view:
+    they would print a line per update above it. The variable reaches models loaded later,
+    in this process or a worker started after it; a transformers already imported is told
+    directly."""
+    os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+    if "transformers" in sys.modules:
+        with contextlib.suppress(Exception):  # an old or odd transformers: bars stay
+            sys.modules["transformers"].utils.logging.disable_progress_bar()
+    if "huggingface_hub" in sys.modules:
+        with contextlib.suppress(Exception):
+            sys.modules["huggingface_hub"].utils.disable_progress_bars()
+
+
+class _EtaColumn(bar.ProgressColumn):
+    """The runner's estimate of the time left, or "estimating…" while it has none."""
+
+    def render(self, task: bar.Task) -> Text:
+        if task.finished:
+            return Text("0:00:00", style="progress.remaining")
+        seconds = task.fields.get("eta")
+        if seconds is None:
+            return Text("estimating…", style="progress.remaining")
+        whole = int(round(seconds))
+        return Text(f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}",
+                    style="progress.remaining")
+
+
 def _fit_newest(moves: list[str], room: int) -> str:
     """The newest moves that fit in ``room`` columns (at least one), oldest first."""
     kept, used = 1, len(moves[-1]) if moves else 0
@@ -260,6 +294,7 @@ class PlainObserver:
 
     def __init__(self, *, file: TextIO | None = None) -> None:
         self._file = file
+        self._logs: PlainLogs | None = None
         self._total = self._done = self._played = self._forfeits = 0
         self._started = time.monotonic()
 
@@ -270,6 +305,7 @@ class PlainObserver:
 
     def run_started(self, *, name: str, total: int, done: int) -> None:
         self._total, self._done, self._started = total, done, time.monotonic()
+        self._logs = PlainLogs()
         resumed = f", {done} already done" if done else ""
         self._print(f"run {visible(name)}: {total} matches scheduled{resumed}")
 
@@ -303,3 +339,6 @@ class PlainObserver:
         forfeits = f", {self._forfeits} forfeits" if self._forfeits else ""
         self._print(f"run {what}: {self._done}/{self._total} matches done "
                     f"({self._played} played in {seconds:.1f} s{forfeits})")
+        if self._logs is not None:
+            self._logs.restore()
+            self._logs = None

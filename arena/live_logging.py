@@ -12,6 +12,11 @@ warnings captured into logging) so records print above the live area.
     with routing.stopping:       # before live.stop()
         routing.restore()
         live.stop()
+
+Without a live view (``--no-live``, or stdout not a terminal) :class:`PlainLogs` does the
+same job for plain lines: a record prints escaped like every name, whether through a
+handler a library made or through the one it installs where Python would otherwise fall
+back to printing the raw message.
 """
 
 from __future__ import annotations
@@ -89,4 +94,61 @@ class LogRouting:
         if self._handler is not None:
             logging.getLogger().removeHandler(self._handler)
             logging.captureWarnings(False)
+            self._handler = None
+
+
+class _Visible(logging.Formatter):
+    """Another formatter's text with every hidden character made :func:`visible` (line
+    breaks kept): an agent's log text may hold terminal escapes."""
+
+    def __init__(self, inner: logging.Formatter | None) -> None:
+        super().__init__()
+        self.inner = inner or logging.Formatter()
+
+    def format(self, record: logging.LogRecord) -> str:
+        return visible(self.inner.format(record), newlines=True)
+
+
+class _StderrHandler(logging.Handler):
+    """Prints to whatever ``sys.stderr`` is at the time (redirections included)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            print(self.format(record), file=sys.stderr, flush=True)
+        except Exception:  # noqa: BLE001 -- logging must never stop a run
+            self.handleError(record)
+
+
+class PlainLogs:
+    """Escapes log records printed as plain lines until :meth:`restore`.
+
+    Handlers that print to the terminal (a library's own) get an escaping formatter; with
+    no handler on the root logger one is installed for what Python's last-resort handler
+    would print (warnings and worse, to stderr), escaped.
+    """
+
+    def __init__(self) -> None:
+        self._wrapped: list[tuple[logging.Handler, logging.Formatter | None]] = []
+        self._handler: logging.Handler | None = None
+        root = logging.getLogger()
+        loggers = [root] + [lg for lg in logging.Logger.manager.loggerDict.values()
+                            if isinstance(lg, logging.Logger)]
+        for logger in loggers:
+            for handler in logger.handlers:
+                if (type(handler) is logging.StreamHandler
+                        and not isinstance(handler.formatter, _Visible)):
+                    self._wrapped.append((handler, handler.formatter))
+                    handler.setFormatter(_Visible(handler.formatter))
+        if not root.handlers:
+            self._handler = _StderrHandler(logging.WARNING)
+            self._handler.setFormatter(_Visible(None))
+            root.addHandler(self._handler)
+
+    def restore(self) -> None:
+        """Put every handler back as it was."""
+        for handler, formatter in self._wrapped:
+            handler.setFormatter(formatter)  # type: ignore[arg-type]
+        self._wrapped.clear()
+        if self._handler is not None:
+            logging.getLogger().removeHandler(self._handler)
             self._handler = None

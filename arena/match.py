@@ -29,7 +29,18 @@ from typing import Any
 
 import numpy as np
 
-from arena.records import FINISHED, FORFEIT, Fixture, MatchResult
+from arena.records import (
+    FINISHED,
+    FORFEIT,
+    FORFEIT_AGENT,
+    FORFEIT_DIED,
+    FORFEIT_ERROR,
+    FORFEIT_TIMEOUT,
+    RETRYABLE_DIED,
+    RETRYABLE_TIMEOUT,
+    Fixture,
+    MatchResult,
+)
 from arena.seats import (
     FORFEITED,
     Forfeit,
@@ -96,14 +107,23 @@ def _play(env: Any, agents: Sequence[Any], names: list[str], spec: Any, fixture:
         # answer must show it in its invalid rate)
         if not state.stats:
             collect_stats(state)
-        return result_from(fixture, state, status=FORFEIT, error=str(exc), by=exc.agent)
+        return result_from(fixture, state, status=FORFEIT, error=str(exc), by=exc.agent,
+                           kind=forfeit_kind(exc))
     return result_from(fixture, state, status=FINISHED)
 
 
+def forfeit_kind(exc: Forfeit) -> str:
+    """An agent's forfeit is its own doing; one blamed on nobody is the env's error."""
+    return FORFEIT_AGENT if exc.agent is not None else FORFEIT_ERROR
+
+
 def result_from(fixture: Fixture, state: MatchState, *, status: str, error: str | None = None,
-                by: str | None = None) -> MatchResult:
+                by: str | None = None, kind: str | None = None) -> MatchResult:
     """The record of a match as far as ``state`` got. The error text (often an agent's own
-    message) is stored as valid Unicode, cut to :data:`ERROR_CHARS` around the middle."""
+    message) is stored as valid Unicode, cut to :data:`ERROR_CHARS` around the middle.
+    ``kind``: why a forfeit happened (:data:`arena.records.FORFEIT_KINDS`)."""
+    if status == FORFEIT and kind is None:
+        kind = _stopped_kind(error)
     if error is not None:
         error = _bounded(clean_text(str(error)))
     return MatchResult(
@@ -111,7 +131,20 @@ def result_from(fixture: Fixture, state: MatchState, *, status: str, error: str 
         agents=list(fixture.agents), roles=list(state.roles), status=status,
         scores=dict(state.totals), rounds=state.rounds, error=error, forfeited_by=by,
         group=fixture.group, episodes=fixture.episodes, round_log=list(state.round_log),
-        stats=dict(state.stats), started_at=state.started_at, finished_at=time.time())
+        stats=dict(state.stats), started_at=state.started_at, finished_at=time.time(),
+        forfeit_kind=kind if status == FORFEIT else None)
+
+
+def _stopped_kind(error: str | None) -> str | None:
+    # Every forfeit from inside a match passes its kind; one without a kind is a match the
+    # runner stopped, whose error text the runner itself wrote (never an agent's words).
+    if error is None:
+        return None
+    if error.startswith(RETRYABLE_TIMEOUT):
+        return FORFEIT_TIMEOUT
+    if error.startswith(RETRYABLE_DIED):
+        return FORFEIT_DIED
+    return None
 
 
 def _bounded(text: str) -> str:

@@ -3,7 +3,8 @@
 An observer (the live view, plain lines, a test's recorder) may have any of:
 ``run_started(name, total, done)``, ``match_started(key, game, agents, rounds)``,
 ``round_played(key, round, moves, scores)``, ``match_finished(result)``,
-``notice(message)`` and ``run_finished(interrupted)``.
+``notice(message)``, ``estimate(seconds_left)`` (the run's time left, ``None`` while it
+cannot be estimated; see :mod:`arena.eta`) and ``run_finished(interrupted)``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class GuardedObserver:
         self.failed = False
         # whether anybody reads rounds as they are played (plain lines do not)
         self.shows_rounds = inner is not None and getattr(inner, "shows_rounds", True)
+        self.shows_estimate = callable(getattr(inner, "estimate", None))
 
     def _call(self, method: str, *args: Any, **kwargs: Any) -> None:
         if self.failed or self.inner is None:  # None: nobody is watching
@@ -50,6 +52,10 @@ class GuardedObserver:
 
     def notice(self, message: str) -> None:
         self._call("notice", message)
+
+    def estimate(self, seconds_left: float | None) -> None:
+        if self.shows_estimate:
+            self._call("estimate", seconds_left)
 
     def run_finished(self, **kwargs: Any) -> None:
         if not self.failed or self.inner is None:

@@ -9,8 +9,7 @@ from typing import Any
 
 from arena.config import Config
 from arena.errors import ConfigError
-from arena.registry import make_agent
-from arena.runner import declared_timeout
+from arena.registry import declared_timeout, get_agent_class, make_agent
 
 
 def probe_agents(config: Config, source: str) -> dict[str, Any]:
@@ -38,7 +37,7 @@ def probe_agents(config: Config, source: str) -> dict[str, Any]:
     for i, spec in enumerate(config.agents):
         limit = config.timeout
         if limit == "auto":
-            limit = declared_timeout(spec.type)
+            limit = declared_timeout(get_agent_class(spec.type))
         progress = [f"building agent {spec.name!r}"]
         try:
             _within(lambda spec=spec, progress=progress: _probe(config, spec, seats, progress,

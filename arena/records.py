@@ -15,6 +15,8 @@ task) produces one :class:`MatchResult`. ``to_dict()`` gives the plain mapping t
 ``rounds``       rounds (steps) played
 ``error``        error text when forfeited, else ``None``
 ``forfeited_by`` name of the agent that forfeited, else ``None``
+``forfeit_kind`` why a match was forfeited (:data:`FORFEIT_KINDS`), else ``None``; ``None``
+                 too for a forfeit from an older run whose error text could not tell
 ``group``        matches sharing a group are rated as one contest (hide-and-seek pairs)
 ``episodes``     solo tasks: number of episodes, else ``None``
 ``round_log``    per round: ``{"actions": {name: action}, "probabilities": {name: [p...]},
@@ -36,26 +38,19 @@ from typing import Any
 
 FINISHED = "finished"
 FORFEIT = "forfeit"
-#: how the error of a match stopped from outside begins: not the agents' doing, so
-#: ``arena run --resume --retry-forfeits`` plays such a match again, with its seed
+#: why a match was forfeited (``forfeit_kind``): an agent's own doing (it raised, returned
+#: something that is not an action, could not be built); an error of the env or the
+#: engine; or stopped from outside, because it ran past its time or its process died
+FORFEIT_AGENT, FORFEIT_ERROR = "agent", "error"
+FORFEIT_TIMEOUT, FORFEIT_DIED = "timeout", "died"
+FORFEIT_KINDS = (FORFEIT_AGENT, FORFEIT_ERROR, FORFEIT_TIMEOUT, FORFEIT_DIED)
+#: the kinds that are not the agents' doing: ``arena run --resume --retry-forfeits`` plays
+#: such a match again, with its seed
+RETRYABLE_KINDS = (FORFEIT_TIMEOUT, FORFEIT_DIED)
+#: how the runner's error text of a match stopped from outside begins
 RETRYABLE_TIMEOUT = "timed out after"
 RETRYABLE_DIED = "the match's process ended"
 RETRYABLE = (RETRYABLE_TIMEOUT, RETRYABLE_DIED)
-#: what times a match rather than records it: keys of the record, and of each round
-TIMING = ("started_at", "finished_at")
-ROUND_TIMING = ("latency_ms",)
-
-
-def without_timing(record: dict[str, Any]) -> dict[str, Any]:
-    """A match record (or an export row) without its timing (:data:`TIMING`, and
-    :data:`ROUND_TIMING` in every round): what the same config and seed reproduce
-    exactly, at any concurrency and after ``--resume``."""
-    out = {k: v for k, v in record.items() if k not in TIMING}
-    if isinstance(out.get("round_log"), list):
-        out["round_log"] = [{k: v for k, v in entry.items() if k not in ROUND_TIMING}
-                            if isinstance(entry, dict) else entry
-                            for entry in out["round_log"]]
-    return out
 
 
 @dataclass(frozen=True)
@@ -91,10 +86,7 @@ class MatchResult:
     stats: dict[str, dict[str, Any]] = field(default_factory=dict)
     started_at: float = 0.0
     finished_at: float = 0.0
+    forfeit_kind: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> MatchResult:
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})

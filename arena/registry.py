@@ -63,9 +63,17 @@ def register_agent(name: str) -> Callable[[type], type]:
 def _import_module(name: str) -> Any:
     try:
         return importlib.import_module(name)
-    except Exception as exc:  # a broken agent module must say which one it is
-        raise RegistryError(f"cannot import agent module {name!r}: "
-                            f"{type(exc).__name__}: {exc}") from exc
+    except (Exception, SystemExit) as exc:  # a broken agent module must say which one it is
+        raise RegistryError(f"cannot import agent module {name!r}: {_failure(exc)}") from exc
+
+
+def _failure(exc: BaseException) -> str:
+    """What went wrong importing agent code, in a few words. A module that calls
+    ``sys.exit()`` while being imported would otherwise end the arena silently, with its
+    exit code (0 looks like success)."""
+    if isinstance(exc, SystemExit):
+        return f"it called sys.exit({exc.code!r}) while being imported"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _discover() -> None:
@@ -96,9 +104,9 @@ class _LazyEntryPoint:
             return _check_agent_class(self.ep.load(), f"plugin {self.ep.name!r} ({self.ep.value})")
         except RegistryError:
             raise
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             raise RegistryError(f"plugin agent {self.ep.name!r} ({self.ep.value}) failed to "
-                                f"load: {type(exc).__name__}: {exc}") from exc
+                                f"load: {_failure(exc)}") from exc
 
 
 def _check_agent_class(obj: Any, where: str) -> type:
@@ -140,9 +148,9 @@ def load_file(path: str) -> Any:
     sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
         del sys.modules[name]
-        raise RegistryError(f"cannot load {path!r}: {type(exc).__name__}: {exc}") from exc
+        raise RegistryError(f"cannot load {path!r}: {_failure(exc)}") from exc
     FILE_MODULES[name] = resolved
     return module
 
@@ -157,6 +165,11 @@ def _load_path(path: str) -> type:
                   else importlib.import_module(module_name))
     except ImportError as exc:
         raise RegistryError(f"agent type {path!r}: cannot import module {module_name!r} ({exc})") from None
+    except RegistryError:
+        raise
+    except (Exception, SystemExit) as exc:
+        raise RegistryError(f"agent type {path!r}: cannot import module {module_name!r}: "
+                            f"{_failure(exc)}") from None
     try:
         obj: Any = module
         for part in attr.split("."):
@@ -247,6 +260,14 @@ def registered() -> dict[str, type]:
     for key in list(_REGISTRY):
         get_agent_class(key)
     return dict(sorted(_REGISTRY.items()))
+
+
+def declared_timeout(cls: type) -> float | None:
+    """The match time limit an agent class asks for under ``timeout: auto``: its
+    ``match_timeout`` (``None``: no limit), else :class:`arena.agent.BaseAgent`'s."""
+    from arena.agent import BaseAgent
+
+    return getattr(cls, "match_timeout", BaseAgent.match_timeout)
 
 
 def describe(cls: type) -> str:

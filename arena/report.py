@@ -7,8 +7,10 @@ computed by :mod:`leaderboards.analysis_numbers`, :mod:`leaderboards.analysis_ga
 
 ``format``, ``version``   ``"arena-analysis"``, 1
 ``runs``                  per run: ``directory``, ``label``, ``name``, ``created``, ``matches``
-``agents``                name -> ``type``, ``options``, ``family``, ``aligned`` (tags, or
-                          null), ``runs`` (labels of the runs it played in)
+``notes``                 lines for the reader (runs whose matches were counted once)
+``agents``                name -> ``type``, ``options``, ``family``, ``aligned``, ``stage``,
+                          ``benchmarks`` (tags, or null; ``benchmarks`` with the scores of
+                          ``--benchmarks``), ``runs`` (labels of the runs it played in)
 ``games``                 section key (the game id; ``<id> (<run>)`` when runs played one
                           game with different arguments) -> ``game``, ``kind``, ``args``,
                           ``runs``, ``leaderboard`` (the rows of ``arena leaderboard``),
@@ -47,6 +49,34 @@ computed by :mod:`leaderboards.analysis_numbers`, :mod:`leaderboards.analysis_ga
 ``families``              family tag -> ``agents`` (``name``, ``aligned``; base models
                           first) and ``rows`` (``game``, ``metric``, ``values``: agent ->
                           value), the table of base against aligned
+``human``                 people's judgements of the texts (``arena rate``; defined in
+                          :mod:`leaderboards.human_judgements`), null when no run holds one:
+                          ``judgements``, ``pairs``, ``raters`` (name -> judgements),
+                          ``bradley_terry.<criterion>.<agent>`` (strength: higher is chosen
+                          more often; criteria ``original``, ``pleasant``, ``preferred``),
+                          ``bradley_terry_ci.<criterion>.<agent>`` (``low``, ``high``: 95%),
+                          ``win_rates.<criterion>.<agent>.<opponent>`` (``wins``, ``ties``,
+                          ``losses``, ``n``, ``rate``), ``alpha.<criterion>`` (Krippendorff's
+                          α, nominal, over the pairs two or more raters judged),
+                          ``alpha_pairs.<criterion>`` (how many), ``consistency.<rater>``
+                          (``compared``, ``same``, ``rate``: on the repeated pairs),
+                          ``spearman["<criterion>~<criterion>"]`` (ρ across pairs, e.g.
+                          ``spearman["pleasant~preferred"]``), ``spearman_detail`` (the same
+                          keys: ``rho``, ``p_value``, ``pairs``), ``automatic`` (people
+                          against the automatic originality reward: ``agree``, ``verdict``,
+                          ``pairs`` (``rho``, ``share``, ``rows``...), ``writers`` (``rho``,
+                          ``top_human``, ``top_reward``, ``rows``)), ``comments``
+``tradeoff``              ``<benchmark>.<measure>``: ``rho`` (Spearman, across the models
+                          that have both; null with fewer than 4), ``low``, ``high`` (95%
+                          bootstrap), ``models``, ``points`` (``model``, ``benchmark``,
+                          ``value``), ``note``; defined in :mod:`leaderboards.tradeoff`,
+                          measures named in :mod:`arena.report_human`
+``stages``                ``<family>.<measure>``: ``points`` (``model``, ``stage``,
+                          ``value``, in stage order), ``rho`` (stage against value),
+                          ``monotone`` (``rising``, ``falling`` or null)
+``measures``              measure -> what a higher value means
+``unpredictability``      section key -> which agent is more random, with intervals
+                          (:mod:`arena.unpredictability`)
 ``definitions``           ``numbers``, ``matrix``, ``text``: the definitions, as texts
 
 Numbers that cannot be computed (a p-value of a constant source) are null, never NaN.
@@ -56,6 +86,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -88,14 +119,12 @@ def _players(records: list[dict[str, Any]]) -> list[str]:
 
 
 def _numbers(section: Any) -> dict[str, Any]:
-    from envs import make_game
+    from arena.game_facts import facts_of
     from leaderboards.analysis_numbers import numbers_summary
 
-    env = make_game(section.game, **section.args)
-    low, high, length = env.unwrapped.low, env.unwrapped.high, env.unwrapped.length
-    env.close()
-    return {"agents": {a: numbers_summary(section.records, a, low=low, high=high,
-                                          length=length)
+    facts = facts_of(section.game, section.args)
+    return {"agents": {a: numbers_summary(section.records, a, low=facts.low, high=facts.high,
+                                          length=facts.length)
                        for a in _players(section.records)}}
 
 
@@ -198,9 +227,13 @@ def families(agents: dict[str, dict[str, Any]], games: dict[str, Any]) -> dict[s
     return out
 
 
-def analyze(directories: list[str | Path]) -> dict[str, Any]:
-    """Every figure of the runs in ``directories`` (merged), JSON-ready."""
+def analyze(directories: list[str | Path], *, benchmarks: str | Path | None = None
+            ) -> dict[str, Any]:
+    """Every figure of the runs in ``directories`` (merged), JSON-ready; ``benchmarks``:
+    a ``model, benchmark, score`` CSV (see :mod:`arena.report_human`)."""
     from arena.report_data import load_runs
+    from arena.report_human import human_section, tradeoff_section
+    from arena.unpredictability import unpredictability
     from leaderboards import analysis_games, analysis_numbers, analysis_writing
 
     loaded = load_runs(directories)
@@ -210,9 +243,13 @@ def analyze(directories: list[str | Path]) -> dict[str, Any]:
     data = {
         "format": FORMAT, "version": VERSION,
         "runs": [vars(r) for r in loaded.runs],
+        "notes": loaded.notes,
         "agents": loaded.agents,
         "games": games,
         "families": families(loaded.agents, games),
+        "human": (human := human_section(directories)),
+        **tradeoff_section(loaded.agents, games, human, benchmarks),
+        "unpredictability": unpredictability(loaded.sections),
         "definitions": {"numbers": analysis_numbers.DEFINITIONS,
                         "matrix": analysis_games.DEFINITIONS,
                         "text": analysis_writing.DEFINITIONS},
@@ -229,26 +266,53 @@ def default_out(directories: list[str | Path]) -> Path:
     return Path(directories[0]) / "report.html" if len(directories) == 1 else Path("report.html")
 
 
-def write_report(directories: list[str | Path], out: str | Path | None = None
-                 ) -> tuple[Path, Path, float]:
-    """Write the HTML report and its JSON beside it; returns both paths and the seconds."""
+def write_report(directories: list[str | Path], out: str | Path | None = None, *,
+                 benchmarks: str | Path | None = None) -> tuple[Path, Path, float]:
+    """Write the HTML report and its JSON beside it; returns both paths and the seconds.
+
+    Both are written to temporary files and put in place only once both are whole, so a
+    full disk leaves the previous report as it was. ``--out`` names the HTML, which is
+    replaced as asked; the JSON beside it is a name the user did not type, so it replaces
+    only a report JSON (``"format": "arena-analysis"``) and refuses any other file.
+    """
     from arena.report_html import render_html
+    from arena.store_files import output_file, refuse_run_file
 
     start = time.perf_counter()
     html_path = Path(out) if out is not None else default_out(directories)
     json_path = html_path.with_suffix(".json")
     if json_path == html_path:
         raise ArenaError(f"{html_path}: the report needs a name that does not end in .json")
-    from arena.store import refuse_run_file
-
     for path in (html_path, json_path):  # never over a run's own files
         refuse_run_file(path, *directories)
-    data = analyze(directories)
+    _refuse_foreign_json(json_path, html_path)
+    data = analyze(directories, benchmarks=benchmarks)
     page = render_html(data)
     try:
         html_path.parent.mkdir(parents=True, exist_ok=True)
-        html_path.write_text(page, encoding="utf-8")
-        json_path.write_text(to_json(data), encoding="utf-8")
+        with output_file(html_path) as html, output_file(json_path) as sidecar:
+            html.write(page)
+            sidecar.write(to_json(data))
     except OSError as exc:
-        raise ArenaError(f"cannot write {html_path}: {exc.strerror or exc}") from None
+        raise ArenaError(f"cannot write {html_path}: {exc.strerror or exc}; the previous "
+                         "report, if any, is as it was") from None
     return html_path, json_path, time.perf_counter() - start
+
+
+# how every JSON written by write_report begins (to_json: the "format" key first, indent 1)
+_REPORT_JSON_START = '{\n "format": ' + json.dumps(FORMAT)
+
+
+def _refuse_foreign_json(json_path: Path, html_path: Path) -> None:
+    """Refuse to replace a file at ``json_path`` that is not a report's JSON."""
+    if not os.path.lexists(json_path):
+        return
+    try:
+        with open(json_path, encoding="utf-8", errors="replace") as handle:
+            start = handle.read(len(_REPORT_JSON_START))
+    except OSError:
+        start = ""
+    if start != _REPORT_JSON_START:
+        raise ArenaError(f"{json_path} already exists and is not an arena report's JSON; the "
+                         f"report {html_path.name} writes its numbers there: nothing was "
+                         "written, choose another --out")

@@ -2,19 +2,24 @@
 
 :func:`load_runs` opens each run (read-only use of :class:`arena.store.Store`), takes every
 record with its round log and each agent's config entry (type, options and the tags
-``family`` and ``aligned``), and merges them:
+``family``, ``aligned``, ``stage`` and ``benchmarks``), and merges them:
 
-* an agent that appears in several runs with the same type and options is one agent;
-  with a different type or options it becomes ``<run directory name>/<agent>`` in the
-  runs where it differs (agent names cannot contain ``/``, so this cannot clash);
+* an agent that appears in several runs with the same type, options and tags is one
+  agent; with a different type, options or tag (``family: base`` in one run, ``family:
+  chat`` in another) it becomes ``<run directory name>/<agent>`` in the runs where it
+  differs, so both are shown (agent names cannot contain ``/``, so this cannot clash);
+  a tag that one run leaves unset is taken from the run that sets it;
 * a game played with the same arguments in every run is one section, keyed by its id;
   otherwise each variant is keyed ``<id> (<run directory name>)``;
+* runs with the same config and seed (the same config hash) hold the same matches: each
+  match is counted once (a run named twice, too), and :attr:`Loaded.notes` says so;
 * with several runs, match keys and groups get the run's position as a prefix
   (``0:``, ``1:``...) and indices are offset, so ratings never pair matches of
   different runs.
 
-:func:`matrix_info` builds a game's env once for its action names, each role's payoff
-matrix and equilibrium value and, for hide-and-seek, the equilibrium of ``nash()``.
+:func:`matrix_info` gives a game's action names, each role's payoff matrix and
+equilibrium value and, for hide-and-seek, the equilibrium of ``nash()``, from the game's
+cached facts (:mod:`arena.game_facts`).
 :func:`replay_writing` re-scores the stored answers of a creative-writing series with the
 env's own scorer (the components are not stored), in the order they were written.
 """
@@ -25,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from arena.config_model import AGENT_TAGS
 from arena.errors import ArenaError
 
 
@@ -52,8 +58,9 @@ class Section:
 @dataclass
 class Loaded:
     runs: list[RunInfo]
-    agents: dict[str, dict[str, Any]]  # name -> type, options, family, aligned, runs
+    agents: dict[str, dict[str, Any]]  # name -> type, options, the tags, runs
     sections: dict[str, Section]
+    notes: list[str] = field(default_factory=list)  # one line each, for the reader
 
 
 def _rename(record: dict[str, Any], names: dict[str, str]) -> None:
@@ -74,6 +81,16 @@ def _rename(record: dict[str, Any], names: dict[str, str]) -> None:
             entry["forfeited"] = [names.get(a, a) for a in entry["forfeited"]]
 
 
+def _same_agent(known: dict[str, Any], identity: dict[str, Any],
+                tags: dict[str, Any]) -> bool:
+    """Whether a run's agent is one already seen: the same type and options, and no tag
+    set to another value (a tag one run leaves unset is taken from the other)."""
+    if {"type": known["type"], "options": known["options"]} != identity:
+        return False
+    return all(value is None or known.get(tag) is None or known[tag] == value
+               for tag, value in tags.items())
+
+
 def _labels(directories: list[Path]) -> list[str]:
     labels = [d.resolve().name or str(d) for d in directories]
     return [label if labels.count(label) == 1 else f"{label}#{i + 1}"
@@ -86,9 +103,10 @@ def load_runs(directories: list[str | Path]) -> Loaded:
 
     if not directories:
         raise ArenaError("name at least one run directory")
-    paths = [Path(d) for d in directories]
-    if len({p.resolve() for p in paths}) != len(paths):
-        raise ArenaError("a run directory is named twice")
+    paths = list({Path(d).resolve(): Path(d) for d in directories}.values())
+    notes = [] if len(paths) == len(directories) else \
+        ["a run directory named twice is counted once"]
+    same: dict[str, tuple[str, set[str]]] = {}  # config hash -> first run's label, its keys
     runs: list[RunInfo] = []
     agents: dict[str, dict[str, Any]] = {}
     sections: dict[str, Section] = {}
@@ -99,17 +117,17 @@ def load_runs(directories: list[str | Path]) -> Loaded:
             info = store.run_info()
             records = store.results(rounds=True)
         config = info.get("config") or {}
+        records = _once(records, config, label, same, notes)
         runs.append(RunInfo(str(path), label, str(info.get("name")), float(info["created"]),
                             len(records)))
         renamed: dict[str, str] = {}
         for entry in config.get("agents") or ():
             name = entry["name"]
             identity = {"type": entry.get("type"), "options": entry.get("options") or {}}
+            tags = {tag: entry.get(tag) for tag in AGENT_TAGS}
             known = agents.get(name)
-            if known is not None and {"type": known["type"], "options": known["options"]} \
-                    != identity:
+            if known is not None and not _same_agent(known, identity, tags):
                 renamed[name] = name = f"{label}/{name}"
-            tags = {"family": entry.get("family"), "aligned": entry.get("aligned")}
             known = agents.setdefault(name, {**identity, **tags, "runs": []})
             for tag, value in tags.items():
                 if known.get(tag) is None:
@@ -133,7 +151,22 @@ def load_runs(directories: list[str | Path]) -> Loaded:
                 section.runs.append(label)
             section.records.append(record)
         offset += top + 1
-    return Loaded(runs, agents, sections)
+    return Loaded(runs, agents, sections, notes)
+
+
+def _once(records: list[dict[str, Any]], config: dict[str, Any], label: str,
+          same: dict[str, tuple[str, set[str]]], notes: list[str]) -> list[dict[str, Any]]:
+    """``records`` less the matches an earlier run with the same config hash already gave
+    (the same config and seed: the same matches, never counted twice)."""
+    from arena.export import config_sha256
+
+    first, keys = same.setdefault(config_sha256(config), (label, set()))
+    if first != label:
+        notes.append(f"{first} and {label} have the same config and seed, so they hold the "
+                     "same matches: each is counted once")
+    kept = [r for r in records if r["key"] not in keys]
+    keys.update(r["key"] for r in kept)
+    return kept
 
 
 def _section(sections: dict[str, Section], variants: dict[str, list[dict[str, Any]]],
@@ -159,27 +192,25 @@ def _section(sections: dict[str, Section], variants: dict[str, list[dict[str, An
 def matrix_info(game: str, args: dict[str, Any]) -> dict[str, Any]:
     """Action names, each role's payoff matrix and own equilibrium value, and for
     hide-and-seek the equilibrium strategies and find rate."""
-    from envs import make_game
+    from arena.game_facts import facts_of
     from envs.zero_sum import equilibrium
 
-    env = make_game(game, **args)
-    raw = env.unwrapped
-    roles = list(raw.possible_agents)
-    payoffs = {r: raw.payoff_for(r) for r in roles}
-    out: dict[str, Any] = {"action_names": list(raw.action_names), "roles": roles,
+    facts = facts_of(game, args)
+    roles = list(facts.roles)
+    payoffs = {r: facts.payoff(r) for r in roles}
+    out: dict[str, Any] = {"action_names": list(facts.action_names), "roles": roles,
                            "payoffs": payoffs,
                            "values": {r: equilibrium(payoffs[r])[1] for r in roles}}
-    if callable(getattr(raw, "nash", None)):
+    if facts.nash is not None:
         from leaderboards.analysis_games import equilibrium_find_rate
 
-        hider, seeker, value = raw.nash()
+        hider, seeker, value = facts.nash
         seeker_role = next(r for r in roles if r.startswith("seeker"))
         out["nash"] = {"hider": hider.tolist(), "seeker": seeker.tolist(),
                        "seeker_value": float(value),
                        "find_rate": equilibrium_find_rate(seeker, hider, payoffs[seeker_role])}
         out["seeker_role"] = seeker_role
         out["hider_role"] = next(r for r in roles if r.startswith("hider"))
-    env.close()
     return out
 
 

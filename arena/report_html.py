@@ -223,6 +223,24 @@ def _families(data: dict[str, Any]) -> list[str]:
     return parts
 
 
+def _unpredictability(data: dict[str, Any]) -> list[str]:
+    """Which agent is more random, per game, with intervals; and the notes (runs whose
+    matches were counted once)."""
+    parts = [Html(f'<p class="note">{esc(n)}</p>') for n in data.get("notes") or ()]
+    summary = data.get("unpredictability") or {}
+    if summary:
+        parts.append(Html('<h2 id="unpredictability">Unpredictability: which agent is more '
+                          "random</h2>"))
+    for key, u in summary.items():
+        parts.append(Html(f"<h3>{esc(key)}</h3>"))
+        parts.append(table(["#", "agent", "role", u["measure"], "95% low", "95% high"],
+                           ([str(i), r["agent"], r["role"] or "all", r["value"], r["ci_low"],
+                             r["ci_high"]] for i, r in enumerate(u["rows"], 1)), left=3,
+                           caption=f"most unpredictable first ({u['better']} is more "
+                                   "unpredictable); bootstrap over episodes or matches"))
+    return parts
+
+
 def _definitions(data: dict[str, Any]) -> list[str]:
     titles = {"numbers": "Random numbers", "matrix": "Games", "text": "Creative writing"}
     parts = [Html('<h2 id="definitions">Definitions</h2>')]
@@ -239,6 +257,8 @@ def render_html(data: dict[str, Any]) -> str:
     body: list[str] = [Html(f"<h1>{esc(title)}</h1>")]
     toc = "".join(f'<li><a href="#{_anchor(k)}">{esc(k)}</a></li>' for k in data["games"])
     body.append(Html(f'<ul><li><a href="#families">families</a></li>{toc}'
+                     '<li><a href="#human">human judgements</a></li>'
+                     '<li><a href="#tradeoff">trade-off</a></li>'
                      '<li><a href="#definitions">definitions</a></li></ul>'))
     body.append(table(["run", "name", "directory", "created", "matches"],
                       ([r["label"], r["name"], r["directory"],
@@ -247,6 +267,7 @@ def render_html(data: dict[str, Any]) -> str:
     body.append(table(["agent", "type", "family", "aligned", "runs"],
                       ([n, a["type"], a.get("family") or "", a.get("aligned"),
                         ", ".join(a["runs"])] for n, a in data["agents"].items()), left=3))
+    body.extend(_unpredictability(data))
     body.extend(_families(data))
     render = {"numbers": _numbers, "matrix": _matrix, "text": _text}
     for key, game in data["games"].items():
@@ -258,6 +279,9 @@ def render_html(data: dict[str, Any]) -> str:
                          f'<a href="#def-{game["kind"]}">below</a></p>'))
         body.append(_leaderboard(game["leaderboard"]))
         body.extend(render[game["kind"]](game))
+    from arena.report_human_views import html as human_html
+
+    body.extend(human_html(data))
     body.extend(_definitions(data))
     body.append(Html('<p class="note">Every number in this report, at full precision, is in '
                      "the JSON file written beside it.</p>"))

@@ -177,13 +177,6 @@ class Seat:
                 return action, values
         return action, as_probabilities(probs, self.name, self.n_actions)
 
-    def decide(self, observation: Any, state: MatchState) -> tuple[Any, Any]:
-        """``(action, policy)`` as the agent gave them, both checked (see :meth:`decision`)."""
-        action, probs = self._ask(observation, state)
-        if probs is not None:
-            as_probabilities(probs, self.name, self.n_actions)
-        return action, probs
-
     def _ask(self, observation: Any, state: MatchState) -> tuple[Any, Any]:
         """The agent's call, its action checked, its policy as it came."""
         state.current = self.name

@@ -8,7 +8,8 @@ Tables (JSON in TEXT columns where a value is a list or mapping):
              package versions), recorded when the run is created (NULL in older runs)
 ``agents``   name, type, options, games
 ``matches``  idx (schedule position), key, game, seed, agents and roles (seat order),
-             status, scores, rounds, error, forfeited_by, grp, episodes, stats, times
+             status, scores, rounds, error, forfeited_by, grp, episodes, stats, times,
+             forfeit_kind (why a forfeit happened, :data:`arena.records.FORFEIT_KINDS`)
 ``rounds``   one row per agent per round: match idx, round (1-based), seat, agent,
              action (an integer, or the text for writing tasks), probabilities
              (JSON list or NULL), reward, forfeit (1 when the agent gave up that round),
@@ -20,6 +21,12 @@ any moment leaves only whole matches behind and ``--resume`` replays the rest.
 WAL lets ``arena leaderboard DIR`` read while a run is still writing; a store that wrote
 checkpoints the log into ``arena.db`` when it closes, so a finished run is one file.
 
+The store is four modules, one job each: this one writes (:class:`Store`: create, open,
+save, replay forfeits), :mod:`arena.store_read` reads (:class:`StoreReading`),
+:mod:`arena.store_schema` holds the schema and its migrations, and
+:mod:`arena.store_files` keeps files safe (connections, what SQLite's errors mean, what a
+directory holds, which files nothing may overwrite).
+
 Your files are safe (the README's "Safety"): the arena never deletes, truncates or writes
 over a file it cannot prove it made. :meth:`Store.state` tells a run from a file that is
 no run at all (refused, untouched), a damaged one (refused with the ``.recover`` command,
@@ -27,7 +34,8 @@ untouched) and an empty leftover of a run killed before its first commit (the on
 a new run is created in). Reading a damaged run gives every match that can still be read
 and lists the others in :attr:`Store.unreadable`. A read-only run is read in place; one
 whose write-ahead log still holds matches is refused rather than read without them.
-:func:`refuse_run_file` keeps exports and drawings off a run's own files (:data:`RUN_FILES`).
+:func:`arena.store_files.refuse_run_file` keeps exports and drawings off a run's own files
+(:data:`arena.store_files.RUN_FILES`).
 
 Schema versions: ``PRAGMA user_version`` holds the schema version of a run, and
 ``SCHEMA_VERSION`` is the one this code writes. Runs made before versioning hold 0.
@@ -35,18 +43,18 @@ Schema versions: ``PRAGMA user_version`` holds the schema version of a run, and
 the new version in one transaction, so resuming (and reading) old runs just works; a run
 from a newer arena is refused rather than misread. How to add a column:
 
-1. add it at the end of its table in ``SCHEMA`` (new runs get it there);
+1. add it at the end of its table in ``SCHEMA`` (new runs get it there) and to that
+   table's column tuple (``MATCH_COLUMNS``...), which the inserts and reads are built from;
 2. append a migration that adds it to older runs (``_add_column`` checks first, so it is
    safe on a run that already has it); ``SCHEMA_VERSION`` follows from ``MIGRATIONS``;
-3. let the read queries cope with the column missing (as ``forfeit`` does), or raise
-   ``READABLE_FROM``: a run that cannot be migrated because its file is read-only is read
+3. the reads take NULL for a column an unmigrated read-only run lacks (``select_list``):
+   make sure NULL reads sensibly, or raise ``READABLE_FROM``: a run that cannot be migrated because its file is read-only is read
    as it is when its version is at least ``READABLE_FROM``, else refused.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -54,44 +62,40 @@ from pathlib import Path
 from typing import Any
 
 from arena.errors import StoreError
-from arena.records import MatchResult
-from arena.store_files import (  # noqa: F401 -- LOCK_NAME, RUN_FILES...: the store's names
-    _BUSY,
-    _CANTOPEN,
-    _FULL,
-    _IOERR,
-    _LOCKED,
-    _READONLY,
+from arena.records import FORFEIT, RETRYABLE_KINDS, MatchResult
+from arena.store_files import (
     APPLICATION_ID,
+    CANTOPEN,
     DB_NAME,
-    LOCK_NAME,
-    RUN_FILES,
-    _check_writable,
-    _code,
-    _connect,
-    _kind,
-    _quick_check,
-    _read_only,
-    _refuse_write,
-    _rollback,
-    _version,
+    READONLY,
+    check_writable,
+    connect,
+    connect_read_only,
     damaged,
     explain,
-    recover_command,
-    refuse_run_file,
+    quick_check,
+    refuse_write,
+    rollback,
+    run_state,
+    sqlite_code,
+    what_it_holds,
 )
 from arena.store_read import StoreReading
-from arena.store_schema import (  # noqa: F401 -- SCHEMA_VERSION...: the store's names
-    _MATCH_COLUMNS,
-    _ROUND_COLUMNS,
-    MIGRATIONS,
-    READABLE_FROM,
+from arena.store_schema import (
+    AGENT_COLUMNS,
+    MATCH_COLUMNS,
+    ROUND_COLUMNS,
+    RUN_COLUMNS,
     SCHEMA,
     SCHEMA_VERSION,
-    _add_column,
-    _columns,
-    _migrate,
+    insert_sql,
+    migrate,
 )
+
+_INSERT_RUN = insert_sql("runs", RUN_COLUMNS)
+_INSERT_AGENT = insert_sql("agents", AGENT_COLUMNS)
+_INSERT_MATCH = insert_sql("matches", MATCH_COLUMNS)
+_INSERT_ROUND = insert_sql("rounds", ROUND_COLUMNS)
 
 
 class Store(StoreReading):
@@ -99,55 +103,16 @@ class Store(StoreReading):
 
     def __init__(self, directory: Path, conn: sqlite3.Connection, *,
                  read_only: bool = False, writing: bool = False) -> None:
-        self.directory = directory
-        self.path = directory / DB_NAME
-        self.conn = conn
+        super().__init__(directory, conn)
         self.read_only = read_only
         # a store that writes checkpoints the log on close, so a finished run is one file
         self._writing = writing
-        # a match that cannot be read stops a read (StoreError, naming it) unless this is
-        # set: then it is left out and listed in ``unreadable`` (key -> why), as the views
-        # and exports do, to show everything else and then fail naming what they left out
-        self.skip_unreadable = False
-        self.unreadable: dict[str, str] = {}
-        try:
-            # below SCHEMA_VERSION only when a read-only run could not be migrated
-            self.schema_version: int = _version(conn)
-            # a read-only run from before a column was added has no such column: NULL
-            rounds, runs = _columns(conn, "rounds"), _columns(conn, "runs")
-            self._forfeit = "forfeit" if "forfeit" in rounds else "NULL"
-            self._latency = "latency_ms" if "latency_ms" in rounds else "NULL"
-            self._models = "models" if "models" in runs else "NULL"
-        except sqlite3.DatabaseError as exc:
-            conn.close()
-            raise explain(exc, self.path) from None
 
     # -- what a directory holds ------------------------------------------------
     @classmethod
     def state(cls, directory: str | Path) -> str:
-        """``"none"`` (no ``arena.db``), ``"empty"`` (an ``arena.db`` that holds nothing: a
-        run killed before its first commit) or ``"run"``.
-
-        Anything else raises :class:`StoreError` and is left untouched: a damaged database
-        (with the command that recovers it), a file that is not an arena run, one that
-        cannot be read. Only reads, never creates or changes a file.
-        """
-        path = Path(directory) / DB_NAME
-        if not os.path.lexists(path):
-            return "none"
-        if not path.is_file():
-            raise StoreError(f"{path} is not a file (a directory, or a link to nothing); "
-                             "not a run")
-        try:
-            conn = _read_only(path)
-        except sqlite3.Error as exc:
-            raise explain(exc, path) from None
-        try:
-            return _kind(conn, path)
-        except sqlite3.Error as exc:
-            raise explain(exc, path) from None
-        finally:
-            conn.close()
+        """``"none"``, ``"empty"`` or ``"run"``: see :func:`arena.store_files.run_state`."""
+        return run_state(directory)
 
     @classmethod
     def holds_run(cls, directory: str | Path) -> bool:
@@ -176,29 +141,30 @@ class Store(StoreReading):
         except OSError as exc:
             raise StoreError(f"cannot create {directory}: {exc.strerror or exc}") from None
         try:
-            conn = _connect(path)
+            conn = connect(path)
         except sqlite3.Error as exc:
             raise explain(exc, path) from None
         try:
             # schema and run row in one transaction: a kill here leaves no half-made run
             conn.execute("BEGIN IMMEDIATE")
-            if _kind(conn, path) != "empty":  # again, under the write lock
+            if what_it_holds(conn, path) != "empty":  # again, under the write lock
                 raise StoreError(f"{directory} already holds a run; use --resume to continue "
                                  "it, or choose another --out")
             for statement in filter(str.strip, SCHEMA.split(";")):
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-            conn.execute("INSERT INTO runs (id, name, config, versions, created, models) "
-                         "VALUES (1, ?, ?, ?, ?, ?)",
-                         (config.get("name"), json.dumps(config), json.dumps(versions or {}),
-                          time.time(), json.dumps(models or {})))
-            conn.executemany("INSERT INTO agents VALUES (?, ?, ?, ?)", [
-                (a["name"], a["type"], json.dumps(a.get("options", {})),
-                 json.dumps(a.get("games"))) for a in config.get("agents", [])])
+            conn.execute(_INSERT_RUN, _ordered(RUN_COLUMNS, {
+                "id": 1, "name": config.get("name"), "config": json.dumps(config),
+                "versions": json.dumps(versions or {}), "created": time.time(),
+                "models": json.dumps(models or {})}))
+            conn.executemany(_INSERT_AGENT, [_ordered(AGENT_COLUMNS, {
+                "name": a["name"], "type": a["type"],
+                "options": json.dumps(a.get("options", {})), "games": json.dumps(a.get("games"))})
+                for a in config.get("agents", [])])
             conn.execute("COMMIT")
         except BaseException as exc:
-            _rollback(conn)
+            rollback(conn)
             conn.close()
             if isinstance(exc, sqlite3.Error):
                 raise explain(exc, path) from None
@@ -223,12 +189,12 @@ class Store(StoreReading):
                              "again")
         read_only = False
         try:
-            conn = _connect(path)
+            conn = connect(path)
         except sqlite3.OperationalError as exc:
-            if write or _code(exc) not in (_CANTOPEN, _READONLY):
-                raise (_refuse_write(path, exc) if write else explain(exc, path)) from None
+            if write or sqlite_code(exc) not in (CANTOPEN, READONLY):
+                raise (refuse_write(path, exc) if write else explain(exc, path)) from None
             try:
-                conn = _read_only(path)
+                conn = connect_read_only(path)
             except sqlite3.Error as again:
                 raise explain(again, path) from None
             read_only = True
@@ -236,12 +202,12 @@ class Store(StoreReading):
             raise explain(exc, path) from None
         try:
             if write:
-                _check_writable(conn, path)
-                problem = _quick_check(conn)
+                check_writable(conn, path)
+                problem = quick_check(conn)
                 if problem is not None:
                     raise damaged(path, problem)
             if not read_only:
-                _migrate(conn, path)
+                migrate(conn, path)
         except BaseException as exc:
             conn.close()
             if isinstance(exc, sqlite3.Error):
@@ -276,21 +242,22 @@ class Store(StoreReading):
             raise StoreError(f"{self.path} is read-only and from an older arena "
                              f"(schema {self.schema_version}): it cannot take new matches")
         r = result
-        row = (r.index, r.key, r.game, r.seed, json.dumps(r.agents), json.dumps(r.roles),
-               r.status, json.dumps(r.scores), r.rounds, r.error, r.forfeited_by, r.group,
-               r.episodes, json.dumps(r.stats), r.started_at, r.finished_at)
+        row = _ordered(MATCH_COLUMNS, {
+            "idx": r.index, "key": r.key, "game": r.game, "seed": r.seed,
+            "agents": json.dumps(r.agents), "roles": json.dumps(r.roles), "status": r.status,
+            "scores": json.dumps(r.scores), "rounds": r.rounds, "error": r.error,
+            "forfeited_by": r.forfeited_by, "grp": r.group, "episodes": r.episodes,
+            "stats": json.dumps(r.stats), "started": r.started_at, "finished": r.finished_at,
+            "forfeit_kind": r.forfeit_kind})
         conn = self.conn
         self._writing = True
         try:
             conn.execute("BEGIN IMMEDIATE")
-            conn.execute(f"INSERT INTO matches ({_MATCH_COLUMNS}) VALUES "
-                         f"({', '.join('?' * 16)})", row)
-            # named columns: the insert must not depend on where ALTER TABLE put one
-            conn.executemany(f"INSERT INTO rounds ({_ROUND_COLUMNS}) VALUES "
-                             f"({', '.join('?' * 11)})", _round_rows(r))
+            conn.execute(_INSERT_MATCH, row)
+            conn.executemany(_INSERT_ROUND, _round_rows(r))
             conn.execute("COMMIT")
         except BaseException as exc:
-            _rollback(conn)  # SQLite may have rolled back already (a full disk does)
+            rollback(conn)
             if isinstance(exc, sqlite3.Error) and not isinstance(exc, sqlite3.IntegrityError):
                 raise self._save_failed(exc, r.key) from None
             raise
@@ -303,29 +270,37 @@ class Store(StoreReading):
         return StoreError(f"{explain(exc, self.path)}: match {key} was not saved; {saved}. "
                           "Fix that, then resume the run")
 
-    def forget_retryable(self, prefixes: tuple[str, ...]) -> list[str]:
-        """Delete the forfeits whose error starts with one of ``prefixes`` (a match
-        stopped from outside, see ``arena.records.RETRYABLE``), rounds and all, in one
-        transaction, so a resume plays them again; their keys."""
+    def forget_retryable(self, kinds: tuple[str, ...] = RETRYABLE_KINDS) -> list[str]:
+        """Delete the forfeits of ``kinds`` (by default the matches stopped from outside:
+        timed out, or their process died), rounds and all, in one transaction, so a resume
+        plays them again; their keys. Only the stored kind counts, never the error text,
+        which may quote an agent."""
         if self.read_only:
             raise StoreError(f"{self.path} is opened read-only: no forfeit can be replayed")
         conn = self.conn
+        marks = ", ".join("?" for _ in kinds)
         try:
-            rows = conn.execute("SELECT idx, key, error FROM matches WHERE status = 'forfeit'")
-            doomed = [(idx, key) for idx, key, error in rows
-                      if error and error.startswith(prefixes)]
+            doomed = conn.execute(
+                f"SELECT idx, key FROM matches WHERE status = ? AND forfeit_kind IN ({marks}) "
+                "ORDER BY idx", (FORFEIT, *kinds)).fetchall()
             if doomed:
                 conn.execute("BEGIN IMMEDIATE")
                 conn.executemany("DELETE FROM rounds WHERE match = ?", [(i,) for i, _ in doomed])
                 conn.executemany("DELETE FROM matches WHERE idx = ?", [(i,) for i, _ in doomed])
                 conn.execute("COMMIT")
         except sqlite3.Error as exc:
-            _rollback(conn)
+            rollback(conn)
             raise explain(exc, self.path) from None
         return [key for _, key in doomed]
 
 
+def _ordered(columns: tuple[str, ...], values: dict[str, Any]) -> tuple[Any, ...]:
+    """``values`` in the order of ``columns``; a column without a value is a KeyError."""
+    return tuple(values[column] for column in columns)
+
+
 def _round_rows(r: MatchResult) -> Iterator[tuple[Any, ...]]:
+    """The rows of ``r``'s rounds, in :data:`ROUND_COLUMNS` order."""
     seats = list(enumerate(r.agents))
     dumps = json.dumps
     # bots repeat a few policies over and over: encode each once

@@ -1,12 +1,17 @@
-"""The run database as files: connections, what SQLite's errors mean, and the run's own
-files that nothing may be written over (see :mod:`arena.store`)."""
+"""The run database as files: connections, what SQLite's errors mean, what a directory
+holds (a run, an empty leftover, or someone else's file), and the run's own files that
+nothing may be written over (see :mod:`arena.store`)."""
 
 from __future__ import annotations
 
 import os
 import shlex
 import sqlite3
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
 from arena.errors import StoreError
 
@@ -19,17 +24,18 @@ RUN_FILES = (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", f"{DB_NAME}-journal", 
 APPLICATION_ID = 0x6172656E
 ARENA_TABLES = frozenset({"runs", "agents", "matches", "rounds"})
 # SQLite primary result codes (the extended ones share the low byte)
-_FULL, _IOERR, _CORRUPT, _NOTADB, _CANTOPEN = 13, 10, 11, 26, 14
-_BUSY, _LOCKED, _READONLY, _PERM = 5, 6, 8, 3
-_SQLITE_READONLY = _READONLY
+FULL, IOERR, CORRUPT, NOTADB, CANTOPEN = 13, 10, 11, 26, 14
+BUSY, LOCKED, READONLY, PERM = 5, 6, 8, 3
+#: failures of the disk or a lock, not of the row being read: a read that meets one stops
+#: (rather than skipping the match as unreadable) and says what to fix
+NOT_THE_ROW = (BUSY, LOCKED, IOERR, FULL, CANTOPEN)
 # what older Pythons (no ``sqlite_errorcode``) say for each
-_MESSAGES = (("disk is full", _FULL), ("disk I/O", _IOERR), ("malformed", _CORRUPT),
-             ("not a database", _NOTADB), ("unable to open", _CANTOPEN), ("locked", _BUSY),
-             ("readonly", _READONLY))
+_MESSAGES = (("disk is full", FULL), ("disk I/O", IOERR), ("malformed", CORRUPT),
+             ("not a database", NOTADB), ("unable to open", CANTOPEN), ("locked", BUSY),
+             ("readonly", READONLY))
 
 
-
-def _connect(path: Path) -> sqlite3.Connection:
+def connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
     try:
         conn.execute("PRAGMA journal_mode=WAL")
@@ -46,7 +52,7 @@ def _uri(path: Path, **params: str) -> str:
     return f"{path.absolute().as_uri()}?{query}"
 
 
-def _read_only(path: Path) -> sqlite3.Connection:
+def connect_read_only(path: Path) -> sqlite3.Connection:
     """A connection that cannot write; ``immutable`` only when no write-ahead log can hold
     matches, since SQLite then ignores the log (and every match in it) without a word."""
     conn = None
@@ -58,7 +64,7 @@ def _read_only(path: Path) -> sqlite3.Connection:
     except sqlite3.OperationalError as exc:
         if conn is not None:
             conn.close()
-        if _code(exc) not in (_CANTOPEN, _READONLY):
+        if sqlite_code(exc) not in (CANTOPEN, READONLY):
             raise
     # a read-only directory without the -shm file that WAL readers need
     wal = Path(f"{path}-wal")
@@ -78,7 +84,7 @@ def _read_only(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def _code(exc: BaseException) -> int | None:
+def sqlite_code(exc: BaseException) -> int | None:
     """The SQLite primary result code of ``exc``, if it has one."""
     code = getattr(exc, "sqlite_errorcode", None)  # Python 3.11+
     if code is not None:
@@ -103,18 +109,18 @@ def damaged(path: Path, why: str) -> StoreError:
 def explain(exc: sqlite3.Error, path: Path) -> StoreError:
     """One line, saying what to do, for an SQLite failure on the run at ``path``."""
     why = " ".join(str(exc).split()) or type(exc).__name__
-    code = _code(exc)
-    if code in (_CORRUPT, _NOTADB) or "decode" in why:
+    code = sqlite_code(exc)
+    if code in (CORRUPT, NOTADB) or "decode" in why:
         return damaged(path, why)
-    if code == _FULL:
+    if code == FULL:
         return StoreError(f"{path}: the disk is full ({why})")
-    if code == _IOERR:
+    if code == IOERR:
         return StoreError(f"{path}: the disk failed ({why}); check it, nothing was deleted")
-    if code == _READONLY:
+    if code == READONLY:
         return StoreError(f"{path} is read-only ({why})")
-    if code in (_BUSY, _LOCKED):
+    if code in (BUSY, LOCKED):
         return StoreError(f"{path} is locked by another process ({why}); try again later")
-    if code in (_CANTOPEN, _PERM):
+    if code in (CANTOPEN, PERM):
         reason = ("permission denied" if path.exists() and not os.access(path, os.R_OK)
                   else why)
         return StoreError(f"cannot open {path}: {reason}")
@@ -151,6 +157,33 @@ def refuse_run_file(out: str | Path, *runs: str | Path) -> None:
                          "file")
 
 
+@contextmanager
+def output_file(out: str | Path) -> Iterator[TextIO]:
+    """``out`` opened for writing UTF-8 text. A regular file (or a new one) is written
+    beside it and put in its place only when the writing is done: a failed export (a full
+    disk, an error) leaves what was there before. Devices and pipes are written directly."""
+    target = Path(os.path.realpath(out))  # through links: the file they point to is replaced
+    if target.exists() and not target.is_file():
+        with open(out, "w", encoding="utf-8", newline="") as handle:
+            yield handle
+        return
+    fd, part = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            yield handle
+        if target.exists():
+            mode = target.stat().st_mode & 0o7777
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(part, mode)
+        os.replace(part, target)
+    except BaseException:
+        Path(part).unlink(missing_ok=True)
+        raise
+
+
 def _is_sqlite(path: Path) -> bool:
     try:
         with open(path, "rb") as handle:
@@ -159,7 +192,8 @@ def _is_sqlite(path: Path) -> bool:
         return False
 
 
-def _rollback(conn: sqlite3.Connection) -> None:
+def rollback(conn: sqlite3.Connection) -> None:
+    """End the open transaction, if SQLite has not ended it already (a full disk does)."""
     if conn.in_transaction:
         try:
             conn.execute("ROLLBACK")
@@ -167,11 +201,37 @@ def _rollback(conn: sqlite3.Connection) -> None:
             pass  # SQLite ended it itself; nothing of it was committed
 
 
-def _kind(conn: sqlite3.Connection, path: Path) -> str:
+def run_state(directory: str | Path) -> str:
+    """``"none"`` (no ``arena.db``), ``"empty"`` (an ``arena.db`` that holds nothing: a run
+    killed before its first commit) or ``"run"``.
+
+    Anything else raises :class:`StoreError` and is left untouched: a damaged database
+    (with the command that recovers it), a file that is not an arena run, one that cannot
+    be read. Only reads, never creates or changes a file.
+    """
+    path = Path(directory) / DB_NAME
+    if not os.path.lexists(path):
+        return "none"
+    if not path.is_file():
+        raise StoreError(f"{path} is not a file (a directory, or a link to nothing); "
+                         "not a run")
+    try:
+        conn = connect_read_only(path)
+    except sqlite3.Error as exc:
+        raise explain(exc, path) from None
+    try:
+        return what_it_holds(conn, path)
+    except sqlite3.Error as exc:
+        raise explain(exc, path) from None
+    finally:
+        conn.close()
+
+
+def what_it_holds(conn: sqlite3.Connection, path: Path) -> str:
     """``"empty"`` or ``"run"`` for an open database; raises for anything else."""
     objects = conn.execute("SELECT type, name FROM sqlite_master").fetchall()
     app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-    version = _version(conn)
+    version = schema_version(conn)
     tables = {name for kind, name in objects if kind == "table"}
     ours = app_id in (0, APPLICATION_ID)
     if not objects and version == 0 and ours:
@@ -188,23 +248,23 @@ def _kind(conn: sqlite3.Connection, path: Path) -> str:
     raise damaged(path, "it holds matches but no run record")
 
 
-def _check_writable(conn: sqlite3.Connection, path: Path) -> None:
+def check_writable(conn: sqlite3.Connection, path: Path) -> None:
     try:
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as exc:
-        raise _refuse_write(path, exc) from None
+        raise refuse_write(path, exc) from None
     conn.execute("ROLLBACK")
 
 
-def _refuse_write(path: Path, exc: sqlite3.Error) -> StoreError:
-    if _code(exc) in (_READONLY, _CANTOPEN, _PERM):
+def refuse_write(path: Path, exc: sqlite3.Error) -> StoreError:
+    if sqlite_code(exc) in (READONLY, CANTOPEN, PERM):
         return StoreError(f"{path} is read-only ({' '.join(str(exc).split())}): --resume needs "
                           f"to write there; copy the run (cp -r {shlex.quote(str(path.parent))} "
                           "NEW) and resume the copy with --out NEW --resume")
     return explain(exc, path)
 
 
-def _quick_check(conn: sqlite3.Connection) -> str | None:
+def quick_check(conn: sqlite3.Connection) -> str | None:
     try:
         rows = conn.execute("PRAGMA quick_check(3)").fetchall()
     except sqlite3.Error as exc:
@@ -214,5 +274,5 @@ def _quick_check(conn: sqlite3.Connection) -> str | None:
                                                                     for f in found)
 
 
-def _version(conn: sqlite3.Connection) -> int:
+def schema_version(conn: sqlite3.Connection) -> int:
     return conn.execute("PRAGMA user_version").fetchone()[0]

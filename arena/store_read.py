@@ -15,25 +15,53 @@ from typing import Any
 
 from arena.records import MatchResult
 from arena.store_files import (
-    _BUSY,
-    _CANTOPEN,
-    _FULL,
-    _IOERR,
-    _LOCKED,
-    _code,
-    _quick_check,
+    DB_NAME,
+    NOT_THE_ROW,
     damaged,
     explain,
+    quick_check,
+    schema_version,
+    sqlite_code,
 )
-from arena.store_schema import _MATCH_COLUMNS
+from arena.store_schema import MATCH_COLUMNS, select_list
+
+# what a round's read takes, in this order (the first three identify the row)
+_ROUND_READ = ("round", "agent", "action", "probabilities", "reward", "episode", "step",
+               "forfeit", "latency_ms")
 
 
 class StoreReading:
-    """The reading half of a run's store (``self.conn``, ``self.path`` come from Store)."""
+    """Reads a run's database (``arena.db`` in ``directory``) over ``conn``.
 
-    conn: sqlite3.Connection
+    ``schema_version`` is below :data:`arena.store_schema.SCHEMA_VERSION` only for a
+    read-only run that could not be migrated: a column it lacks reads as NULL.
+    """
+
+    directory: Path
     path: Path
-    unreadable: list[tuple[int | None, str | None, str]]
+    conn: sqlite3.Connection
+    schema_version: int
+    #: a match that cannot be read stops a read (StoreError, naming it) unless this is
+    #: set: then it is left out and listed in ``unreadable`` (key -> why), as the views
+    #: and exports do, to show everything else and then fail naming what they left out
+    skip_unreadable: bool
+    unreadable: dict[str, str]
+
+    def __init__(self, directory: Path, conn: sqlite3.Connection) -> None:
+        self.directory = directory
+        self.path = directory / DB_NAME
+        self.conn = conn
+        self.skip_unreadable = False
+        self.unreadable = {}
+        try:
+            self.schema_version = schema_version(conn)
+            self._matches = select_list(conn, "matches", MATCH_COLUMNS)
+            self._rounds = select_list(conn, "rounds", _ROUND_READ)
+            self._run = select_list(conn, "runs", ("name", "config", "versions", "created",
+                                                   "models"))
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise explain(exc, self.path) from None
 
     def finished_keys(self) -> set[str]:
         try:
@@ -47,7 +75,7 @@ class StoreReading:
         made before identities were recorded, or without a language model)."""
         try:
             name, config, versions, created, models = self.conn.execute(
-                f"SELECT name, config, versions, created, {self._models} FROM runs").fetchone()
+                f"SELECT {self._run} FROM runs").fetchone()
             return {"name": name, "config": json.loads(config),
                     "versions": json.loads(versions or "{}"), "created": created,
                     "directory": str(self.directory), "models": json.loads(models or "{}")}
@@ -77,7 +105,7 @@ class StoreReading:
 
     def check(self) -> str | None:
         """None when SQLite's ``quick_check`` finds the file sound, else what it found."""
-        return _quick_check(self.conn)
+        return quick_check(self.conn)
 
     def unreadable_summary(self) -> str | None:
         """The matches reads could not decode, in a few words (None if there are none)."""
@@ -92,7 +120,7 @@ class StoreReading:
         """One match by its key (``round_log`` with ``rounds``), or ``None`` if there is none;
         :class:`StoreError` if it cannot be read."""
         try:
-            row = self.conn.execute(f"SELECT {_MATCH_COLUMNS} FROM matches WHERE key = ?",
+            row = self.conn.execute(f"SELECT {self._matches} FROM matches WHERE key = ?",
                                     (key,)).fetchone()
         except sqlite3.Error as exc:
             raise explain(exc, self.path) from None
@@ -103,11 +131,9 @@ class StoreReading:
             if rounds:
                 record["round_log"] = self._round_log(row[0], record["agents"])
         except (sqlite3.Error, ValueError, TypeError, KeyError, AttributeError) as exc:
-            if isinstance(exc, sqlite3.Error) and _code(exc) in (_BUSY, _LOCKED, _IOERR, _FULL,
-                                                                 _CANTOPEN):
+            if isinstance(exc, sqlite3.Error) and sqlite_code(exc) in NOT_THE_ROW:
                 raise explain(exc, self.path) from None
-            why = " ".join(f"{type(exc).__name__}: {exc}".split())
-            raise damaged(self.path, f"{key} is unreadable: {why}") from None
+            raise damaged(self.path, f"{key} is unreadable: {_why(exc)}") from None
         return record
 
     def results(self, *, game: str | None = None, rounds: bool = False) -> list[dict[str, Any]]:
@@ -130,11 +156,10 @@ class StoreReading:
             yield record
 
     def _lost(self, key: Any, idx: Any, exc: BaseException) -> None:
-        if isinstance(exc, sqlite3.Error) and _code(exc) in (_BUSY, _LOCKED, _IOERR, _FULL,
-                                                             _CANTOPEN):
-            raise explain(exc, self.path) from None  # the disk or a lock, not this match
+        if isinstance(exc, sqlite3.Error) and sqlite_code(exc) in NOT_THE_ROW:
+            raise explain(exc, self.path) from None
         name = key if isinstance(key, str) else f"match #{idx}" if isinstance(idx, int) else idx
-        why = " ".join(f"{type(exc).__name__}: {exc}".split())
+        why = _why(exc)
         if not self.skip_unreadable:
             raise damaged(self.path, f"{name} is unreadable: {why}")
         self.unreadable.setdefault(name, why)
@@ -143,9 +168,9 @@ class StoreReading:
         where, args = ("WHERE game = ?", (game,)) if game is not None else ("", ())
         try:
             rows = self.conn.execute(
-                f"SELECT {_MATCH_COLUMNS} FROM matches {where} ORDER BY idx", args).fetchall()
+                f"SELECT {self._matches} FROM matches {where} ORDER BY idx", args).fetchall()
         except sqlite3.Error as exc:
-            if _code(exc) in (_BUSY, _LOCKED, _IOERR, _CANTOPEN):
+            if sqlite_code(exc) in NOT_THE_ROW:
                 raise explain(exc, self.path) from None
         else:
             yield from rows
@@ -154,7 +179,7 @@ class StoreReading:
         for idx, key in self._listing():
             try:
                 row = self.conn.execute(
-                    f"SELECT {_MATCH_COLUMNS} FROM matches WHERE idx = ?", (idx,)).fetchone()
+                    f"SELECT {self._matches} FROM matches WHERE idx = ?", (idx,)).fetchone()
                 if row is None:
                     raise LookupError("listed in the key index, missing from the table")
             except (sqlite3.Error, LookupError) as exc:
@@ -189,10 +214,8 @@ class StoreReading:
         last = None
         entry: dict[str, Any] = {}
         for rnd, agent, action, probs, reward, episode, step, forfeit, latency in \
-                self.conn.execute(
-                    "SELECT round, agent, action, probabilities, reward, episode, step, "
-                    f"{self._forfeit}, {self._latency} FROM rounds "
-                    "WHERE match = ? ORDER BY round, seat", (idx,)):
+                self.conn.execute(f"SELECT {self._rounds} FROM rounds WHERE match = ? "
+                                  "ORDER BY round, seat", (idx,)):
             if rnd != last:
                 entry = {"actions": {}, "probabilities": {}, "rewards": {}}
                 if episode is not None:
@@ -210,9 +233,13 @@ class StoreReading:
         return log
 
 
+def _why(exc: BaseException) -> str:
+    return " ".join(f"{type(exc).__name__}: {exc}".split())
+
+
 def _record(row: tuple[Any, ...]) -> dict[str, Any]:
     (idx, key, game, seed, agents, roles, status, scores, rounds, error, forfeited_by, grp,
-     episodes, stats, started, finished) = row
+     episodes, stats, started, finished, forfeit_kind) = row
     names, seats, totals, extra = (json.loads(agents), json.loads(roles), json.loads(scores),
                                    json.loads(stats))
     # what a damaged row can hold instead, which would break every reader downstream
@@ -223,4 +250,5 @@ def _record(row: tuple[Any, ...]) -> dict[str, Any]:
     return MatchResult(
         key=key, game=game, index=idx, seed=seed, agents=names, roles=seats, status=status,
         scores=totals, rounds=rounds, error=error, forfeited_by=forfeited_by, group=grp,
-        episodes=episodes, stats=extra, started_at=started, finished_at=finished).to_dict()
+        episodes=episodes, stats=extra, started_at=started, finished_at=finished,
+        forfeit_kind=forfeit_kind).to_dict()

@@ -1,24 +1,20 @@
 """Worker processes: a match that hangs, crashes or exits costs only itself.
 
-:func:`play_fixture` builds one scheduled match's env and fresh agents and plays it
-through :func:`arena.match.play_match`; the runner calls it in a worker process, or in
-a thread for agents that must share the run's memory (a loaded language model).
+A worker is a process started from a forkserver (so it shares no threads or locks with
+the run) that plays one fixture at a time with :func:`arena.fixture.play_fixture` and
+sends back its whole record, which the run saves. What the run sees of it is
+:class:`arena.slot_process.ProcessSlot`.
 
-A :class:`Worker` is a process started from a forkserver (so it shares no threads or
-locks with the run) that plays one fixture at a time, saves its record in the run's
-database (one transaction, as the runner would) and sends back a summary without the
-round log. Its
-progress lives in a few shared numbers, written without any message per round: which
-seat is being called (so a timeout blames the right agent even when the agent holds
-the GIL in C code), the rounds played, and the last rounds' moves and scores, which the
-runner reads for the live view. The runner kills a worker whose match overruns its
-time limit, or whose agent ended the process, records the forfeit, and starts a fresh
-one; the killed agent stops using the CPU at once.
+Its progress lives in a few shared numbers, written without any message per round: which
+seat is being called (so a timeout blames the right agent even when the agent holds the
+GIL in C code), the rounds played, and the last rounds' moves, scores and decision
+times, which the run reads for the live view and its estimate of the time left. The run
+kills a worker whose match overruns its time limit, or whose agent ended the process,
+records the forfeit, and starts a fresh one; the killed agent stops using the CPU at once.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import signal
@@ -31,17 +27,18 @@ from typing import Any
 from arena.agent import ServiceUnavailable
 from arena.config import Config
 from arena.fixture import play_fixture
+from arena.game_facts import game_facts
 from arena.seats import MatchState
-from arena.store import Store
 
 #: an agent's log records shown per match, and the bytes of its printed output kept
 LOG_RECORDS = 20
 OUTPUT_TAIL_BYTES = 2000
 #: shared numbers per worker: the seat being called (-1: none), rounds played, the ring
-#: position, then RING entries of (round, action 0, action 1, score 0, score 1)
+#: position, then from RING on, RING_SIZE entries of (round, action 0, action 1,
+#: score 0, score 1, seconds 0, seconds 1)
 CURRENT, ROUNDS, HEAD, RING = 0, 1, 2, 3
-ENTRY = 5
-SLOTS = 3 + RING * ENTRY
+RING_SIZE, ENTRY = 3, 7
+SHARED = RING + RING_SIZE * ENTRY
 
 
 class SharedState(MatchState):
@@ -72,38 +69,32 @@ class SharedState(MatchState):
 
 
 class WorkerObserver:
-    """What a match reports, from a worker: rounds into shared memory, the rest by pipe."""
+    """What a match reports, from a worker: rounds into shared memory (a solo series'
+    episodes, one message each, by pipe), the rest by pipe."""
 
-    def __init__(self, conn: Connection, shared: Any, action_index: dict[str, int], *,
-                 rounds: bool = True) -> None:
-        self.conn, self.shared, self.index = conn, shared, action_index
-        self.rounds = rounds  # whether the run shows rounds as they are played
+    def __init__(self, conn: Connection, shared: Any, action_index: dict[str, int],
+                 state: MatchState) -> None:
+        self.conn, self.shared, self.index, self.state = conn, shared, action_index, state
 
     def match_started(self, **kwargs: Any) -> None:
         self.conn.send(("started", kwargs))
 
     def round_played(self, *, key: str, round: int, moves: dict[str, str],
                      scores: dict[str, float]) -> None:
-        if not self.rounds:
-            return
-        if len(moves) != 2:  # a solo episode: a text or a number, one message per episode
-            self.conn.send(("round", {"key": key, "round": round, "moves": moves,
-                                      "scores": scores}))
+        if len(moves) != 2:  # a solo episode: its decision times summed over its steps
+            spent = sum(e["latency_ms"][name] for e in self.state.round_log
+                        if e.get("episode") == round - 1 for name in moves) / 1000
+            self.conn.send(("round", {"round": round, "moves": moves, "scores": scores,
+                                      "seconds": dict.fromkeys(moves, spent)}))
             return
         shared = self.shared
         head = int(shared[HEAD])
-        at = RING + (head % 3) * ENTRY
+        at = RING + (head % RING_SIZE) * ENTRY
         (m0, m1), (s0, s1) = moves.values(), scores.values()
-        shared[at:at + ENTRY] = (round, self.index[m0], self.index[m1], s0, s1)
+        l0, l1 = self.state.round_log[-1]["latency_ms"].values()
+        shared[at:at + ENTRY] = (round, self.index[m0], self.index[m1], s0, s1,
+                                 l0 / 1000, l1 / 1000)
         shared[HEAD] = head + 1
-
-
-def _action_names(config: Config, game_id: str) -> list[str]:
-    from envs import get_game
-
-    game = next(g for g in config.games if g.id == game_id)
-    raw = get_game(game_id).make(**game.args).unwrapped
-    return [str(n) for n in getattr(raw, "action_names", ())]
 
 
 class _ForwardLogs(logging.Handler):
@@ -167,7 +158,10 @@ def serve(config: Config, conn: Connection, shared: Any, setup: dict[str, Any],
           lifeline: Connection) -> None:
     """A worker's life: play each fixture it is sent, send back its record."""
     _die_with_run(lifeline)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the run decides what Ctrl-C stops
+    # the run decides what a signal stops (a terminal's Ctrl-C, or `timeout`'s SIGTERM,
+    # reaches the whole process group); the run's death ends this worker through lifeline
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     logs = _ForwardLogs(conn)
     logging.root.handlers = [logs]
     output = _CapturedOutput()
@@ -176,8 +170,6 @@ def serve(config: Config, conn: Connection, shared: Any, setup: dict[str, Any],
 
     registered()  # import every agent module now: a match's clock starts at its job
     conn.send(("ready", None))
-    indexes: dict[str, dict[str, int]] = {}
-    store: Store | None = None
     while True:
         try:
             fixture = conn.recv()
@@ -185,12 +177,9 @@ def serve(config: Config, conn: Connection, shared: Any, setup: dict[str, Any],
             return
         if fixture is None:
             return
-        if fixture.game not in indexes:
-            names = _action_names(config, fixture.game)
-            indexes[fixture.game] = {n: i for i, n in enumerate(names)}
+        names = game_facts(config.game(fixture.game)).action_names
         state = SharedState(fixture.agents, shared)
-        observer = WorkerObserver(conn, shared, indexes[fixture.game],
-                                  rounds=setup.get("rounds", True))
+        observer = WorkerObserver(conn, shared, {n: i for i, n in enumerate(names)}, state)
         logs.sent = logs.dropped = 0
         try:
             result = play_fixture(config, fixture, state=state, observer=observer)
@@ -200,17 +189,7 @@ def serve(config: Config, conn: Connection, shared: Any, setup: dict[str, Any],
         lines, tail = output.take()
         if lines or logs.dropped:
             conn.send(("output", {"lines": lines, "tail": tail, "logs_dropped": logs.dropped}))
-        try:
-            # saved here, in one transaction: the round log never crosses the pipe
-            store = store or Store.open(setup["store"], write=True)
-            store.save(result)
-        except Exception as exc:  # noqa: BLE001 -- the run stops on it, with this reason
-            conn.send(("failed", f"{type(exc).__name__}: {exc}"))
-            continue
-        # a match's rounds stay here; a solo series keeps them: its live table ranks
-        # every episode
-        conn.send(("done", result if fixture.episodes else
-                   dataclasses.replace(result, round_log=[])))
+        conn.send(("done", result))  # the whole record: the run saves it
 
 
 def adopt(setup: dict[str, Any]) -> None:

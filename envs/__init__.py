@@ -51,10 +51,6 @@ class GameSpec:
         """Single-agent task (one agent's series of episodes) rather than a match."""
         return self.kind != "matrix"
 
-    @property
-    def players(self) -> int:
-        return 1 if self.solo else 2
-
     def load(self) -> Any:
         module_name, _, attr = self.entry_point.partition(":")
         return getattr(importlib.import_module(module_name), attr)

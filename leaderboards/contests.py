@@ -115,10 +115,6 @@ class Contest:
     net: float = 0.0
     rounds: int = 0
 
-    def result_for(self, agent: str) -> int:
-        """+1 win, 0 draw, -1 loss from ``agent``'s side."""
-        return self.outcome if agent == self.a else -self.outcome
-
 
 def record_order(record: Record) -> tuple[int, str]:
     """Schedule order: the record's ``index``, ties broken by ``key``."""

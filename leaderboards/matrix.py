@@ -36,12 +36,10 @@ from typing import Any
 
 import numpy as np
 from rich.console import Console, ConsoleOptions, RenderResult
-from rich.measure import Measurement
-from rich.table import Table
 from rich.text import Text
 
 from leaderboards.contests import FORFEIT, RPS_ROUND_VARIANCE, Record
-from leaderboards.table import compact_table, literal
+from leaderboards.table import literal, visible
 
 CAPTION = ("row agent's mean net reward per round against column agent; ± half its 95% "
            "interval; dim: the interval includes 0")
@@ -98,40 +96,44 @@ class PairwiseMatrix:
                 "low": plain(self.low), "high": plain(self.high)}  # type: ignore[arg-type]
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        """Rows and numbered columns (the same agents), cells green > 0 > red.
+        """Rows and columns named by the agents (columns by :func:`aliases`, listed under
+        the table), cells green > 0 > red, every digit shown.
 
         Too many agents for the width: the columns come in blocks of as many as fit, one
         table each, rather than Rich cutting names and digits off to squeeze them in.
         """
-        n = len(self.agents)
-        names = min(12, max((len(a) for a in self.agents), default=6))
-        per = n
-        while per > 1:
-            probe = self.table(range(per), mean=True, agent_width=names)
-            if Measurement.get(console, options.update_width(10_000), probe).maximum \
-                    <= options.max_width:
-                break
-            per -= 1
-        for first in range(0, max(n, 1), max(per, 1)):
-            if first:
-                yield Text("")
-            columns = range(first, min(n, first + per))
-            yield self.table(columns, mean=first + per >= n, title=first == 0)
+        from leaderboards.fit import split
 
-    def table(self, columns: Iterable[int] | None = None, *, mean: bool = True,
-              title: bool = True, agent_width: int | None = None) -> Table:
-        """The Rich table of the given column indices (default: all agents); the block
-        with ``mean`` also carries the caption."""
-        columns = list(range(len(self.agents)) if columns is None else columns)
-        table = compact_table(title=self.title if title else None,
-                              caption=CAPTION if mean else None)
-        table.add_column("agent", overflow="ellipsis", min_width=6, max_width=agent_width)
-        for j in columns:
-            table.add_column(str(j + 1), justify="right", no_wrap=True)
-        if mean:
-            table.add_column("mean", justify="right", no_wrap=True, style="bold")
+        tables = split(lambda columns: self.fit_table(columns, console=console),
+                       len(self.agents), options.max_width, console)
+        for i, table in enumerate(tables):
+            if i:
+                yield Text("")
+            yield table
+
+    def fit_table(self, columns: Iterable[int] | None = None, *,
+                  console: Console | None = None) -> Any:
+        """The :class:`~leaderboards.fit.FitTable` of the given column indices (default:
+        all agents); the block that ends with the last agent adds the row means, the
+        caption and the legend of the column names."""
+        from leaderboards.fit import Col, FitTable
+
+        n = len(self.agents)
+        columns = list(range(n) if columns is None else columns)
+        last = not columns or columns[-1] == n - 1
+        short = aliases(self.agents)
+        legend = [f"{short[a]} = {a}" for a in self.agents if short[a] != a]
+        first = not columns or columns[0] == 0
+        cols = [Col("agent", number=False, min_width=8),
+                *[Col(short[self.agents[j]]) for j in columns]]
+        if last:
+            cols.append(Col("mean", style="bold"))
+        notes = [f"columns: {', '.join(visible(x) for x in legend)}"] if legend and last else []
+        # one space between columns: twelve agents' columns fit 80 characters
+        table = FitTable(cols, title=self.title if first else None,
+                         caption=CAPTION if last else None, notes=notes, gap=1)
         for i, agent in enumerate(self.agents):
-            cells: list[Text | str] = [str(i + 1), literal(agent)]
+            cells: list[Text | str] = [literal(agent)]
             for j in columns:
                 value = float(self.values[i, j])
                 if math.isnan(value):
@@ -144,11 +146,31 @@ class PairwiseMatrix:
                 if not math.isnan(half):
                     cell.append("\n" + _half(half), style="dim")
                 cells.append(cell)
-            if mean:
+            if last:
                 played = [v for v in self.values[i] if not math.isnan(v)]
                 cells.append(_short(sum(played) / len(played)) if played else "·")
             table.add_row(*cells)
         return table
+
+
+def aliases(names: list[str], *, width: int = 4) -> dict[str, str]:
+    """A distinct column name of at most ``width`` characters for each of ``names``: the
+    name itself when short enough, else its start (``iocaine`` -> ``ioca``), with a
+    number where two starts agree (``smollm2-a``, ``smollm2-b`` -> ``smol``, ``smo2``)."""
+    out: dict[str, str] = {}
+    taken = {n for n in names if len(n) <= width}
+    for name in names:
+        if len(name) <= width:
+            out[name] = name
+            continue
+        alias = name[:width]
+        k = 1
+        while alias in taken:
+            k += 1
+            alias = name[: width - len(str(k))] + str(k)
+        taken.add(alias)
+        out[name] = alias
+    return out
 
 
 def _short(value: float) -> str:

@@ -30,3 +30,21 @@ def quickstart_bots(*, games: tuple[str, ...] | None = None) -> dict[str, Any]:
     if games is not None:
         data["games"] = [g for g in data["games"] if g["id"] in games]
     return data
+
+
+def as_result(record: dict[str, Any]) -> Any:
+    """A plain match record (``leaderboards`` test data) as the engine's MatchResult."""
+    from arena.records import MatchResult
+
+    return MatchResult(**{k: v for k, v in record.items() if k in MatchResult.__dataclass_fields__})
+
+
+def without_timing(record: dict[str, Any]) -> dict[str, Any]:
+    """A match record without what measures time (``started_at``, ``finished_at``, each
+    round's ``latency_ms``): what the same config and seed reproduce exactly, at any
+    concurrency and after ``--resume``."""
+    out = {k: v for k, v in record.items() if k not in ("started_at", "finished_at")}
+    if isinstance(out.get("round_log"), list):
+        out["round_log"] = [{k: v for k, v in entry.items() if k != "latency_ms"}
+                            for entry in out["round_log"]]
+    return out

@@ -1,7 +1,8 @@
 """The ``arena`` CLI as users run it: a subprocess on tiny configs.
 
 Runs are paced by ``tests.arena.pacing_agents:WaitForFile`` (blocks until a file exists) and
-observed by polling the run's database, so nothing here depends on machine speed.
+observed by polling the run's database and the files the pacing agent leaves, so nothing
+here depends on machine speed: no sleeps, no wall-clock bounds on how long a run takes.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ ENV = {**os.environ, "PYTHONPATH": str(REPO)}
 FAULTS = "tests.arena.fault_agents:"
 
 
-def arena(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+def arena(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     return subprocess.run([ARENA, *args], cwd=REPO, env=ENV, capture_output=True, text=True,
                           timeout=timeout)
 
@@ -57,9 +58,14 @@ def committed(run_dir: Path) -> int:
         return -1  # not created yet
 
 
-def wait_for(predicate, *, seconds: float = 60) -> None:
+def wait_for(predicate, *, proc: subprocess.Popen | None = None, seconds: float = 300) -> None:
+    """Poll ``predicate`` until it holds; fail at once if ``proc`` ended meanwhile, and
+    after ``seconds`` (a bound for a hang, far above any machine's pace)."""
     deadline = time.monotonic() + seconds
     while not predicate():
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"the run ended (exit {proc.returncode}): "
+                                 f"{proc.communicate()}")
         assert time.monotonic() < deadline, "timed out waiting"
         time.sleep(0.05)
 
@@ -77,11 +83,10 @@ def timeless(rows: list[dict]) -> list[dict]:
     return without_timing(rows)
 
 
-def test_help_is_quick_and_imports_nothing_heavy():
-    start = time.monotonic()
+def test_help_imports_nothing_heavy():
     done = arena("--help")
     assert done.returncode == 0 and "run" in done.stdout and "export" in done.stdout
-    assert time.monotonic() - start < 5  # well under a second unloaded; CI machines are busy
+    # what keeps it quick on any machine: torch and transformers are left for the commands
     probe = subprocess.run([sys.executable, "-c", "import sys, arena.cli; print(sorted(m for m "
                             "in ('torch', 'transformers') if m in sys.modules))"],
                            cwd=REPO, env=ENV, capture_output=True, text=True, timeout=60)
@@ -163,12 +168,10 @@ def test_a_hanging_agent_cannot_hold_the_run(tmp_path):
         {"name": "hang", "type": FAULTS + "Hang", "at": 3},
         {"name": "rnd", "type": "uniform_random"},
         {"name": "bad", "type": FAULTS + "Garbage", "at": 2}])
-    start = time.monotonic()
+    # the hang would hold the run for ever without its timeout
     done = arena("run", str(config), "--out", str(tmp_path / "run"), "--no-live",
-                 "--timeout", "1", "--concurrency", "2", timeout=60)
-    elapsed = time.monotonic() - start
+                 "--timeout", "1", "--concurrency", "2", timeout=300)
     assert done.returncode == 0, done.stderr
-    assert elapsed < 15, elapsed  # two rounds of 1 s timeouts plus start-up
     rows = {r["key"]: r for r in exported(tmp_path / "run")}
     assert len(rows) == 6
     for key, row in rows.items():
@@ -183,28 +186,36 @@ def test_auto_timeout_is_what_the_seated_agents_ask_for(tmp_path):
     config = write_config(tmp_path / "c.yaml", [
         {"name": "hang", "type": FAULTS + "QuickHang", "at": 3},
         {"name": "calm", "type": FAULTS + "QuickHang", "at": 1000}])  # no `timeout`: auto
-    start = time.monotonic()
-    done = arena("run", str(config), "--out", str(tmp_path / "run"), "--no-live", timeout=60)
+    done = arena("run", str(config), "--out", str(tmp_path / "run"), "--no-live", timeout=300)
     assert done.returncode == 0, done.stderr
-    assert time.monotonic() - start < 15
     rows = exported(tmp_path / "run")
     assert [r["status"] for r in rows] == ["forfeit", "forfeit"]
     assert all(r["error"].startswith("timed out after 1 s") for r in rows)
 
 
 def _gated(tmp_path: Path) -> tuple[Path, Path]:
+    """A run whose first four matches finish, then both workers wait in gate's matches
+    until the file ``gate`` exists (no time limit: however slow the machine)."""
     gate = tmp_path / "open"
     config = write_config(tmp_path / "g.yaml", BOTS + [
         {"name": "gate", "type": "tests.arena.pacing_agents:WaitForFile", "path": str(gate),
          "wait_at": 2}],
-        concurrency=2)
+        concurrency=2, timeout=None)
     return config, gate
 
 
+def held(out: Path, gate: Path) -> bool:
+    """The gated run has saved its first four matches and waits at the gate."""
+    return committed(out) == 4 and Path(f"{gate}.waiting").exists()
+
+
 def _reference(tmp_path: Path, config: Path, gate: Path) -> list[dict]:
+    """The gated run, uninterrupted: played in this process (its worker processes come
+    from this process's forkserver, started once for every test)."""
+    from arena.launch import run_command
+
     gate.touch()
-    done = arena("run", str(config), "--out", str(tmp_path / "ref"), "--no-live")
-    assert done.returncode == 0, done.stderr
+    assert run_command(str(config), out=str(tmp_path / "ref"), live=False) == 0
     gate.unlink()
     return timeless(exported(tmp_path / "ref", "--rounds"))
 
@@ -216,10 +227,7 @@ def test_sigkill_then_resume_loses_and_repeats_nothing(tmp_path):
     out = tmp_path / "run"
     proc = spawn("run", str(config), "--out", str(out), "--no-live")
     try:
-        # matches 0-3 do not involve the gate; then both workers block on gate matches
-        wait_for(lambda: committed(out) == 4)
-        time.sleep(0.3)
-        assert committed(out) == 4 and proc.poll() is None
+        wait_for(lambda: held(out, gate), proc=proc)
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(30)
@@ -236,7 +244,7 @@ def test_ctrl_c_keeps_finished_matches_and_says_how_to_resume(tmp_path):
     config, gate = _gated(tmp_path)
     out = tmp_path / "run"
     proc = spawn("run", str(config), "--out", str(out), "--no-live")
-    wait_for(lambda: committed(out) == 4)
+    wait_for(lambda: held(out, gate), proc=proc)
     second = arena("run", str(config), "--out", str(out), "--no-live", "--resume")
     assert second.returncode == 2 and "in use by another arena run" in second.stderr
     start = time.monotonic()

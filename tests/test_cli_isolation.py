@@ -18,6 +18,7 @@ from tests.test_cli import (
     arena,
     committed,
     exported,
+    held,
     spawn,
     timeless,
     wait_for,
@@ -36,7 +37,7 @@ def test_a_signal_stops_within_seconds_and_resume_finishes_the_same_run(tmp_path
     reference = _reference(tmp_path, config, gate)
     out = tmp_path / "run"
     proc = spawn("run", str(config), "--out", str(out), "--no-live")
-    wait_for(lambda: committed(out) == 4)
+    wait_for(lambda: held(out, gate), proc=proc)
     start = time.monotonic()
     for sig in signals:
         proc.send_signal(sig)

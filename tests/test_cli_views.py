@@ -11,14 +11,15 @@ import csv
 import importlib.util
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from arena.records import MatchResult
 from arena.store import Store
+from tests.helpers import as_result
 from tests.leaderboards import match
 
 LEADERBOARD_KEYS = ["agent", "mu", "sigma", "score", "wins", "losses", "draws", "matches",
@@ -72,7 +73,7 @@ def cycle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
                                                         forfeited_by="crash")]
     with Store.create(directory, config=config) as store:
         for record in records:
-            store.save(MatchResult.from_dict(record))
+            store.save(as_result(record))
     return directory
 
 
@@ -163,7 +164,6 @@ def test_graph_picture_or_a_clear_hint(cycle_dir: Path, tmp_path: Path) -> None:
     (["leaderboard", "{run}", "--format", "xml"], "unknown --format 'xml'"),
     (["matrix", "{run}", "--game", "chess"], "has no game 'chess'"),
     (["graph", "{run}", "--game", "random_number"], "no two-player games"),
-    (["graph", "{run}", "--out", "x.png"], "--out"),
 ])
 def test_user_errors_are_one_line_and_exit_2(args: list[str], message: str, run_dir: Path,
                                              tmp_path: Path) -> None:
@@ -198,7 +198,7 @@ def test_keyed_csv_keeps_each_row_whole_and_every_cell_safe(tmp_path: Path) -> N
                                            (names[1], names[2])])]
     with Store.create(tmp_path / "run", config=config) as store:
         for record in records:
-            store.save(MatchResult.from_dict(record))
+            store.save(as_result(record))
     done = subprocess.run([sys.executable, "-m", "arena.cli", "leaderboard",  # bytes: CR kept
                            str(tmp_path / "run"), "--format", "csv"], capture_output=True,
                           timeout=120)
@@ -209,3 +209,35 @@ def test_keyed_csv_keeps_each_row_whole_and_every_cell_safe(tmp_path: Path) -> N
     assert all(len(row) == len(header) and row[0] == "rps" for row in body)
     assert {row[1] for row in body} == {"'=cmd|' /C calc'!A0", "line\nbreak", "half\rway",
                                         "plain"}
+
+
+def test_graph_out_draws_the_first_game_and_says_so(run_dir: Path, tmp_path: Path) -> None:
+    if importlib.util.find_spec("matplotlib") is None:
+        pytest.skip("needs matplotlib")
+    out = tmp_path / "g.png"
+    done = arena("graph", run_dir, "--out", out)
+    assert done.returncode == 0, done.stderr
+    assert "--out draws one game: rps (choose another with --game: rps, hide_and_seek)" \
+        in done.stderr
+    assert out.read_bytes().startswith(b"\x89PNG") and "hide_and_seek" not in done.stdout
+
+
+def test_leaderboard_of_a_folder_of_runs_lists_them(run_dir: Path) -> None:
+    done = arena("leaderboard", run_dir.parent)
+    assert done.returncode == 0, done.stderr
+    assert "the runs inside it" in done.stdout and "views" in done.stdout
+    assert str(run_dir.name) in done.stdout and "arena leaderboard" in done.stdout
+
+
+def test_version_and_agent_options() -> None:
+    from arena import __version__
+
+    done = arena("--version")
+    assert done.returncode == 0 and done.stdout.strip() == f"arena {__version__}"
+    done = subprocess.run([sys.executable, "-m", "arena.cli", "agents"], capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "COLUMNS": "200"})
+    assert done.returncode == 0, done.stderr
+    assert "options: weights=(0.5, 0.3, 0.2)" in done.stdout  # biased
+    assert "options: start=0, step=1" in done.stdout  # cycle
+    hf = done.stdout[done.stdout.index("│ hf "):]
+    assert "model=None" in hf[:2000]  # the language model's options, from its class

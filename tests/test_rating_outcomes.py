@@ -23,8 +23,8 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from arena.records import MatchResult, without_timing
 from arena.store import Store
+from tests.helpers import as_result, without_timing
 from tests.leaderboards import match
 
 FOUR_BOTS = """\
@@ -225,7 +225,7 @@ def test_live_view_and_final_table_use_the_same_rule() -> None:
         live = LiveObserver(console=Console(file=io.StringIO()), margin_sd=margin_sd,
                             game_args=args)
         for record in records:
-            live.match_finished(MatchResult.from_dict(record))
+            live.match_finished(as_result(record))
         shown = live._ratings.leaderboard(game="hide_and_seek").to_json_obj()
         final = game_board(records, "hide_and_seek", draw_probability=0.1,
                            margin_sd=margin_sd, args=args["hide_and_seek"]).to_json_obj()

@@ -164,6 +164,34 @@ def served_identity(engine: str, load_options: dict[str, Any], backend: Any) -> 
         found["api_key_env"] = load_options["api_key_env"]
     tokenizer = load_options.get("tokenizer") or load_options["model"]
     found["tokenizer"] = tokenizer_identity(str(tokenizer))
-    found["server"] = backend.server_identity()
+    try:
+        found["server"] = backend.server_identity()
+    except Exception as exc:  # noqa: BLE001 -- what is known stays, the error beside it
+        found["server"] = {"error": " ".join(f"{type(exc).__name__}: {exc}".split())[:300]}
     found["versions"] = _versions("transformers", "tokenizers")
     return found
+
+
+#: what a ``/v1/models`` entry says of a model that the run records ("created" is left
+#: out: servers stamp it with the time of the answer)
+_SERVED_KEYS = ("id", "owned_by", "root", "parent", "max_model_len")
+
+
+def listed_model(listed: Any, model: str) -> tuple[dict[str, Any] | None, str | None]:
+    """``model``'s entry in a ``/v1/models`` answer (its recorded keys) and what is
+    wrong with the list, if anything: entries that are not objects are passed over and
+    said, so what the list does tell is kept."""
+    entries = listed.get("data") if isinstance(listed, dict) else None
+    if not isinstance(entries, list):
+        return None, "the server's /v1/models answer holds no list of models"
+    objects = [e for e in entries if isinstance(e, dict)]
+    entry = next((e for e in objects if e.get("id") == model), None)
+    problems = []
+    if len(objects) < len(entries):
+        problems.append(f"{len(entries) - len(objects)} of its {len(entries)} /v1/models "
+                        "entries are not objects")
+    if entry is None:
+        names = ", ".join(" ".join(str(e.get("id"))[:80].split()) for e in objects[:10])
+        problems.append(f"the server lists no model {model!r} (it lists {names or 'none'})")
+    kept = None if entry is None else {k: entry[k] for k in _SERVED_KEYS if k in entry}
+    return kept, "; ".join(problems) or None

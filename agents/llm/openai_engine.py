@@ -37,12 +37,15 @@ import numpy as np
 from agents.llm import served_scoring
 from agents.llm.codec import Pair, Prompt, TokenizerCodec, get_codec
 from agents.llm.engine import Capabilities, Uncached
-from agents.llm.http_client import RequestFailed, ServerClient
-from agents.llm.identity import served_identity
+from agents.llm.http_client import RequestFailed, ServerClient, UnusableAnswer
+from agents.llm.identity import listed_model, served_identity
 from arena.agent import ServiceUnavailable
 
 log = logging.getLogger(__name__)
 SCORING_METHODS = served_scoring.METHODS
+#: seconds the scoring probe of ``arena run``'s start-up may take (at most
+#: ``request_timeout``): a server slower than that is probed again at the first decision
+IDENTITY_TIMEOUT = 60.0
 
 
 class ScoringUnsupported(ServiceUnavailable):
@@ -96,32 +99,33 @@ class OpenAIEngine:
         """Make sure the server is there (a managed server starts here); nothing to do."""
 
     # -- what the server offers ---------------------------------------------------------
-    def scoring_method(self) -> str | None:
+    def scoring_method(self, *, probe: dict[str, Any] | None = None) -> str | None:
         """How this server scores (see :data:`SCORING_METHODS`), found on first use with a
-        probe; ``None`` when it offers no log-probabilities of given tokens."""
+        probe (``probe``: its requests' ``timeout`` and ``retries``, else the client's
+        own); ``None`` when it offers no log-probabilities of given tokens."""
         with self._lock:
             if not self._probed:
                 self.start()
                 codec = self.codec()
-                self._method = (self._find_method(codec) if isinstance(codec, TokenizerCodec)
-                                else None)
+                self._method = (self._find_method(codec, probe or {})
+                                if isinstance(codec, TokenizerCodec) else None)
                 self._probed = True
             return self._method
 
-    def _find_method(self, codec: TokenizerCodec) -> str | None:
+    def _find_method(self, codec: TokenizerCodec, probe: dict[str, Any]) -> str | None:
         pairs = codec.pairs(codec.completion_prefix() + "Hello", [" world"])
         methods = (self.scoring,) if self.scoring else SCORING_METHODS
         for method in methods:
             if method == "cached" and not self.is_vllm():  # its switches are vLLM's own
                 continue
             try:
-                got = self._score_with(method, pairs)
+                got = self._score_with(method, pairs, probe=probe)
             except RequestFailed as exc:
                 if exc.status is None or not 400 <= exc.status < 500:
                     raise  # a server in trouble, not a refusal: ask again next time
                 log.debug("model server %s: %s scoring refused: %s", self.url, method, exc)
                 continue
-            except served_scoring.Unusable as exc:
+            except UnusableAnswer as exc:
                 log.debug("model server %s: %s scoring unusable: %s", self.url, method, exc)
                 continue
             if got.shape == (1,) and np.isfinite(got).all() and got[0] < 0:
@@ -139,7 +143,7 @@ class OpenAIEngine:
         if self._vllm is None:
             try:
                 answer = self.client.get("/version", root=True, timeout=5.0)
-                self._vllm = isinstance(answer, dict) and "version" in answer
+                self._vllm = isinstance(answer, dict) and isinstance(answer.get("version"), str)
             except (OSError, RequestFailed):
                 self._vllm = False
         return self._vllm
@@ -158,14 +162,19 @@ class OpenAIEngine:
             raise ScoringUnsupported(
                 f"model server {self.url} (model {self.model!r}) gives no prompt "
                 "log-probabilities, which mode: distribution needs; use mode: sample")
-        try:
-            return self._score_with(method, pairs)
-        except served_scoring.Unusable as exc:
-            raise RequestFailed(f"model server {self.url}: {exc}") from None
+        return self._score_with(method, pairs)
 
-    def _score_with(self, method: str, pairs: Sequence[Pair]) -> np.ndarray:
-        return served_scoring.score(method, lambda p: self.client.post("/completions", p),
-                                    self.model, pairs)
+    def _score_with(self, method: str, pairs: Sequence[Pair], *,
+                    probe: dict[str, Any] | None = None) -> np.ndarray:
+        """Score with ``method``; an unusable answer is asked for again, then forfeits the
+        round. With ``probe`` (the probe's bounds), each answer is judged as it is: one
+        without what was asked for means the server does not offer it."""
+        def post(payload: dict[str, Any], read: Any) -> Any:
+            if probe is not None:
+                return read(self.client.post("/completions", payload, **probe))
+            return self.client.post("/completions", payload, read=read)
+
+        return served_scoring.score(method, post, self.model, pairs)
 
     def generate(self, prompt: Prompt, *, max_new_tokens: int, stop: Sequence[str] = (),
                  temperature: float = 1.0, seed: int = 0) -> str:
@@ -179,14 +188,15 @@ class OpenAIEngine:
             payload.update(top_k=-1, min_p=0.0, repetition_penalty=1.0)
         if prompt.messages is not None:  # a chat API: the server applies the template
             messages = [dict(m) for m in prompt.messages]
-            return served_scoring.chat_text(
-                self.client.post("/chat/completions", {**payload, "messages": messages}))
+            return self.client.post("/chat/completions", {**payload, "messages": messages},
+                                    read=served_scoring.chat_text)
         if prompt.ids is not None and not self._ids_refused:
             try:
-                answer = self.client.post("/completions",
-                                          {**payload, "prompt": [list(prompt.ids)]})
+                texts = self.client.post("/completions",
+                                         {**payload, "prompt": [list(prompt.ids)]},
+                                         read=served_scoring.generated_texts(1))
                 self._ids_accepted = True
-                return served_scoring.generated_text(answer)
+                return texts[0]
             except RequestFailed as exc:
                 # a server that took ids before refuses something else (a prompt too long):
                 # text would get a second BOS from it, so only a server that never took
@@ -195,8 +205,8 @@ class OpenAIEngine:
                     raise
                 log.info("model server %s refused token ids (%s); sending text", self.url, exc)
                 self._ids_refused = True
-        answer = self.client.post("/completions", {**payload, "prompt": [prompt.text]})
-        return served_scoring.generated_text(answer)
+        return self.client.post("/completions", {**payload, "prompt": [prompt.text]},
+                                read=served_scoring.generated_texts(1))[0]
 
     # -- identity -----------------------------------------------------------------------
     def identity(self) -> dict[str, Any]:
@@ -205,31 +215,35 @@ class OpenAIEngine:
 
     def server_identity(self) -> dict[str, Any]:
         """What the server says it serves (``/v1/models``' entry for this model, and
-        ``/version`` where it has one) and how it scores; never raises: a server that
-        does not answer now is recorded as such (the run's first decision waits for it)."""
+        ``/version`` where it has one) and how it scores; never raises, and never waits
+        long (the whole answer of each request is bounded, the scoring probe by
+        :data:`IDENTITY_TIMEOUT`): a server that does not answer now is recorded as such,
+        and the run's first decision waits for it."""
         found: dict[str, Any] = {"url": self.url, "model": self.model}
         try:
             listed = self.client.get("/models")
         except (OSError, RequestFailed) as exc:
             found["error"] = " ".join(str(exc).split())[:300]
             return found
-        entries = listed.get("data", []) if isinstance(listed, dict) else []
-        entry = next((e for e in entries if isinstance(e, dict) and e.get("id") == self.model),
-                     None)
-        if entry is None:
-            found["error"] = (f"the server lists no model {self.model!r} (it lists "
-                              f"{', '.join(str(e.get('id')) for e in entries[:10]) or 'none'})")
-        else:
-            # "created" is left out: servers stamp it with the time of the answer
-            found["served"] = {k: entry[k] for k in ("id", "owned_by", "root", "parent",
-                                                      "max_model_len") if k in entry}
+        entry, problem = listed_model(listed, self.model)
+        if entry is not None:
+            found["served"] = entry
+        if problem is not None:
+            found["error"] = problem
         try:
             version = self.client.get("/version", root=True, timeout=5.0)
-            if isinstance(version, dict):
-                found["version"] = version.get("version")
+            if isinstance(version, dict) and isinstance(version.get("version"), str):
+                found["version"] = version["version"]
         except (OSError, RequestFailed):
             pass
-        found["scoring"] = self.scoring_method() if entry is not None else None
+        found["scoring"] = None
+        if entry is not None:
+            try:
+                found["scoring"] = self.scoring_method(
+                    probe={"timeout": min(self.client.request_timeout, IDENTITY_TIMEOUT),
+                           "retries": 0})
+            except (RequestFailed, ServiceUnavailable) as exc:
+                found["scoring_error"] = " ".join(str(exc).split())[:300]
         return found
 
     def close(self) -> None:

@@ -14,11 +14,15 @@ A key may have a variant: random numbers use ``user_single``/``user_sequence`` (
 number per episode or several), and role-dependent keys end in the role's kind
 (``role_hider``, ``outcomes_seeker``). A config overrides any key with the agent
 option ``templates: {<game>: {<key>: <text>}}`` (or ``{<game>: path/to/file.yaml}``);
-literal braces in an override are written ``{{`` and ``}}``.
+literal braces in an override are written ``{{`` and ``}}``. Both are checked when the
+agent is built and reset (so ``arena run`` and ``arena prompt`` refuse them in one line
+before anything plays): a key that is not one of :data:`TEMPLATE_KEYS` (or a variant of
+one, ``<key>_<variant>``) and a ``{field}`` that the key's text is not given.
 """
 
 from __future__ import annotations
 
+import difflib
 import functools
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -29,6 +33,12 @@ import yaml
 
 TEMPLATE_DIR = Path(__file__).with_name("templates")
 Messages = list[dict[str, str]]
+#: the keys a template may hold (each may also end in a variant or a role's kind:
+#: ``user_single``, ``role_hider``, ``outcomes_completion_seeker``)
+TEMPLATE_KEYS = ("system", "user", "completion", "round_chat", "round_completion",
+                 "no_history_chat", "no_history_completion", "step_chat_intro",
+                 "step_completion", "stop_chat", "stop_completion", "outcomes",
+                 "outcomes_completion", "role", "role_completion")
 
 
 def available_templates() -> list[str]:
@@ -58,8 +68,32 @@ def load_template(game: str, override: Mapping[str, Any] | str | None = None) ->
     if override:
         if not isinstance(override, Mapping):
             raise ValueError(f"template override for {game!r} must be a mapping or a YAML path")
+        for key in override:
+            if not _known_key(key):
+                close = difflib.get_close_matches(str(key), [*TEMPLATE_KEYS, *data], n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise ValueError(f"template override for {game!r}: unknown key {key!r}"
+                                 f"{hint} (keys: {', '.join(TEMPLATE_KEYS)})")
         data.update(override)
     return data
+
+
+def _known_key(key: Any) -> bool:
+    return isinstance(key, str) and any(key == k or key.startswith(k + "_")
+                                        for k in TEMPLATE_KEYS)
+
+
+def _format(game: str, key: str, text: Any, fields: Mapping[str, Any]) -> str:
+    """``text`` with ``fields`` filled in; a field it is not given is a one-line error."""
+    try:
+        return str(text).format_map(fields)
+    except KeyError as exc:
+        raise ValueError(f"prompt template {game!r} key {key!r}: unknown field "
+                         f"{{{exc.args[0]}}} (fields: {', '.join(sorted(fields))}; write a "
+                         "literal brace as {{ or }})") from None
+    except (IndexError, ValueError, AttributeError) as exc:
+        raise ValueError(f"prompt template {game!r} key {key!r}: bad field ({exc}; write a "
+                         "literal brace as {{ or }})") from None
 
 
 class Prompter:
@@ -85,6 +119,20 @@ class Prompter:
         self.variant = ""
         if self.kind == "numbers":
             self.variant = "single" if int(context.get("length", 1)) == 1 else "sequence"
+        self._try()
+
+    def _try(self) -> None:
+        """Render a first round and one with a past, so a template that names a field it
+        is not given fails here, when the agent is reset, not in every decision."""
+        try:
+            self.render([])
+            if self.kind == "matrix" and self.names:
+                self.render([(0, len(self.names) - 1)])
+            elif self.kind == "numbers" and "low" in self.context:
+                self.render([self.context["low"]])
+        except (TypeError, KeyError, IndexError, AttributeError) as exc:  # a value's shape
+            raise ValueError(f"prompt template {self.game!r}: a key of the wrong kind "
+                             f"({type(exc).__name__}: {exc})") from None
 
     # -- template lookups -------------------------------------------------------------
     def _get(self, key: str, default: Any = None) -> Any:
@@ -97,11 +145,7 @@ class Prompter:
         raise ValueError(f"prompt template for {self.game!r} has no key {key!r}")
 
     def _fill(self, key: str, fields: Mapping[str, Any]) -> str:
-        text = str(self._get(key))
-        try:
-            return text.format_map(fields)
-        except (KeyError, IndexError, ValueError) as exc:
-            raise ValueError(f"prompt template {self.game!r} key {key!r}: bad field {exc}") from None
+        return _format(self.game, key, self._get(key), fields)
 
     # -- rendering --------------------------------------------------------------------
     def render(self, past: Sequence[Any]) -> str | Messages:
@@ -112,7 +156,8 @@ class Prompter:
         messages: Messages = []
         system = self._get("system", "")
         if system:
-            messages.append({"role": "system", "content": str(system).format_map(fields)})
+            messages.append({"role": "system",
+                             "content": _format(self.game, "system", system, fields)})
         messages.append({"role": "user", "content": self._fill("user", fields)})
         return messages
 
@@ -152,11 +197,12 @@ class Prompter:
                                   "length": ctx.get("length", 1), "step": len(past) + 1,
                                   "numbers": ", ".join(str(v) for _, v in shown)}
         if self.format == "completion":
-            line = str(self._get("step_completion"))
-            history = "".join(line.format(n=n, number=v) for n, v in shown)
+            line = self._get("step_completion")
+            history = "".join(_format(self.game, "step_completion", line, {"n": n, "number": v})
+                              for n, v in shown)
             fields["history"] = history or self._get("no_history_completion", "")
         elif shown:
-            fields["history"] = str(self._get("step_chat_intro")).format_map(fields)
+            fields["history"] = self._fill("step_chat_intro", fields)
         else:
             fields["history"] = self._get("no_history_chat", "")
         return fields
@@ -167,10 +213,11 @@ class Prompter:
         completion = self.format == "completion"
         outcomes = self._outcomes(completion)
         blocks = []
+        key = "round_completion" if completion else "round_chat"
         for n, (own, opp) in self._shown(past):
-            blocks.append(str(self._get("round_completion" if completion else "round_chat"))
-                          .format(n=n, own=self.names[own], opponent=self.names[opp],
-                                  outcome=outcomes[_outcome(payoff, own, opp)]))
+            blocks.append(_format(self.game, key, self._get(key), {
+                "n": n, "own": self.names[own], "opponent": self.names[opp],
+                "outcome": outcomes[_outcome(payoff, own, opp)]}))
         empty = self._get("no_history_completion" if completion else "no_history_chat", "")
         history = ("" if completion else "\n").join(blocks) if blocks else empty
         score = 0.0 if payoff is None else sum(payoff[o, p] for o, p in past)

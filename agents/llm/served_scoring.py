@@ -17,6 +17,11 @@ log-probabilities.
 
 :data:`METHODS` lists them best first; the engine's probe takes the first that a server
 answers correctly.
+
+Every answer is read through :mod:`agents.llm.answers` inside the request's ``read``
+(see :meth:`~agents.llm.http_client.ServerClient.post`): an unusable one (a choice
+missing, a log-probability that is not finite and ``<= 0``) is asked for again, then
+forfeits the round.
 """
 
 from __future__ import annotations
@@ -27,21 +32,20 @@ from typing import Any
 
 import numpy as np
 
+from agents.llm import answers
 from agents.llm.codec import Pair
 
 METHODS = ("cached", "prompt_logprobs", "echo", "echo_text")
 # requests of one decision sent at once (the client's max_in_flight still bounds them)
 _PARALLEL = 8
 
+#: ``post(payload, read)``: sends one ``/completions`` payload and returns what ``read``
+#: makes of the decoded answer (``read`` raises UnusableAnswer for one to ask again for)
+Post = Callable[[dict[str, Any], Callable[[Any], Any]], Any]
 
-class Unusable(Exception):
-    """An answer without what was asked for (the server ignored the option)."""
 
-
-def score(method: str, post: Callable[[dict[str, Any]], Any], model: str,
-          pairs: Sequence[Pair]) -> np.ndarray:
-    """The summed log-probabilities of ``pairs`` by ``method``; ``post`` sends one
-    ``/completions`` payload and returns the decoded answer."""
+def score(method: str, post: Post, model: str, pairs: Sequence[Pair]) -> np.ndarray:
+    """The summed log-probabilities of ``pairs`` by ``method``."""
     payload: dict[str, Any] = {"model": model, "max_tokens": 1, "temperature": 0.0}
     if method == "cached":
         return _cached(post, payload, pairs)
@@ -52,17 +56,22 @@ def score(method: str, post: Callable[[dict[str, Any]], Any], model: str,
                        logprobs=1)
     else:
         payload.update(prompt=[p.text for p in pairs], echo=True, logprobs=1)
-    choices = _choices(post(payload), len(pairs))
-    if method == "prompt_logprobs":
-        got = [_prompt_logprobs(c, p) for c, p in zip(choices, pairs, strict=True)]
-    else:
-        texts = [p.text if method == "echo_text" else None for p in pairs]
-        got = [_echoed(c, p, t) for c, p, t in zip(choices, pairs, texts, strict=True)]
-    return np.array(got, dtype=np.float64)
+    texts = [p.text if method == "echo_text" else None for p in pairs]
+
+    def read(answer: Any) -> np.ndarray:
+        choices = answers.choices(answer, len(pairs))
+        if method == "prompt_logprobs":
+            got = [answers.prompt_logprobs(c, list(p.context + p.answer), len(p.context))
+                   for c, p in zip(choices, pairs, strict=True)]
+        else:
+            got = [answers.echoed(c, list(p.context + p.answer), len(p.context), t)
+                   for c, p, t in zip(choices, pairs, texts, strict=True)]
+        return np.array(got, dtype=np.float64)
+
+    return post(payload, read)
 
 
-def _cached(post: Callable[[dict[str, Any]], Any], payload: dict[str, Any],
-            pairs: Sequence[Pair]) -> np.ndarray:
+def _cached(post: Post, payload: dict[str, Any], pairs: Sequence[Pair]) -> np.ndarray:
     """One request per answer token: the prompt so far, that token the only one allowed,
     its raw log-probability read back. The first token of every answer shares the same
     prompt, so the server computes that prefix once and every later request reuses it."""
@@ -71,9 +80,9 @@ def _cached(post: Callable[[dict[str, Any]], Any], payload: dict[str, Any],
 
     def ask(item: tuple[int, list[int], int]) -> float:
         _, prompt, token = item
-        answer = post({**payload, "prompt": prompt, "logprobs": 1,
-                       "allowed_token_ids": [token], "return_tokens_as_token_ids": True})
-        return _token_logprob(_choices(answer, 1)[0], token)
+        return post({**payload, "prompt": prompt, "logprobs": 1,
+                     "allowed_token_ids": [token], "return_tokens_as_token_ids": True},
+                    lambda answer: _token_logprob(answers.choices(answer, 1)[0], token))
 
     if len(asks) > 1:
         # the first request fills the prefix cache; the rest reuse it, several at a time
@@ -95,68 +104,20 @@ def _token_logprob(choice: dict[str, Any], token: int) -> float:
     tokens = logprobs.get("tokens") if isinstance(logprobs, dict) else None
     values = logprobs.get("token_logprobs") if isinstance(logprobs, dict) else None
     if not (isinstance(tokens, list) and isinstance(values, list) and tokens and values):
-        raise Unusable("no logprobs for the generated token")
+        raise answers.Unsupported("no logprobs for the generated token")
     if str(tokens[0]) != f"token_id:{token}":
-        raise Unusable(f"generated {tokens[0]!r}, not the allowed token {token}")
-    value = values[0]
-    if not isinstance(value, (int, float)) or not np.isfinite(value) or value > 0:
-        raise Unusable(f"not a log-probability: {value!r}")
-    return float(value)
+        raise answers.Unsupported(f"generated {str(tokens[0])[:60]!r}, not the allowed "
+                                  f"token {token}")
+    return answers.logprob(values[0])
 
 
-def _choices(answer: Any, count: int) -> list[dict[str, Any]]:
-    choices = answer.get("choices") if isinstance(answer, dict) else None
-    if not isinstance(choices, list) or len(choices) != count:
-        raise Unusable(f"expected {count} choices, got "
-                       f"{len(choices) if isinstance(choices, list) else 'none'}")
-    return sorted(choices, key=lambda c: int(c.get("index", 0)))
-
-
-def _prompt_logprobs(choice: dict[str, Any], pair: Pair) -> float:
-    ids = pair.context + pair.answer
-    entries = choice.get("prompt_logprobs")
-    if not isinstance(entries, list) or len(entries) != len(ids):
-        raise Unusable("no prompt_logprobs for every prompt token")
-    total = 0.0
-    n = len(pair.context)
-    for token, entry in zip(ids[n:], entries[n:], strict=True):
-        item = entry.get(str(token)) if isinstance(entry, dict) else None
-        if not isinstance(item, dict) or "logprob" not in item:
-            raise Unusable(f"prompt_logprobs lack the prompt token {token}")
-        total += float(item["logprob"])
-    return total
-
-
-def _echoed(choice: dict[str, Any], pair: Pair, text: str | None) -> float:
-    """The answer's summed log-probs from an echo of the prompt (``text`` when the prompt
-    went as text, else ``None``) and the one generated token."""
-    ids = pair.context + pair.answer
-    logprobs = choice.get("logprobs")
-    values = logprobs.get("token_logprobs") if isinstance(logprobs, dict) else None
-    if not isinstance(values, list):
-        raise Unusable("no echoed token_logprobs")
-    if text is None:  # token ids go through as they are: the first len(ids) are the prompt
-        prompt = values[:len(ids)] if len(values) >= len(ids) else []
-    else:  # the server tokenised (and may have put its BOS first): cut where text ends
-        offsets = logprobs.get("text_offset")
-        if isinstance(offsets, list) and len(offsets) == len(values):
-            prompt = [v for v, at in zip(values, offsets, strict=True) if at < len(text)]
-        else:
-            prompt = values[:-1]
-    k = len(pair.answer)
-    if len(prompt) < k + 1 or any(v is None for v in prompt[-k:]):
-        raise Unusable("the echo is shorter than the prompt")
-    return float(sum(prompt[-k:]))
-
-
-def generated_text(answer: Any) -> str:
-    """The text of the one choice of a ``/completions`` answer."""
-    return _choices(answer, 1)[0].get("text") or ""
+def generated_texts(count: int) -> Callable[[Any], list[str]]:
+    """The ``read`` of a ``/completions`` sampling request: each choice's text, in prompt
+    order."""
+    return lambda answer: [answers.text(c) for c in answers.choices(answer, count)]
 
 
 def chat_text(answer: Any) -> str:
-    """The text of the one choice of a ``/chat/completions`` answer."""
-    choices = answer.get("choices") if isinstance(answer, dict) else None
-    message = choices[0].get("message") if isinstance(choices, list) and choices else None
-    content = message.get("content") if isinstance(message, dict) else None
-    return content if isinstance(content, str) else ""
+    """The ``read`` of a ``/chat/completions`` request: the one choice's message text."""
+    message = answers.choices(answer, 1)[0].get("message")
+    return answers.text(message, key="content") if isinstance(message, dict) else ""

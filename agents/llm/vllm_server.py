@@ -3,9 +3,11 @@
 ``ManagedServer(command_args, python=...)`` runs ``python -m
 vllm.entrypoints.openai.api_server ARGS --host 127.0.0.1 --port P`` on a free port
 ``P``, in its own process group (a Ctrl-C at the terminal reaches the arena, which
-then stops the server in order, not vLLM half-way), its output in a log file. Its
-:meth:`start` waits for ``/health``; a server that exits or is not ready within
-``startup_timeout`` is a :class:`ServerStartFailed` quoting the end of its log.
+then stops the server in order, not vLLM half-way), its output in a log file in a
+folder of its own under the system's temporary folder, which goes when the server stops
+(the arena writes nothing else outside the run directory). Its :meth:`start` waits for
+``/health``; a server that exits or is not ready within ``startup_timeout`` is a
+:class:`ServerStartFailed` quoting the end of its log.
 
 It stops when the arena exits, however it ends: at interpreter exit (``atexit``:
 SIGTERM to the group, SIGKILL after 10 s), and, on Linux, by a parent-death signal
@@ -19,8 +21,10 @@ from __future__ import annotations
 import atexit
 import contextlib
 import ctypes
+import math
 import os
 import queue
+import shutil
 import signal
 import socket
 import subprocess
@@ -62,7 +66,10 @@ class ManagedServer:
         self.name = name
         self.port: int | None = None
         self.process: subprocess.Popen[bytes] | None = None
-        self.log_path = Path(tempfile.mkdtemp(prefix="arena-vllm-")) / "server.log"
+        if not math.isfinite(self.startup_timeout) or self.startup_timeout <= 0:
+            raise ValueError(f"startup_timeout must be a finite number of seconds > 0, not "
+                             f"{startup_timeout!r}")
+        self.log_path: Path | None = None  # while it runs
         self.started_in: float | None = None
 
     @property
@@ -83,23 +90,31 @@ class ManagedServer:
             return
         if self.port is None:
             self.port = free_port()
+        if self.log_path is None or not self.log_path.parent.is_dir():
+            self.log_path = Path(tempfile.mkdtemp(prefix="arena-vllm-")) / "server.log"
         began = time.monotonic()
-        self.process = _spawn(self.command(), self.log_path)
+        try:
+            self.process = _spawn(self.command(), self.log_path)
+        except ServerStartFailed:
+            self.stop()
+            raise
         _RUNNING.add(self)
         deadline = began + self.startup_timeout
         while time.monotonic() < deadline:
             code = self.process.poll()
             if code is not None:
-                _RUNNING.discard(self)
+                tail = self.log_tail()
+                self.stop()
                 raise ServerStartFailed(f"the vLLM server for {self.name} exited with code "
-                                        f"{code} while starting: {self.log_tail()}")
+                                        f"{code} while starting: {tail}")
             if self._healthy():
                 self.started_in = time.monotonic() - began
                 return
             time.sleep(0.5)
+        tail = self.log_tail()
         self.stop()
         raise ServerStartFailed(f"the vLLM server for {self.name} was not ready within "
-                                f"{self.startup_timeout:g} s: {self.log_tail()}")
+                                f"{self.startup_timeout:g} s: {tail}")
 
     def _healthy(self) -> bool:
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -109,31 +124,35 @@ class ManagedServer:
         except OSError:
             return False
 
-    def log_tail(self, lines: int = 6) -> str:
-        """The end of the server's log on one line (for an error message), and where the
-        whole log is."""
+    def log_tail(self, lines: int = 12) -> str:
+        """The end of the server's log on one line, for an error message (the log itself
+        goes with the server). The line is shown as written: whoever prints it escapes
+        what a terminal would act on."""
         try:
-            text = self.log_path.read_text(encoding="utf-8", errors="replace")
+            text = self.log_path.read_text(encoding="utf-8", errors="replace") \
+                if self.log_path is not None else ""
         except OSError:
             text = ""
         tail = [" ".join(line.split()) for line in text.splitlines() if line.strip()][-lines:]
-        shown = " | ".join(tail)[-800:] or "(the log is empty)"
-        return f"{shown} (log: {self.log_path})"
+        return " | ".join(tail)[-1500:] or "(the log is empty)"
 
     def stop(self, *, grace: float = 10.0) -> None:
-        """SIGTERM to the server's process group, SIGKILL after ``grace`` seconds."""
+        """SIGTERM to the server's process group, SIGKILL after ``grace`` seconds; then
+        its log folder is removed."""
         process, self.process = self.process, None
         _RUNNING.discard(self)
-        if process is None or process.poll() is not None:
-            return
-        for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(process.pid, sig)
-            try:
-                process.wait(timeout=wait)
-                return
-            except subprocess.TimeoutExpired:
-                continue
+        if process is not None and process.poll() is None:
+            for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(process.pid, sig)
+                try:
+                    process.wait(timeout=wait)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+        if self.log_path is not None:
+            shutil.rmtree(self.log_path.parent, ignore_errors=True)
+            self.log_path = None
 
 
 # -- spawning from one long-lived thread (see the module docstring) -----------------------

@@ -37,3 +37,23 @@ class WaitForFile(BaseAgent):
             while not self.path.exists():
                 time.sleep(self.poll_seconds)
         return int(getattr(action_space, "start", 0))
+
+
+class Sleeper(BaseAgent):
+    """Plays rock after ``seconds`` of sleep: a bot of known speed."""
+
+    def __init__(self, *, name: str | None = None, seconds: float = 0.01) -> None:
+        super().__init__(name=name)
+        self.seconds = seconds
+
+    def act(self, observation: Any, action_space: Any) -> int:
+        time.sleep(self.seconds)
+        return int(getattr(action_space, "start", 0))
+
+
+class SharedSleeper(Sleeper):
+    """A stand-in for a language model of known speed: it shares the run's process (its
+    matches play in threads there) and asks for no time limit."""
+
+    isolate = False
+    match_timeout = None

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from arena.config import load_config, parse_config
-from arena.config_checks import name_problem, skeleton
+from arena.config_names import name_problem, skeleton
 from arena.errors import ConfigError
 from leaderboards.table import visible
 

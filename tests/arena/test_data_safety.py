@@ -29,7 +29,8 @@ import yaml
 from arena import store as store_module
 from arena.errors import StoreError
 from arena.records import MatchResult
-from arena.store import RUN_FILES, Store, refuse_run_file
+from arena.store import Store
+from arena.store_files import RUN_FILES, refuse_run_file
 
 REPO = Path(__file__).resolve().parents[2]
 ARENA = shutil.which("arena", path=str(Path(sys.executable).parent)) or "arena"
@@ -301,6 +302,7 @@ def test_a_run_on_a_full_disk_stops_with_one_line_and_a_resume_hint(finished, ti
     line = one_line_error(done, "disk is full", "intact", "resume with: arena run",
                           f"--out {out} --resume", "--set game.rounds=300")
     assert "cannot rollback" not in line
+    assert "run finished" not in done.stdout and "run interrupted" in done.stdout
     saved = matches_in(out)
     assert saved > 0
     rows = [json.loads(x) for x in arena("export", out).stdout.splitlines()]

@@ -57,7 +57,9 @@ def test_one_row_per_decision_with_names_and_probabilities(mixed: Path) -> None:
     header = list(rows[0])
     assert header[:14] == ["run", "match", "game", "round", "episode", "step", "seat", "role",
                            "agent", "opponent", "action", "action_index", "reward", "forfeit"]
-    assert header[14:] == ["p_rock", "p_paper", "p_scissors", "p_1", "p_2", "p_3", "p_4"]
+    assert header[14:] == ["p_rock", "p_paper", "p_scissors", "p_1", "p_2", "p_3", "p_4",
+                           "arena_version", "config_sha256"]  # last, as in every export row
+    assert rows[0]["arena_version"] and len(rows[0]["config_sha256"]) == 64
     rps = [r for r in rows if r["game"] == "rps"]
     numbers = [r for r in rows if r["game"] == "random_number"]
     assert len(rps) == 2 * 2 * 4  # two matches (both seat orders), two seats, four rounds
@@ -114,7 +116,8 @@ def test_text_cells_are_safe_and_numbers_stay_numbers(tmp_path: Path) -> None:
     assert len(rows) == 2
     assert rows[0]["action"] == "'" + formula  # quoted, so no spreadsheet runs it
     assert rows[0]["action_index"] == "" and float(rows[0]["reward"]) >= 0
-    assert list(rows[0])[-1] == "forfeit"  # a text game has no probability columns
+    # a text game has no probability columns
+    assert list(rows[0])[-3:] == ["forfeit", "arena_version", "config_sha256"]
 
 
 def test_tidy_to_a_file(mixed: Path, tmp_path: Path) -> None:
@@ -123,3 +126,11 @@ def test_tidy_to_a_file(mixed: Path, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stderr.strip() == "22 rows written to " + str(out)
     assert out.read_text(encoding="utf-8") == tidy(mixed)
+
+
+def test_the_tidy_csv_loads_in_pandas_with_its_provenance(mixed: Path) -> None:
+    import pandas as pd
+
+    frame = pd.read_csv(io.StringIO(tidy(mixed)))
+    assert list(frame.columns[-2:]) == ["arena_version", "config_sha256"]
+    assert frame["config_sha256"].nunique() == 1 and frame["reward"].dtype.kind == "f"

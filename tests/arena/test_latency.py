@@ -18,12 +18,13 @@ from gymnasium.spaces import Discrete
 from arena.agent import BaseAgent, RoundForfeit
 from arena.export import export
 from arena.match import play_match
-from arena.records import FINISHED, Fixture, without_timing
+from arena.records import FINISHED, Fixture
 from arena.registry import make_agent
 from arena.seats import FORFEITED, MatchState, Seat
 from arena.store import Store
 from envs import make_game
 from tests.arena.test_runner import cfg, play
+from tests.helpers import without_timing
 
 PAUSE_MS = 30.0
 

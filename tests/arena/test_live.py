@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import re
 import sys
 
@@ -113,6 +114,20 @@ def test_live_view_shows_matches_leaderboard_and_progress_within_80_columns() ->
     assert "5/10" in text  # resumed at 3 done, two more finished
 
 
+def test_the_eta_is_the_runners_estimate_and_estimating_until_it_has_one() -> None:
+    live = busy_observer()
+    try:
+        before = screen(live, 80)[-1]
+        live.estimate(3725.4)
+        after = screen(live, 80)[-1]
+        live.estimate(None)
+        again = screen(live, 80)[-1]
+    finally:
+        live.run_finished(interrupted=False)
+    assert before.endswith("eta estimating…") and again.endswith("eta estimating…")
+    assert after.endswith("eta 1:02:05")
+
+
 def test_a_long_run_name_never_hides_the_progress_counts() -> None:
     live = LiveObserver(console=terminal())
     live.run_started(name="a-rather-long-tournament-name-that-goes-on-and-on", total=1234,
@@ -195,3 +210,19 @@ def test_library_log_handlers_print_above_the_live_area() -> None:
     assert handler.stream is sys.stderr  # put back after the run
     written = console.file.getvalue()
     assert "weights downloaded" in written and "a stray print" in written
+
+
+def test_the_live_view_silences_the_hub_and_transformers_progress_bars(monkeypatch) -> None:
+    import huggingface_hub.utils as hub_utils
+
+    monkeypatch.delenv("HF_HUB_DISABLE_PROGRESS_BARS", raising=False)
+    hub_utils.enable_progress_bars()
+    live = LiveObserver(console=terminal(), refresh_per_second=20)
+    try:
+        live.run_started(name="demo", total=1, done=0)
+        # a model loaded from now on, here or in a worker started later, draws no bars
+        assert os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] == "1"
+        assert hub_utils.are_progress_bars_disabled()
+    finally:
+        live.run_finished(interrupted=False)
+        hub_utils.enable_progress_bars()

@@ -23,11 +23,13 @@ class Recorder:
 
     def __init__(self) -> None:
         self.events: list[tuple] = []
+        self.times: dict[tuple[str, str], float] = {}  # (kind, key) -> when it came
         self.lock = threading.Lock()
 
     def _add(self, *event) -> None:
         with self.lock:
             self.events.append(event)
+            self.times.setdefault(event[:2], time.monotonic())
 
     def run_started(self, *, name, total, done):
         self._add("run_started", name, total, done)
@@ -195,14 +197,15 @@ def test_auto_timeout_is_the_most_any_seated_agent_asks_for():
 def test_a_hanging_agent_times_out_and_the_run_still_ends(tmp_path):
     config = cfg([{"name": "hang", "type": FAULTS + "Hang", "at": 2},
                   {"name": "rnd", "type": "uniform_random"}], concurrency=2)
-    start = time.monotonic()
     try:
-        records, _, _ = play(tmp_path, config, timeout=1.0)
-        assert time.monotonic() - start < 6
+        records, obs, _ = play(tmp_path, config, timeout=1.0)
     finally:
         Hang.release.set()
     assert [r["status"] for r in records] == [FORFEIT, FORFEIT]
     assert all(r["forfeited_by"] == "hang" and "timed out" in r["error"] for r in records)
+    for record in records:  # stopped at its limit, not whenever the run got round to it
+        began = obs.times[("match_started", record["key"])]
+        assert obs.times[("finished", record["key"])] - began < 1.0 + 2.0
     assert all(r["rounds"] == 1 for r in records)
 
 
@@ -285,3 +288,36 @@ def test_a_failing_display_never_costs_a_match(tmp_path, capsys, display):
     records, _, _ = play(tmp_path, cfg(MIXED[:3]), observer=display())
     assert len(records) == 6 and all(r["status"] == FINISHED for r in records)
     assert capsys.readouterr().err.count("display failed") == 1
+
+
+def test_a_stop_lets_a_match_in_its_last_round_finish_and_leaves_the_rest(tmp_path):
+    """Ctrl-C: a match held in its last round finishes and is saved; a match held in
+    round 2 is stopped and left unplayed, for --resume."""
+    from pathlib import Path
+
+    last, early = tmp_path / "last", tmp_path / "early"
+    pace = "tests.arena.pacing_agents:WaitForFile"
+    config = cfg([{"name": "last", "type": pace, "path": str(last), "wait_at": 6},
+                  {"name": "early", "type": pace, "path": str(early), "wait_at": 2},
+                  {"name": "rnd", "type": "uniform_random"}],
+                 game={"id": "rps", "rounds": 6}, concurrency=2)
+    keys = ["rps/last-vs-rnd/0", "rps/early-vs-rnd/0"]
+    fixtures = [f for f in build_schedule(config).fixtures if f.key in keys]
+    store = Store.create(tmp_path / "run", config=config.snapshot())
+    runner = Runner(config, store, Recorder(), fixtures=fixtures)
+
+    def stop_when_both_wait() -> None:
+        while not (Path(f"{last}.waiting").exists() and Path(f"{early}.waiting").exists()):
+            time.sleep(0.01)
+        runner.interrupt()
+        last.touch()  # the last round may now end: within the grace, or before the stop
+
+    threading.Thread(target=stop_when_both_wait, daemon=True).start()
+    try:
+        outcome = runner.run()
+        saved = store.results()
+    finally:
+        early.touch()
+        store.close()
+    assert outcome.signal is not None and outcome.played == 1
+    assert [(r["key"], r["status"], r["rounds"]) for r in saved] == [(keys[0], FINISHED, 6)]

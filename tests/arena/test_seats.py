@@ -80,9 +80,9 @@ class Drawn(BaseAgent):
 def test_an_outside_class_gets_policy_then_act_once_per_decision() -> None:
     agent = OutsidePolicy()
     seat = Seat(agent, "out", "player_0", Discrete(3))
-    assert seat.decide(None, MatchState()) == (1, [0.0, 1.0, 0.0])
+    assert seat.decision(None, MatchState()) == (1, [0.0, 1.0, 0.0])
     assert agent.calls == ["policy", "act"]
-    assert Seat(OnlyAct(), "bare", "player_0", Discrete(3)).decide(None, MatchState()) == (2, None)
+    assert Seat(OnlyAct(), "bare", "player_0", Discrete(3)).decision(None, MatchState()) == (2, None)
 
 
 def test_a_base_agent_is_asked_once_and_counts_its_decisions() -> None:
@@ -90,8 +90,8 @@ def test_a_base_agent_is_asked_once_and_counts_its_decisions() -> None:
     agent.reset(seed=3)
     seat = Seat(agent, "drawn", "player_0", Discrete(3))
     for n in range(1, 6):
-        action, policy = seat.decide(None, MatchState())
-        assert action in (0, 2) and policy.tolist() == [0.5, 0.0, 0.5]
+        action, policy = seat.decision(None, MatchState())
+        assert action in (0, 2) and policy == [0.5, 0.0, 0.5]
         assert agent.computed == agent.decisions_made == n
 
 
@@ -116,7 +116,7 @@ def test_a_round_given_up_is_still_counted_as_a_decision() -> None:
     agent = Quitter()
     agent.reset(seed=0)
     seat = Seat(agent, "q", "player_0", Discrete(3))
-    assert seat.decide(None, MatchState()) == (FORFEITED, None)
+    assert seat.decision(None, MatchState()) == (FORFEITED, None)
     assert agent.decisions_made == 1  # the observation still has that round
 
 

@@ -9,9 +9,12 @@ import sqlite3
 import pytest
 
 import arena.store
+import arena.store_schema
 from arena.errors import StoreError
 from arena.records import FORFEIT, MatchResult
-from arena.store import SCHEMA_VERSION, Store
+from arena.store import Store
+from arena.store_files import APPLICATION_ID
+from arena.store_schema import SCHEMA_VERSION
 
 CONFIG = {"name": "s", "games": [{"id": "rps", "args": {}, "format": None}],
           "agents": [{"name": "a", "type": "constant", "options": {"action": 1}, "games": None},
@@ -214,11 +217,8 @@ def test_a_failed_migration_changes_nothing(tmp_path, monkeypatch):
 
     run = tmp_path / "run"
     make_v0_run(run, result(0))
-    import arena.store_schema
-
-    for module in (arena.store, arena.store_schema):
-        monkeypatch.setattr(module, "MIGRATIONS", (*arena.store.MIGRATIONS, boom))
-        monkeypatch.setattr(module, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    monkeypatch.setattr(arena.store_schema, "MIGRATIONS", (*arena.store_schema.MIGRATIONS, boom))
+    monkeypatch.setattr(arena.store_schema, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
     with pytest.raises(RuntimeError, match="boom"):
         Store.open(run)
     version, columns = on_disk(run)
@@ -245,7 +245,7 @@ def test_a_read_only_old_run_is_read_as_it_is(tmp_path, monkeypatch):
 
     run = tmp_path / "run"
     make_v0_run(run, result(0))
-    monkeypatch.setattr(arena.store, "_connect", read_only)
+    monkeypatch.setattr(arena.store, "connect", read_only)
     with Store.open(run) as store:
         assert store.schema_version == 0
         assert store.results(rounds=True) == [result(0).to_dict()]
@@ -260,7 +260,7 @@ def test_state_tells_a_run_from_nothing_a_leftover_and_a_stranger(tmp_path):
     Store.create(tmp_path / "run", config=CONFIG).close()
     assert Store.state(tmp_path / "run") == "run"
     conn = sqlite3.connect(tmp_path / "run" / "arena.db")
-    assert conn.execute("PRAGMA application_id").fetchone()[0] == arena.store.APPLICATION_ID
+    assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
     conn.close()
     (tmp_path / "theirs").mkdir()
     conn = sqlite3.connect(tmp_path / "theirs" / "arena.db")
@@ -361,7 +361,7 @@ def test_a_read_only_old_run_reads_without_latency_or_models(tmp_path, monkeypat
 
     run = tmp_path / "run"
     make_v0_run(run, result(0))
-    monkeypatch.setattr(arena.store, "_connect", read_only)
+    monkeypatch.setattr(arena.store, "connect", read_only)
     with Store.open(run) as store:
         assert store.schema_version == 0
         assert store.run_info()["models"] == {}

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from arena.config import parse_config
-from arena.config_checks import name_problem, skeleton
+from arena.config_names import name_problem, skeleton
 from arena.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -124,15 +124,34 @@ class FailsInReset(BaseAgent):
 
 
 class Slow(BaseAgent):
-    """An agent whose first decision would take a long time: the check never asks for one."""
+    """An agent whose first decision would take a long time: the check never asks for one.
+
+    The probe swallows whatever an agent raises (a failure in play is a forfeit, not a
+    config error), so a decision asked for is recorded here, where the test looks.
+    """
+
+    resets: ClassVar[list[str]] = []
+    asked: ClassVar[list[str]] = []
+
+    def reset(self, *, seed: int | None = None, **context: Any) -> None:
+        Slow.resets.append(str(context.get("game")))
+        super().reset(seed=seed, **context)
 
     def distribution(self, observation: Any, action_space: Any) -> Any:
+        Slow.asked.append(str(self.name))
         raise AssertionError("the config check must not ask for a decision")
 
 
 def test_agent_failures_no_option_explains_are_left_to_the_matches() -> None:
     probe_agents(config({"type": f"{HERE}FailsInReset"}), "c")
+
+
+def test_the_config_check_never_asks_for_a_decision() -> None:
+    Slow.resets.clear()
+    Slow.asked.clear()
     probe_agents(config({"type": f"{HERE}Slow"}), "c")
+    assert Slow.resets  # the probe did build and reset it...
+    assert Slow.asked == []  # ...and asked for nothing
 
 
 def test_the_config_check_is_quick() -> None:
@@ -165,3 +184,38 @@ def test_through_the_cli_one_line_exit_2_and_no_run(tmp_path: Path, option: str,
     assert done.stderr.splitlines() == [done.stderr.strip()]
     assert f"c.yaml: {path}: " in done.stderr
     assert not (tmp_path / "run").exists()
+
+
+# -- YAML's `true` is not a number (issue 20) ------------------------------------------
+@pytest.mark.parametrize(("extra", "path"), [
+    ({"memory": {"max_models": True}}, "memory.max_models"),
+    ({"memory": {"max_gb": True}}, "memory.max_gb"),
+    ({"seed": True}, "seed"),
+    ({"concurrency": False}, "concurrency"),
+    ({"rating": {"margin_sd": True}}, "rating.margin_sd"),
+    ({"rating": {"draw_probability": False}}, "rating.draw_probability"),
+    ({"format": {"type": "round_robin", "matches": True}}, "format.matches"),
+])
+def test_a_boolean_is_refused_for_a_numeric_setting(extra: dict, path: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        config({"type": "cycle"}, **extra)
+    assert caught.value.path == path and "must be a number, not" in caught.value.problem
+
+
+@pytest.mark.parametrize(("agent", "option"), [
+    ({"type": "llm", "model": "m", "engine": "openai", "base_url": "http://h:1/v1",
+      "request_retries": True}, "request_retries"),
+    ({"type": "llm", "model": "m", "engine": "openai", "base_url": "http://h:1/v1",
+      "max_in_flight": True}, "max_in_flight"),
+    ({"type": "llm", "model": "m", "temperature": False}, "temperature"),
+])
+def test_a_boolean_is_refused_for_a_numeric_agent_option(agent: dict, option: str) -> None:
+    """Checked against the constructor's declared types, for every agent type alike."""
+    with pytest.raises(ConfigError) as caught:
+        config(agent)
+    assert caught.value.path == f"agents[2].{option}"
+    assert caught.value.problem == "must be a number, not " + str(agent[option]).lower()
+
+
+def test_a_boolean_stays_welcome_where_one_is_declared() -> None:
+    config({"type": "llm", "model": "m", "trust_remote_code": True})

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from arena.records import MatchResult
 from leaderboards import LiveRatings, build_leaderboard
+from tests.helpers import as_result
 from tests.leaderboards import match, solo
 
 
@@ -23,7 +23,7 @@ def test_each_game_has_its_own_table_and_the_latest_is_the_default() -> None:
 def test_match_result_objects_are_accepted() -> None:
     record = match(0, "a", "b", -3)
     live = LiveRatings(draw_probability=0.2)
-    live.add(MatchResult.from_dict(record))
+    live.add(as_result(record))
     assert live.leaderboard().to_json_obj() == build_leaderboard(
         [record], draw_probability=0.2).to_json_obj()
 

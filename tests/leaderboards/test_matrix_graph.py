@@ -116,8 +116,14 @@ def test_matrix_cells_stay_whole_at_plus_minus_one_in_80_columns() -> None:
     text = console.export_text()
     assert "…" not in text and "mean" in text  # no column was shrunk
     assert max(len(line) for line in text.splitlines()) <= 80
-    rock = next(line for line in text.splitlines() if " rock " in line).split()
-    assert rock[2:] == ["-1.0"] * 9 + ["·", "-1.0"]
+    lines = text.splitlines()
+    assert len([line for line in lines if line.startswith("agent ")]) == 1  # one block
+    rock = next(line for line in lines if line.startswith("rock ")).split()
+    assert rock[1:] == ["-1.0"] * 9 + ["·", "-1.0"]
+    # columns are named by the agents (short aliases listed under the table)
+    assert lines[1].split() == ["agent", "bias", "cycl", "freq", "hedg", "hist", "huma",
+                                "ioca", "mark", "rand", "rock", "mean"]
+    assert "columns: bias = biased, cycl = cycle, hedg = hedge" in " ".join(lines)
 
 
 def test_a_matrix_too_wide_for_the_terminal_comes_in_blocks_of_columns() -> None:
@@ -128,11 +134,14 @@ def test_a_matrix_too_wide_for_the_terminal_comes_in_blocks_of_columns() -> None
     console.print(pairwise_matrix(records, title="rps"))
     lines = console.export_text().splitlines()
     assert max(len(line) for line in lines) <= 80 and "…" not in "\n".join(lines)
-    headers = [line.split() for line in lines if line.split()[:2] == ["#", "agent"]]
-    assert len(headers) == 2 and headers[0][2] == "1" and headers[1][-1] == "mean"
-    assert [h for header in headers for h in header[2:] if h != "mean"] == [
-        str(i) for i in range(1, 17)]
-    assert sum(line.split()[1:2] == ["agent_15"] for line in lines) == 2  # a row per block
+    headers = [line.split() for line in lines if line.split()[:1] == ["agent"]]
+    assert len(headers) == 2 and headers[1][-1] == "mean"
+    aliases = [h for header in headers for h in header[1:] if h != "mean"]
+    assert aliases == ["agen", *[f"age{i}" for i in range(2, 10)],
+                       *[f"ag{i}" for i in range(10, 17)]]
+    legend = " ".join(lines[lines.index(next(x for x in lines if x.startswith("columns:"))):])
+    assert "agen = agent_00" in legend and "ag16 = agent_15" in legend
+    assert sum(line.split()[:1] == ["agent_15"] for line in lines) == 2  # a row per block
 
 
 def test_graph_text_lists_edges_by_margin_then_cycles() -> None:
@@ -199,3 +208,27 @@ def test_matrix_in_leaderboard_order_with_intervals_in_json() -> None:
     assert obj["values"][i][j] == pytest.approx(0.9)
     assert obj["low"][i][j] < obj["values"][i][j] < obj["high"][i][j]
     assert obj["low"][i][i] is None and obj["high"][i][i] is None
+
+
+def test_twelve_agents_with_long_names_fit_one_block_in_80_columns() -> None:
+    # the quickstart's rock-paper-scissors seats twelve, two with 16-character names
+    names = ["iocaine", "markov", "hedge", "history", "smollm2-instruct", "gemma3-base",
+             "freq", "biased", "humanlike", "random", "cycle", "rock"]
+    records = [match(i * 100 + j, a, b, (i - j) % 7 - 3, rounds=10)
+               for i, a in enumerate(names) for j, b in enumerate(names) if i < j]
+    console = Console(width=80, record=True, file=io.StringIO())
+    console.print(pairwise_matrix(records, title="rps", order=names))
+    lines = console.export_text().splitlines()
+    assert max(len(line) for line in lines) <= 80 and "…" not in lines[1]
+    headers = [line.split() for line in lines if line.split()[:1] == ["agent"]]
+    assert len(headers) == 1 and len(headers[0]) == 14  # agent, twelve columns, mean
+    assert "smol = smollm2-instruct" in " ".join(" ".join(lines).split())
+@pytest.mark.parametrize("name", ["$x^$", "$\\nope{x}$", "$$", "cost $5 or $6^", "$x^2$"])
+def test_a_name_that_looks_like_mathtext_is_drawn_literally(tmp_path: Path, name: str) -> None:
+    pytest.importorskip("matplotlib")
+    from leaderboards.plot import draw_graph
+
+    graph = dominance_graph([match(i, name, "b", 9, rounds=10) for i in range(4)])
+    assert name in graph.nodes
+    draw_graph(graph, tmp_path / "g.png", title=f"rps {name}", cycles=cycles(graph))
+    assert (tmp_path / "g.png").read_bytes()[:4] == b"\x89PNG"

@@ -5,9 +5,15 @@ through ``prompt_logprobs`` or ``echo``, as configured; with ``allowed`` (vLLM's
 ``allowed_token_ids``), a request that allows one token generates it, with that same
 log-prob as its raw log-probability. Generation (``/completions`` or
 ``/chat/completions``) otherwise returns ``text``.
-``script`` holds canned answers (``(status, body)`` or ``"hang"``) served first, one
-per POST, to test retries, the breaker and timeouts. Every request is kept in
-``requests`` (path, headers, JSON body).
+``script`` holds canned answers served first, one per POST, to test retries, the
+breaker, timeouts and bad answers: ``(status, body)`` or ``(status, body, headers)``
+(``body`` sent as JSON), ``"hang"`` (no answer), ``("raw", bytes)`` (a 200 with that
+body), ``("trickle_body", seconds)`` and ``("trickle_headers", seconds)`` (a normal
+answer, its body or its headers sent one byte per ``seconds``), ``("huge", n)`` (a 200
+with ``n`` bytes of a JSON string, streamed, no ``Content-Length``). ``/health`` answers
+as vLLM's does: ``health`` (200) with an empty body. ``models`` replaces the
+``/v1/models`` list's ``data``. Every request is kept in ``requests`` (path, headers,
+JSON body).
 
 In a thread: ``FakeServer(...).start()`` (``.url``, ``.stop()``). As a process
 (``python fake_openai_server.py --port P``), it stands in for vLLM's API server in the
@@ -36,6 +42,7 @@ class FakeServer:
         self.prompt_logprobs, self.echo, self.take_ids = prompt_logprobs, echo, take_ids
         self.allowed = allowed
         self.text, self.health, self.model = text, health, model
+        self.models: Any = None
         self.script = list(script or [])
         self.requests: list[tuple[str, dict[str, str], Any]] = []
         self.in_flight = self.most_in_flight = 0
@@ -106,16 +113,35 @@ class FakeServer:
                 self.end_headers()
                 self.wfile.write(data)
 
+            def _raw(self, data: bytes, *, trickle_headers: float = 0.0,
+                     trickle_body: float = 0.0, length: bool = True) -> None:
+                head = ("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                        + (f"Content-Length: {len(data)}\r\n" if length else "")
+                        + "Connection: close\r\n\r\n").encode()
+                self.close_connection = True
+                for part, pause in ((head, trickle_headers), (data, trickle_body)):
+                    if not pause:
+                        self.wfile.write(part)
+                        continue
+                    for i in range(len(part)):
+                        if fake._release.wait(pause):
+                            return
+                        self.wfile.write(part[i:i + 1])
+                        self.wfile.flush()
+
             def do_GET(self) -> None:  # noqa: N802
                 fake.requests.append((self.path, dict(self.headers), None))
-                if self.path == "/health":
-                    self._reply(fake.health, {})
+                if self.path == "/health":  # vLLM's: a status and no body at all
+                    self.send_response(fake.health)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
                 elif self.path == "/version":
                     self._reply(200, {"version": "0.0-fake"})
                 elif self.path.endswith("/models"):
-                    self._reply(200, {"object": "list", "data": [
+                    data = fake.models if fake.models is not None else [
                         {"id": fake.model, "object": "model", "owned_by": "fake",
-                         "max_model_len": 2048, "created": int(time.time())}]})
+                         "max_model_len": 2048, "created": int(time.time())}]
+                    self._reply(200, {"object": "list", "data": data})
                 else:
                     self._reply(404, {"error": {"message": "not found"}})
 
@@ -134,6 +160,16 @@ class FakeServer:
                         return
                     if fake.delay:
                         time.sleep(fake.delay)
+                    if isinstance(step, tuple) and step[0] == "raw":
+                        self._raw(step[1])
+                        return
+                    if isinstance(step, tuple) and step[0] == "huge":
+                        self._huge(step[1])
+                        return
+                    if isinstance(step, tuple) and str(step[0]).startswith("trickle"):
+                        data = json.dumps(fake.complete(body)[1]).encode()
+                        self._raw(data, **{step[0]: step[1]})
+                        return
                     if step is not None:
                         status, answer = step[0], step[1]
                         headers = step[2] if len(step) > 2 else None
@@ -150,6 +186,18 @@ class FakeServer:
                         fake.in_flight -= 1
                 self._reply(status, answer, headers)
 
+            def _huge(self, size: int) -> None:
+                self.close_connection = True
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                 b"Connection: close\r\n\r\n\"")
+                chunk = b"x" * (1 << 20)
+                try:
+                    for start in range(0, size, len(chunk)):
+                        self.wfile.write(chunk[:min(len(chunk), size - start)])
+                    self.wfile.write(b"\"")
+                except OSError:  # the client stopped reading: that is the point
+                    pass
+
         return Handler
 
 
@@ -162,7 +210,8 @@ if __name__ == "__main__":  # stands in for `python -m vllm.entrypoints.openai.a
     parser.add_argument("--delay", type=float, default=0.0)
     args, _ = parser.parse_known_args()
     if args.fail:
-        print("ValueError: fake failure for the test")
+        # as a real log may: terminal escapes, which must never reach the terminal raw
+        print("\x1b[31mValueError: fake failure for the test\x1b[0m\x1b]0;owned\x07")
         raise SystemExit(1)
     server = FakeServer(port=args.port, model=args.served_model_name)
     server.delay = args.delay

@@ -251,7 +251,7 @@ def test_a_run_keeps_no_trace_of_the_api_key(tmp_path: Path, tiny_model_dir: Pat
     secret = "sk-arena-test-7f3e9a"
     config = _config(tmp_path / "c.yaml", fake.url, tiny_model_dir,
                      api_key_env="ARENA_TEST_KEY")
-    env = {**os.environ, "ARENA_TEST_KEY": secret}
+    env = {**os.environ, "ARENA_TEST_KEY": secret + "\n"}  # as `echo KEY > file` leaves it
     run = tmp_path / "run"
     done = _arena_with_env(env, "run", str(config), "--no-live", "--out", str(run))
     assert done.returncode == 0, done.stderr

@@ -129,6 +129,28 @@ def test_template_errors_are_clear() -> None:
     with pytest.raises(ValueError, match="no prompt template for game 'chess'"):
         load_template("chess")
     ctx = two_player_context("rps", "player_0", rounds=3)
-    bad = Prompter(ctx, prompt_format="chat", templates={"rps": {"user": "{nonsense}"}})
-    with pytest.raises(ValueError, match="bad field 'nonsense'"):
-        bad.render([])
+    with pytest.raises(ValueError, match=r"key 'user': unknown field \{nonsense\} \(fields: "):
+        Prompter(ctx, prompt_format="chat", templates={"rps": {"user": "{nonsense}"}})
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ({"system": "You play {gmae}."}, r"key 'system': unknown field \{gmae\}"),
+    ({"round_chat": "Round {n}: {mine}"}, r"key 'round_chat': unknown field \{mine\}"),
+    ({"round_chat": "Round {0}"}, r"key 'round_chat': bad field"),
+    ({"user": "{history.x}"}, r"key 'user': bad field"),
+    ({"user": "unclosed {"}, r"key 'user': bad field"),
+    ({"outcomes": "win"}, r"a key of the wrong kind"),
+])
+def test_a_field_a_template_is_not_given_fails_when_built(override: dict[str, str],
+                                                          message: str) -> None:
+    """Every key the game reads is tried once, past rounds included, before play."""
+    ctx = two_player_context("rps", "player_0", rounds=3)
+    with pytest.raises(ValueError, match=message):
+        Prompter(ctx, prompt_format="chat", templates={"rps": override})
+
+
+def test_an_unknown_template_key_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown key 'sytem'; did you mean 'system'"):
+        load_template("rps", {"sytem": "You play."})
+    assert load_template("hide_and_seek", {"user_hider": "x"})["user_hider"] == "x"
+    assert load_template("rps", {"outcomes_completion": {"win": "W"}})

@@ -61,8 +61,11 @@ def test_starts_on_first_use_and_stops(fake_vllm: Path, tiny_model_dir: Path) ->
             "--enable-prefix-caching"} <= set(served.server.args)
     assert served.server.args[-2:] == ["--seed", "1"]
     assert served.server_identity()["url"] == served.server.base_url
+    log = served.server.log_path
+    assert log is not None and log.is_file() and log.parent.name.startswith("arena-vllm-")
     served.close()
     assert process.poll() is not None
+    assert not log.parent.exists()  # nothing left in the temporary folder
 
 
 def test_a_server_that_fails_to_start_says_why(fake_vllm: Path, tiny_model_dir: Path) -> None:
@@ -73,7 +76,8 @@ def test_a_server_that_fails_to_start_says_why(fake_vllm: Path, tiny_model_dir: 
     message = str(caught.value)
     assert isinstance(caught.value, ServiceUnavailable)
     assert "exited with code 1 while starting" in message
-    assert "fake failure for the test" in message and "server.log" in message
+    assert "fake failure for the test" in message
+    assert served.server.log_path is None  # its log went with it
     started = time.monotonic()
     with pytest.raises(ServerStartFailed, match="fake failure"):  # not started again
         served.generate(served.codec().text_prompt("a"), max_new_tokens=1)
@@ -112,3 +116,45 @@ def test_the_server_stops_when_the_arena_ends(fake_vllm: Path, tiny_model_dir: P
     while alive(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not alive(pid)
+
+
+def _managed_config(path: Path, model: Path, *server_args: str) -> Path:
+    args = ", ".join(f'"{a}"' for a in server_args)
+    path.write_text(f"""name: managed
+seed: 1
+games:
+  - {{id: rps, rounds: 2}}
+format: {{type: round_robin, matches: 1}}
+agents:
+  - {{name: smol, type: llm, engine: vllm, model: "{model}", vllm_python: "{sys.executable}",
+     server_args: [{args}]}}
+  - {{name: dice, type: uniform_random}}
+""")
+    return path
+
+
+@pytest.mark.slow
+def test_a_managed_run_leaves_no_log_behind_and_escapes_a_failed_servers_log(
+        fake_vllm: Path, tiny_model_dir: Path, tmp_path: Path) -> None:
+    """The server's log goes with it, and its tail in `arena: stopped:` is shown with its
+    terminal escapes written out, as names are."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    root = Path(__file__).resolve().parents[3]
+    env = {**os.environ, "PYTHONPATH": f"{fake_vllm}{os.pathsep}{root}", "TMPDIR": str(scratch)}
+
+    def arena_run(config: Path, out: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "arena.cli", "run", str(config),
+                               "--no-live", "--out", str(out)], capture_output=True,
+                              text=True, timeout=300, env=env, cwd=root)
+
+    done = arena_run(_managed_config(tmp_path / "ok.yaml", tiny_model_dir), tmp_path / "ok")
+    assert done.returncode == 0, done.stderr
+    assert not list(scratch.glob("arena-vllm-*"))
+    failed = arena_run(_managed_config(tmp_path / "fail.yaml", tiny_model_dir, "--fail"),
+                       tmp_path / "fail")
+    assert failed.returncode == 3, failed.stderr
+    assert "arena: stopped:" in failed.stderr and "Traceback" not in failed.stderr
+    assert "\\x1b[31mValueError: fake failure for the test" in failed.stderr
+    assert "\x1b" not in failed.stderr and "\x07" not in failed.stderr
+    assert not list(scratch.glob("arena-vllm-*"))
