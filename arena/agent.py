@@ -32,10 +32,18 @@ the engine looks for:
 ``stats() -> dict``
     Counters stored with the match once it ends (floats, or lists of texts).
 ``prompt_text(past)``
-    The exact text a language model reads; ``arena prompt`` shows it.
+    The exact text a language model reads; ``arena prompt`` shows it. With it,
+    ``_observe(observation)`` (reading one decision's observation into the history, as
+    ``decide`` does, given ``decisions_made``) lets ``arena prompt`` replay a stored match.
 ``close()``
     Called when the agent's match (or solo series) is over: free what it holds for the
     match, such as a language model's prompt cache.
+``identity() -> dict``
+    What exactly plays (a language model's files, revision, dtype, engine, server),
+    asked once when a run starts and recorded with it (``runs.models``); plain JSON data.
+``resident_models(options) -> list[str]`` (classmethod)
+    The models an agent with these options loads into the run's own memory, by the keys
+    the run's model budget counts (``memory:`` in the config); none when absent.
 
 Giving up one decision: ``decide``/``act``/``policy`` may raise :class:`RoundForfeit`
 (a language model with no readable answer after its retries does). The round is still
@@ -98,7 +106,12 @@ def one_hot(index: int, n: int) -> np.ndarray:
     return probs
 
 
-_IDLE = object()  # BaseAgent._deciding outside a decision
+def normalised(probs: Any) -> np.ndarray:
+    """``probs`` as floats summing to one; an exact softmax (a language model's) keeps
+    its bits."""
+    probs = np.asarray(probs, dtype=float)
+    total = probs.sum()
+    return probs if total == 1.0 else probs / total
 
 
 class RoundForfeit(Exception):
@@ -147,11 +160,13 @@ class Agent(Protocol):
 class BaseAgent:
     """Convenience base: the name, a seeded RNG, the context and the decision count.
 
-    Subclasses implement :meth:`distribution` for a mixed strategy (the engine stores it
-    and the action is drawn from it with ``self.rng``), or override :meth:`act` for an
-    agent without one. Either way the engine makes one call, :meth:`decide`, and
-    ``decisions_made`` counts the decisions of this match or episode, here and nowhere
-    else.
+    The engine makes one call per decision, :meth:`decide`, which counts it
+    (``decisions_made``, here and nowhere else) and returns what :meth:`choose` returns:
+    the action and the distribution it was drawn from, together (OpenSpiel's
+    ``step_with_policy``). A bot implements :meth:`distribution` (its mixed strategy: the
+    engine stores it and the action is drawn from it with ``self.rng``), or :meth:`act`
+    for an agent without one. An agent that decides its own way (a language model that
+    samples) overrides :meth:`choose` and returns its :class:`Decision` directly.
     """
 
     kinds: ClassVar[frozenset[str] | None] = None
@@ -164,7 +179,6 @@ class BaseAgent:
         self.rng = np.random.default_rng()
         self.context: Context = {}
         self.decisions_made = 0
-        self._deciding: Any = _IDLE
 
     def reset(self, *, seed: int | None = None, **context: Any) -> None:
         self.rng = np.random.default_rng(seed)
@@ -172,48 +186,29 @@ class BaseAgent:
         self.decisions_made = 0
 
     def decide(self, observation: Any, action_space: Any) -> Decision:
-        """One decision: the normalised :meth:`distribution` and an action drawn from it.
-
-        A subclass that overrides :meth:`act` gets the last word on the action (and may
-        call ``super().act()`` to draw from this decision's distribution); without a
-        distribution the action is its ``act`` alone.
-        """
-        made = self.decisions_made
+        """One decision (:meth:`choose`), counted even when it gives up its round
+        (:class:`RoundForfeit`): a round given up is still a round of the observation."""
         try:
-            probs = self.distribution(observation, action_space)
-            if probs is not None:
-                probs = np.asarray(probs, dtype=float)
-                total = probs.sum()
-                if total != 1.0:  # already exact (a language model's softmax): keep its bits
-                    probs = probs / total
-            if type(self).act is BaseAgent.act:
-                if probs is None:
-                    raise NotImplementedError(
-                        f"{type(self).__name__} must implement act() or distribution()")
-                return Decision(self._draw(probs, action_space), probs)
-            self._deciding = probs
-            try:
-                return Decision(self.act(observation, action_space), probs)
-            finally:
-                self._deciding = _IDLE
-        finally:  # a round given up (RoundForfeit) is still a round of the observation
-            if self.decisions_made == made:  # an older agent's own act may have counted it
-                self.decisions_made += 1
+            return self.choose(observation, action_space)
+        finally:
+            self.decisions_made += 1
+
+    def choose(self, observation: Any, action_space: Any) -> Decision:
+        """The action and its distribution: drawn from :meth:`distribution`, or
+        :meth:`act` alone for an agent without one."""
+        probs = self.distribution(observation, action_space)
+        if probs is not None:
+            probs = normalised(probs)
+            return Decision(self._draw(probs, action_space), probs)
+        if type(self).act is BaseAgent.act:
+            raise NotImplementedError(
+                f"{type(self).__name__} must implement act() or distribution()")
+        return Decision(self.act(observation, action_space), None)
 
     def act(self, observation: Any, action_space: Any) -> Any:
-        """The action alone. Called by a subclass's own ``act`` during a decision, it
-        draws from that decision's distribution; otherwise it is ``decide().action``."""
-        probs = getattr(self, "_deciding", _IDLE)
-        if probs is _IDLE:
-            return self.decide(observation, action_space).action
-        if probs is None:
-            raise NotImplementedError(f"{type(self).__name__} has no distribution() to draw from")
-        return self._draw(probs, action_space)
-
-    @property
-    def deciding(self) -> bool:
-        """Whether a :meth:`decide` is under way (an ``act`` called by it, not by a user)."""
-        return getattr(self, "_deciding", _IDLE) is not _IDLE
+        """The action alone: ``decide(...).action`` (OpenSpiel's ``step``). An agent without
+        a distribution overrides it (and must not call this one)."""
+        return self.decide(observation, action_space).action
 
     def _draw(self, probs: np.ndarray, action_space: Any) -> Any:
         """Sample an index from ``probs``, shifted by ``action_space.start``: in the

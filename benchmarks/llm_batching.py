@@ -9,7 +9,7 @@ SmolLM2-135M-Instruct in float32 (the safetensors copy that ``llm_speed.py`` use
 engine's own match loop, :func:`arena.match.play_match`, one thread a match, as the
 runner plays the matches of a model that every match shares. Each match's ``hf`` agent
 renders its chat prompt and scores its three answers through its own prompt cache; all
-the agents share one backend, so their decisions meet in the backend's request queue.
+the agents share one engine, so their decisions meet in the engine's request queue.
 
 The two modes differ in one number, the queue's ``max_batch``: with ``--batch`` (64) its
 worker runs everything waiting as one padded forward; with 1 it runs each decision alone,
@@ -53,12 +53,14 @@ def play_all(model_dir: Path, *, matches: int, rounds: int, max_batch: int) -> d
     counters and each match's actions."""
     agents = [HFAgent(name=f"lm{i}", model=str(model_dir), dtype="float32",
                       prompt_format="chat", mode="distribution") for i in range(matches)]
-    backend = agents[0].backend
-    if any(a.backend is not backend for a in agents):
-        raise RuntimeError("the agents do not share one backend")
-    _ = backend.model  # loaded here, not inside the timed matches
+    engine = agents[0].engine
+    if any(a.engine is not engine for a in agents):
+        raise RuntimeError("the agents do not share one engine")
+    _ = engine.model  # loaded here, not inside the timed matches
     # a fresh queue per mode: its own max_batch and its own counters
-    backend.batcher = Batcher(backend, max_batch=max_batch)
+    import torch
+
+    engine.batcher = Batcher(engine, max_batch=max_batch, threads=torch.get_num_threads())
     results: list[Any] = [None] * matches
     errors: list[BaseException] = []
     go = threading.Barrier(matches + 1)
@@ -85,7 +87,7 @@ def play_all(model_dir: Path, *, matches: int, rounds: int, max_batch: int) -> d
     for r in results:
         if r.status != "finished" or r.rounds != rounds:
             raise RuntimeError(f"match {r.key} ended {r.status} after {r.rounds} rounds: {r.error}")
-    batcher = backend.batcher
+    batcher = engine.batcher
     return {"wall": wall, "cpu": cpu, "decisions": matches * rounds,
             "batches": batcher.batches, "rows": batcher.rows,
             "actions": [[row["actions"] for row in r.round_log] for r in results]}

@@ -21,9 +21,9 @@ ways to make one decision are timed:
   transformers' ``model.generate`` writes 4 new tokens greedily from the whole prompt.
   Nothing is kept between decisions (the answer would then be parsed; that is not
   timed).
-* **old**: the scoring before the prompt cache, :meth:`HFBackend.score
-  <agents.llm.hf_backend.HFBackend.score>`. Every legal answer is scored after the whole
-  prompt from scratch, in one padded batch.
+* **old**: the scoring before the prompt cache, :meth:`HFEngine.score
+  <agents.llm.hf_engine.HFEngine.score>`. Every legal answer is scored after the whole
+  prompt from scratch, in one batch.
 
 Every figure is the wall time of one decision, the best of ``repeats``, as the least
 disturbed by other work on the machine. The script prints seconds per decision and
@@ -36,7 +36,7 @@ threads wait on each other and a decision can take many times as long.
 ``--profile`` then splits one cached scoring at round 10 and at the last round (the cache
 holding the round before) into its parts, with timers put around the steps of the
 batched path (:mod:`agents.llm.batcher`, :mod:`agents.llm.kv_batch`): rendering the
-prompt, tokenizing, cropping the cache, the hand-off to the backend's queue and back, and
+prompt, tokenizing, cropping the cache, the hand-off to the engine's queue and back, and
 inside the queue's forward: stacking the caches into the batch, the model's forward pass
 (new prompt tokens and answer branches together), and the rest of the batch's work
 (positions and masks in, log-probabilities and grown caches out).
@@ -98,9 +98,9 @@ def load() -> str:
 class Bench:
     """One loaded model, one agent, the fixed history, and the three ways to decide."""
 
-    def __init__(self, model_dir: Path, last: int) -> None:
+    def __init__(self, model_dir: Path, last: int, threads: int) -> None:
         self.agent = HFAgent(name="lm", model=str(model_dir), dtype="float32",
-                             prompt_format="chat", mode="distribution")
+                             prompt_format="chat", mode="distribution", threads=threads)
         # the prompt names the match's length: the same prompts whichever rounds are timed
         self.env = make_game(GAME, rounds=max(last, MATCH_ROUNDS))
         self.env.reset(seed=0)
@@ -111,15 +111,15 @@ class Bench:
         self.agent.reset(seed=0, **self.context)
         self.names = self.agent.prompter.names
         self.continuations = [self.agent.continuation(n) for n in self.names]
-        self.backend = self.agent.backend
-        self.model = self.backend.model  # loaded here, not in the first timed decision
+        self.engine, self.codec = self.agent.engine, self.agent.codec
+        self.model = self.engine.model  # loaded here, not in the first timed decision
         self.generated: dict[int, str] = {}
 
     def prompt(self, round_: int) -> str:
         return self.agent.prompt_text(self.history[:round_ - 1])
 
     def tokens(self, round_: int) -> int:
-        return len(self.backend.encode(self.prompt(round_)))
+        return len(self.codec.encode(self.prompt(round_)))
 
     # -- the three methods -----------------------------------------------------------
     def cached_match(self, last: int) -> tuple[list[float], list[int]]:
@@ -147,7 +147,7 @@ class Bench:
     def naive(self, round_: int) -> float:
         import torch
 
-        tok = self.backend.tokenizer
+        tok = self.codec.tokenizer
         start = time.perf_counter()
         enc = tok(self.prompt(round_), add_special_tokens=False, return_tensors="pt")
         with torch.inference_mode():
@@ -160,7 +160,7 @@ class Bench:
     def old(self, round_: int) -> float:
         start = time.perf_counter()
         text = self.prompt(round_)
-        self.backend.score([text] * len(self.continuations), self.continuations)
+        self.engine.score(self.codec.pairs(text, self.continuations))
         return time.perf_counter() - start
 
     def phases(self, round_: int) -> dict[str, float]:
@@ -168,14 +168,14 @@ class Bench:
         into its parts by timers put around the steps of the batched path."""
         from agents.llm import kv_batch, prompt_cache
 
-        agent, backend, batcher = self.agent, self.backend, self.backend.batcher
-        for owner, name in ((prompt_cache, "crop"), (kv_batch, "_stack"), (batcher, "_forward"),
-                            (batcher, "submit"), (backend, "encode"), (self.model, "forward")):
+        agent, codec, batcher = self.agent, self.codec, self.engine.batcher
+        for owner, name in ((prompt_cache, "crop"), (kv_batch, "_gather"), (batcher, "_forward"),
+                            (batcher, "submit_all"), (codec, "encode"), (self.model, "forward")):
             if not callable(getattr(owner, name, None)):
                 raise RuntimeError(f"{owner!r} has no {name}(): update the profile")
-        session = backend.session()
-        # raw time inside each call; the calls nest (submit > _forward > _stack, forward)
-        spent = dict.fromkeys(("render", "encode", "crop", "submit", "_forward", "_stack",
+        session = self.engine.session()
+        # raw time inside each call; the calls nest (submit_all > _forward > _gather, forward)
+        spent = dict.fromkeys(("render", "encode", "crop", "submit_all", "_forward", "_gather",
                                "forward"), 0.0)
 
         def timed(name: str, call: Callable[..., Any]) -> Callable[..., Any]:
@@ -188,20 +188,20 @@ class Bench:
             return wrapper
 
         if round_ > 1:
-            session.score(self.prompt(round_ - 1), self.continuations)
-        patched = [(prompt_cache, "crop"), (kv_batch, "_stack")]
+            session.score(codec.pairs(self.prompt(round_ - 1), self.continuations))
+        patched = [(prompt_cache, "crop"), (kv_batch, "_gather")]
         originals = [getattr(owner, name) for owner, name in patched]
         for owner, name in patched:  # module globals, looked up at each call
             setattr(owner, name, timed(name, getattr(owner, name)))
         # instance attributes shadow the methods; deleting them restores the methods
-        instances = [(batcher, "_forward"), (batcher, "submit"), (backend, "encode"),
+        instances = [(batcher, "_forward"), (batcher, "submit_all"), (codec, "encode"),
                      (self.model, "forward")]
         for owner, name in instances:
             owner.__dict__[name] = timed(name, getattr(owner, name))
         try:
             start = time.perf_counter()
             text = timed("render", agent.prompt_text)(self.history[:round_ - 1])
-            session.score(text, self.continuations)
+            session.score(codec.pairs(text, self.continuations))
             total = time.perf_counter() - start
         finally:
             for (owner, name), original in zip(patched, originals, strict=True):
@@ -211,9 +211,9 @@ class Bench:
             session.close()
         parts = {"render": spent["render"], "tokenize": spent["encode"],
                  "crop cache": spent["crop"],
-                 "queue hand-off": spent["submit"] - spent["_forward"],
-                 "stack caches": spent["_stack"], "model forward": spent["forward"],
-                 "batch in/out": spent["_forward"] - spent["_stack"] - spent["forward"]}
+                 "queue hand-off": spent["submit_all"] - spent["_forward"],
+                 "stack caches": spent["_gather"], "model forward": spent["forward"],
+                 "batch in/out": spent["_forward"] - spent["_gather"] - spent["forward"]}
         parts["rest"] = total - sum(parts.values())
         parts["total"] = total
         return parts
@@ -261,7 +261,7 @@ def main(argv: list[str] | None = None) -> None:
     transformers.logging.set_verbosity_error()
 
     wall = time.perf_counter()
-    bench = Bench(smollm2_dir(), last)
+    bench = Bench(smollm2_dir(), last, threads)
     print(f"# {platform.machine()}, {cpu_model()}, {cores} cores, torch {torch.__version__} "
           f"({threads} threads), transformers {transformers.__version__}, "
           f"Python {platform.python_version()}")

@@ -1,8 +1,9 @@
-"""Language-model agents: the ``hf`` agent, its prompts (data) and model backends.
+"""Language-model agents: the ``hf`` agent, its prompts (data), its prompt codec and the
+engines that run models (:mod:`agents.llm.engine`).
 
 Importing this package imports nothing else: the registry imports ``agent.py`` (which
 registers ``hf``) like any other module here, and ``HFAgent`` is loaded on first access.
-So a backend module (``agents.llm.hf_backend``) can be used on its own, on a machine
+So an engine module (``agents.llm.hf_engine``) can be used on its own, on a machine
 with only torch and transformers, and ``arena --help`` stays fast.
 """
 

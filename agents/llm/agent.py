@@ -3,8 +3,9 @@
 The model runs on an ``engine``: ``hf`` (transformers, in this process), ``openai`` (any
 OpenAI-compatible server: vLLM, SGLang, TGI, llama.cpp, a hosted API) or ``vllm`` (a
 vLLM server the arena starts itself); the options each engine reads are listed on the
-class. Served engines score and sample through the same tokenizer and chat template,
-so prompts and distributions are the ``hf`` engine's.
+class. The agent's prompt codec (:mod:`agents.llm.codec`: the model's tokenizer and chat
+template) makes every prompt and token id, whichever engine runs the model, so prompts
+and distributions are the ``hf`` engine's everywhere.
 
 Two ways to choose a move:
 
@@ -40,12 +41,12 @@ from typing import Any
 
 import numpy as np
 
-from agents.llm.backend import Backend, backend_key, get_backend
-from agents.llm.engine_options import ENGINE_OF, engine_options
-from agents.llm.identity import model_identity, served_identity
+from agents.llm import options as table
+from agents.llm.codec import Prompt, cut_at_stop, get_codec
+from agents.llm.engine import Engine, Session, engine_key, get_engine
 from agents.llm.parse import parse_choice
 from agents.llm.prompts import Prompter, available_templates, load_template
-from arena.agent import BaseAgent, Decision, RoundForfeit
+from arena.agent import BaseAgent, Decision, RoundForfeit, normalised
 from arena.registry import register_agent
 
 _CHOICE_TOKENS = 16
@@ -62,66 +63,24 @@ class InvalidAnswer(RoundForfeit):
 class HFAgent(BaseAgent):
     """A language model (transformers, vLLM or an OpenAI-compatible server) playing from its exact move distribution.
 
-    Registered as ``hf`` and as ``llm``: one agent. Options (all keyword-only); the
-    engines that read an option follow it in brackets, and an option given for another
-    engine is a config error:
-
-    ``model``               hub id, local path or ``offline:<name>`` (required; see
-                            :mod:`agents.llm.offline_models`); for ``openai`` the served name
-    ``engine``              ``hf`` (transformers in this process; the default), ``openai`` (a
-                            server elsewhere) or ``vllm`` (a vLLM server the arena starts)
-    ``revision``            hub revision (branch, tag or commit) [hf, vllm]
-    ``dtype``               ``auto``, ``float32``, ``bfloat16``, ``float16`` [hf, vllm]
-    ``device_map``          passed to accelerate, e.g. ``auto`` to spread over every GPU [hf]
-    ``gguf_file``           load from this GGUF file inside ``model`` [hf]
-    ``trust_remote_code``   allow the model's own code from the hub (default false) [hf, vllm]
-    ``base_url``            the server's OpenAI base URL, e.g. ``http://host:8000/v1`` [openai]
-    ``api_key_env``         the environment variable that holds the API key; the key itself
-                            is never in a config, a record or a log [openai]
-    ``tokenizer``           hub id or path of the model's tokenizer, default ``model``: chat
-                            prompts and token ids are made here, as the hf engine makes
-                            them; ``none`` for a chat API (sampled with messages) [openai,
-                            vllm]
-    ``max_in_flight``       requests to the server at once, per engine (default 16)
-    ``request_timeout``     seconds one request may take (default 300)
-    ``request_retries``     retries after a 429, a 5xx or a timeout (default 3); then the
-                            round is forfeited
-    ``unreachable_after``   seconds a server may stay unreachable before the run stops,
-                            its matches unfinished for ``--resume`` (default 60)
-                            [the last four: openai, vllm]
-    ``vllm_python``, ``max_model_len``, ``enforce_eager``, ``server_args``,
-    ``startup_timeout``     how the managed server runs (see :mod:`agents.llm.vllm_backend`)
-                            [vllm]
-    ``prompt_format``       ``chat`` (the tokenizer's chat template) or ``completion``
-    ``mode``                ``distribution`` (exact scoring) or ``sample`` (generate, parse);
-                            unset: distribution, or sample (said at start-up) on a server
-                            that gives no prompt log-probabilities
-    ``temperature``         applied to the legal log-probs, or to sampling; 0 = argmax
-    ``history``             how many past rounds the prompt shows; null = all
-    ``max_new_tokens``      generation budget (default 16 for a move, 200 for writing)
-    ``retries``             extra tries after an unreadable answer (sample mode)
-    ``fallback``            after the last try: ``uniform`` move or ``forfeit`` the round
-    ``templates``           per-game template overrides: ``{game: {key: text}}``
+    Registered as ``hf`` and as ``llm``: one agent. Its options are keyword-only and
+    declared once, in :mod:`agents.llm.options` (listed below); the engines that read an
+    option follow it in brackets, and an option given for another engine is a config error.
     """
 
     match_timeout = None  # minutes per match on a CPU is normal: no default limit
-    engine = "hf"  # where the model runs; set per agent from the option
     isolate = False  # every match shares one loaded model: play in the run's own process
 
-    def __init__(self, *, name: str | None = None, model: str | None = None,
-                 engine: str = "hf", revision: str | None = None, dtype: str | None = None,
-                 device_map: str | dict[str, Any] | None = None, gguf_file: str | None = None,
-                 trust_remote_code: bool | None = None, base_url: str | None = None,
-                 api_key_env: str | None = None, tokenizer: str | None = None,
-                 max_in_flight: int | None = None, request_timeout: float | None = None,
-                 request_retries: int | None = None, unreachable_after: float | None = None,
-                 vllm_python: str | None = None, max_model_len: int | None = None,
-                 enforce_eager: bool | None = None, server_args: list[str] | None = None,
-                 startup_timeout: float | None = None, prompt_format: str = "chat",
-                 mode: str | None = None, temperature: float = 1.0,
-                 history: int | None = None, max_new_tokens: int | None = None,
-                 retries: int = 2, fallback: str = "uniform",
-                 templates: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, *, name: str | None = None, **options: Any) -> None:
+        unknown = sorted(set(options) - set(table.BY_NAME))
+        if unknown:
+            raise TypeError(f"unexpected option {unknown[0]!r}")
+        opts = {o.name: options.get(o.name, o.default) for o in table.OPTIONS}
+        model, engine, mode = opts["model"], opts["engine"], opts["mode"]
+        prompt_format, fallback = opts["prompt_format"], opts["fallback"]
+        temperature, history = opts["temperature"], opts["history"]
+        retries, max_new_tokens, templates = (opts["retries"], opts["max_new_tokens"],
+                                              opts["templates"])
         if not model:
             raise ValueError("option 'model' is required (a hub id or a local path)")
         if prompt_format not in ("chat", "completion"):
@@ -139,19 +98,12 @@ class HFAgent(BaseAgent):
         if templates is not None and not isinstance(templates, Mapping):
             raise ValueError("templates must map a game id to template keys (or a YAML path)")
         super().__init__(name=name or "hf")
-        self.engine = engine
-        given = {"revision": revision, "dtype": dtype, "device_map": device_map,
-                 "gguf_file": gguf_file, "trust_remote_code": trust_remote_code,
-                 "base_url": base_url, "api_key_env": api_key_env, "tokenizer": tokenizer,
-                 "max_in_flight": max_in_flight, "request_timeout": request_timeout,
-                 "request_retries": request_retries, "unreachable_after": unreachable_after,
-                 "vllm_python": vllm_python, "max_model_len": max_model_len,
-                 "enforce_eager": enforce_eager, "server_args": server_args,
-                 "startup_timeout": startup_timeout}
-        # what the engine's backend is built from; offline:<name> becomes its converted
-        # folder (converted on first use)
-        self.load_options: dict[str, Any] = engine_options(engine, model, given)
-        if tokenizer == "none" and (mode == "distribution" or prompt_format != "chat"):
+        self.engine_name = engine
+        # what the engine is built from (plain data); offline:<name> becomes its
+        # converted folder (converted on first use)
+        self.load_options: dict[str, Any] = table.engine_options(
+            engine, model, {k: opts[k] for k in table.ENGINE_OPTIONS})
+        if opts["tokenizer"] == "none" and (mode == "distribution" or prompt_format != "chat"):
             raise ValueError("tokenizer: none (a chat API, sent messages) plays only in "
                              "mode: sample with prompt_format: chat")
         self.prompt_format = prompt_format
@@ -172,10 +124,11 @@ class HFAgent(BaseAgent):
         self._earlier_decisions = 0  # in earlier episodes of a solo series
         self._prompter: Prompter | None = None
         self._past: list[Any] = []
-        self._session: Any = None
+        self._session: Session | None = None
         # the tokenizer now (shared, cheap after the first agent), the weights on first use:
         # a wrong model id or path is reported when the config is checked, not mid-run
-        self._backend: Backend = get_backend(engine=engine, **self.load_options)
+        self.codec = get_codec(**table.codec_options(engine, self.load_options))
+        self.engine: Engine = get_engine(engine, self.load_options)
 
     @classmethod
     def resident_models(cls, options: Mapping[str, Any]) -> list[str]:
@@ -184,8 +137,8 @@ class HFAgent(BaseAgent):
         model lives in its server, not here."""
         if options.get("engine", "hf") != "hf" or not options.get("model"):
             return []
-        given = {key: options.get(key) for key in ENGINE_OF}
-        return [backend_key(engine="hf", **engine_options("hf", options["model"], given))]
+        given = {key: options.get(key) for key in table.ENGINE_OPTIONS}
+        return [engine_key("hf", table.engine_options("hf", options["model"], given))]
 
     # -- lifecycle --------------------------------------------------------------------
     @property
@@ -193,21 +146,15 @@ class HFAgent(BaseAgent):
         """``distribution`` or ``sample``: as configured; unset, distribution where the
         engine can score (a server is asked on first use, and one that cannot says so)."""
         if self._mode is None:
-            can_score = getattr(self.backend, "scoring_method", None)
-            self._mode = "distribution" if can_score is None or can_score() else "sample"
+            can_score = self.engine.capabilities().scoring is not None
+            self._mode = "distribution" if can_score else "sample"
         return self._mode
 
     @property
-    def backend(self) -> Backend:
-        """The shared backend for this agent's model."""
-        return self._backend
-
-    @property
-    def session(self) -> Any:
-        """This match's view of the model: its prompt cache, when the backend keeps one."""
+    def session(self) -> Session:
+        """This match's view of the model (its prompt cache, where the engine keeps one)."""
         if self._session is None:
-            make = getattr(self.backend, "session", None)
-            self._session = make() if callable(make) else _Uncached(self.backend)
+            self._session = self.engine.session()
         return self._session
 
     def close(self) -> None:
@@ -230,10 +177,8 @@ class HFAgent(BaseAgent):
 
     def identity(self) -> dict[str, Any]:
         """Which model this agent plays with, as the run records it (``runs.models``;
-        see :func:`agents.llm.identity.model_identity`)."""
-        if self.engine == "hf":
-            return model_identity(self.load_options)
-        return served_identity(self.engine, self.load_options, self.backend)
+        see :mod:`agents.llm.identity`)."""
+        return self.engine.identity()
 
     @property
     def decisions(self) -> int:
@@ -256,43 +201,33 @@ class HFAgent(BaseAgent):
             raise RuntimeError(f"agent {self.name!r}: reset() must come before a decision")
         return self._prompter
 
+    def prompt(self, past: list[Any] | None = None) -> Prompt:
+        """What the model reads after ``past`` rounds (default: the rounds seen so far)."""
+        return self.codec.prompt(self.prompter.render(self._past if past is None else past))
+
     def prompt_text(self, past: list[Any] | None = None) -> str:
-        """The raw text the model sees after ``past`` rounds (special tokens written out)."""
-        rendered = self.prompter.render(self._past if past is None else past)
-        if isinstance(rendered, str):
-            return self.backend.completion_prefix() + rendered
-        return self.backend.chat_prompt(rendered)
+        """The raw text the model sees after ``past`` rounds (special tokens written out;
+        for a chat API its messages as JSON)."""
+        return self.codec.text(self.prompter.render(self._past if past is None else past))
 
     def continuation(self, name: str) -> str:
         """The exact text scored for one action: a complete answer, never a prefix."""
         if self.prompt_format == "chat":
-            return name + self.backend.end_of_turn()
+            return name + self.codec.end_of_turn()
         return " " + name + "\n"
 
     # -- decisions --------------------------------------------------------------------
-    def decide(self, observation: Any, action_space: Any) -> Decision:
+    def choose(self, observation: Any, action_space: Any) -> Decision:
+        """One decision, returned whole: the action drawn from the exact distribution
+        (distribution mode), or read from what the model wrote (sample mode, writing)."""
         self._observe(observation)
-        return super().decide(observation, action_space)
-
-    def distribution(self, observation: Any, action_space: Any) -> np.ndarray | None:
-        """The exact distribution over the legal answers (distribution mode), else None."""
-        if self.mode == "distribution" and self.prompter.kind != "text":
-            return self._distribution()
-        return None
-
-    def act(self, observation: Any, action_space: Any) -> Any:
-        """Draw from the distribution; in sample mode and writing the model writes and
-        the parser reads."""
-        if not self.deciding:  # called directly: still one whole decision, history and all
-            return self.decide(observation, action_space).action
         if self.prompter.kind == "text":
-            return self._write()
+            return Decision(self._write(), None)
+        start = self._start(action_space)
         if self.mode == "distribution":
-            return super().act(observation, action_space)
-        return self._start(action_space) + self._sample_choice()
-
-    def _draw(self, probs: np.ndarray, action_space: Any) -> int:
-        return self._start(action_space) + int(self.rng.choice(len(probs), p=probs))
+            probs = normalised(self._distribution())
+            return Decision(start + int(self.rng.choice(len(probs), p=probs)), probs)
+        return Decision(start + self._sample_choice(), None)
 
     def _start(self, action_space: Any) -> int:
         """The action of index 0: random numbers use Discrete(start=low), so the action is
@@ -320,8 +255,8 @@ class HFAgent(BaseAgent):
 
     def _distribution(self) -> np.ndarray:
         names = self.prompter.names
-        text = self.prompt_text()
-        logprobs = self.session.score(text, [self.continuation(n) for n in names])
+        pairs = self.codec.pairs(self.prompt_text(), [self.continuation(n) for n in names])
+        logprobs = self.session.score(pairs)
         self.off_mass.append(max(0.0, 1.0 - float(np.exp(logprobs).sum())))
         return tempered(logprobs, self.temperature)
 
@@ -329,11 +264,13 @@ class HFAgent(BaseAgent):
         return int(self.rng.integers(2**63 - 1))
 
     def _tries(self, tokens: int) -> Iterator[str]:
-        """One sampled answer per try, up to ``retries + 1``; the prompt is rendered once."""
-        prompt, stop = self.prompt_text(), self.prompter.stop()
+        """One sampled answer per try, up to ``retries + 1``, cut at the first stop string;
+        the prompt is rendered once."""
+        prompt, stop = self.prompt(), self.prompter.stop()
         for _ in range(self.retries + 1):
-            yield self.session.generate(prompt, max_new_tokens=tokens, stop=stop,
-                                        temperature=self.temperature, seed=self._seed())
+            text = self.session.generate(prompt, max_new_tokens=tokens, stop=stop,
+                                         temperature=self.temperature, seed=self._seed())
+            yield cut_at_stop(text, stop)
 
     def _sample_choice(self) -> int:
         names = self.prompter.names
@@ -364,20 +301,8 @@ class HFAgent(BaseAgent):
         return uniform()
 
 
-class _Uncached:
-    """A backend without sessions, seen as one: every call starts from scratch."""
-
-    def __init__(self, backend: Backend) -> None:
-        self.backend = backend
-
-    def score(self, context: str, continuations: list[str]) -> np.ndarray:
-        return self.backend.score([context] * len(continuations), continuations)
-
-    def generate(self, prompt: str, **options: Any) -> str:
-        return self.backend.generate([prompt], **options)[0]
-
-    def close(self) -> None:
-        pass
+HFAgent.__signature__ = table.signature()  # type: ignore[attr-defined]
+HFAgent.__doc__ = (HFAgent.__doc__ or "") + "\n" + table.docs()
 
 
 def tempered(logprobs: np.ndarray, temperature: float) -> np.ndarray:

@@ -1,6 +1,6 @@
 """One request queue per model: concurrent matches share each forward pass.
 
-Every match thread that needs the model puts a job on its backend's queue and waits on a
+Every match thread that needs the model puts a job on its engine's queue and waits on a
 future. One thread per model takes *everything* waiting (up to ``max_batch`` jobs) and
 runs it as one batched forward (:func:`agents.llm.kv_batch.forward`), so eight matches in
 flight cost about one forward a round, not eight queued behind a lock.
@@ -16,6 +16,9 @@ started at once would mostly run batches of one or two. Instead it waits, at mos
 ``gather_s`` (20 ms) or a quarter of the last forward if that is longer, until every
 match thread with a session open on this model has a job waiting (both seats of one
 match count once: they ask in turn). One match alone never waits.
+
+Each forward runs with the torch threads :func:`agents.llm.threads.share` gives it (the
+cores this process may use, divided among the models running at once), or ``threads``.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from collections import deque
 from concurrent.futures import Future
 from typing import Any
 
+from agents.llm import threads as cpu
 from agents.llm.kv_batch import Step, StepOutput, forward
 
 DEFAULT_MAX_BATCH = 64
@@ -46,13 +50,16 @@ class Job:
 
 
 class Batcher:
-    """The request queue and worker thread of one backend."""
+    """The request queue and worker thread of one engine."""
 
-    def __init__(self, backend: Any, *, max_batch: int = DEFAULT_MAX_BATCH,
-                 gather_s: float = DEFAULT_GATHER_S) -> None:
-        self.backend = backend
+    def __init__(self, engine: Any, *, max_batch: int = DEFAULT_MAX_BATCH,
+                 gather_s: float = DEFAULT_GATHER_S, threads: int | None = None) -> None:
+        self.engine = engine
         self.max_batch = max(1, int(max_batch))
         self.gather_s = gather_s
+        self.threads = threads
+        self._cores = cpu.available_cores()
+        self._set_threads = 0  # what this worker thread last gave torch
         # open sessions per thread: a match's thread asks for one decision at a time, so
         # the threads with a session open are the most jobs that can be waiting at once
         self._open: dict[int, int] = {}
@@ -79,6 +86,7 @@ class Batcher:
         """A session starts using this model, asked from the match thread ``thread``."""
         with self._ready:
             self._open[thread] = self._open.get(thread, 0) + 1
+        cpu.running(id(self), True)
 
     def closed(self, thread: int) -> None:
         with self._ready:
@@ -87,18 +95,25 @@ class Batcher:
                 self._open[thread] = left
             else:
                 self._open.pop(thread, None)
+            idle = not self._open
             self._ready.notify()  # the worker may be waiting for this session's job
+        if idle:
+            cpu.running(id(self), False)
 
     def submit(self, job: Job) -> Any:
         """Queue ``job`` and wait for its result (exceptions are raised here)."""
+        return self.submit_all([job])[0]
+
+    def submit_all(self, jobs: list[Job]) -> list[Any]:
+        """Queue ``jobs`` together (they share a forward) and wait for all their results."""
         with self._ready:
-            self._waiting.append(job)
+            self._waiting.extend(jobs)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._serve, daemon=True,
                                                 name=f"arena-batch-{id(self):x}")
                 self._thread.start()
             self._ready.notify()
-        return job.future.result()
+        return [job.future.result() for job in jobs]
 
     def _serve(self) -> None:
         while True:
@@ -142,13 +157,17 @@ class Batcher:
     def _forward(self, steps: list[Step]) -> list[StepOutput]:
         import torch
 
-        backend = self.backend
-        with backend.lock, torch.inference_mode():
-            model = backend.model
+        engine = self.engine
+        wanted = self.threads or cpu.share(id(self), cores=self._cores)
+        if wanted != self._set_threads:  # per thread: each batcher sets its own
+            torch.set_num_threads(wanted)
+            self._set_threads = wanted
+        with engine.lock, torch.inference_mode():
+            model = engine.model
             start = time.monotonic()
-            outputs = forward(model, steps, pad_id=backend.pad_id(),
-                              cache_arg=backend.cache_arg, keep_arg=backend.keeps_logits,
-                              layout=backend.mask_layout)
+            outputs = forward(model, steps, pad_id=engine.pad_id(),
+                              cache_arg=engine.cache_arg, keep_arg=engine.keeps_logits,
+                              layout=engine.mask_layout)
             self._last_forward = time.monotonic() - start
         self.batches += 1
         self.rows += len(steps)

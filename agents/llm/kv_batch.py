@@ -106,49 +106,22 @@ def mask_layout(config: Any) -> tuple[list[str] | None, int | None]:
 
 
 def forward(model: Any, steps: Sequence[Step], *, pad_id: int, cache_arg: str,
-            keep_arg: bool, layout: tuple[list[str] | None, int | None]) -> list[StepOutput]:
-    """Run ``steps`` as one batch; one :class:`StepOutput` per step, in order."""
+            keep_arg: bool, layout: tuple[list[str] | None, int | None] | None
+            ) -> list[StepOutput]:
+    """Run ``steps`` as one batch; one :class:`StepOutput` per step, in order. ``layout``
+    None: the model's own causal masks over a padding mask (each step at most one branch,
+    which is then just the row's last tokens)."""
     import torch
     from transformers import DynamicCache
 
     device = model.device
-    rows = len(steps)
     longest_cache = max(s.cached for s in steps)
     queries = [s.new + [t for b in s.branches for t in b] for s in steps]
     width = max(len(q) for q in queries)
     slots = longest_cache + width
 
-    ids = torch.full((rows, width), pad_id, dtype=torch.long)
-    positions = torch.zeros((rows, width), dtype=torch.long)
-    # per key slot: its position, its kind, which answer it belongs to, its offset there
-    k_pos = torch.full((rows, slots), -1, dtype=torch.long)
-    k_kind = torch.full((rows, slots), _PAD, dtype=torch.long)
-    k_group = torch.full((rows, slots), -1, dtype=torch.long)
-    k_off = torch.zeros((rows, slots), dtype=torch.long)
-    for i, (step, query) in enumerate(zip(steps, queries, strict=True)):
-        c, q, n = step.cached, len(query), len(step.new)
-        start = longest_cache - c
-        k_pos[i, start:longest_cache] = torch.arange(c)
-        k_kind[i, start:longest_cache] = _CACHE
-        pos, kind, group, off = [], [], [], []
-        for j in range(n):
-            pos.append(c + j)
-            kind.append(_PROMPT)
-            group.append(-1)
-            off.append(j)
-        for g, branch in enumerate(step.branches):
-            for k in range(len(branch)):
-                pos.append(c + n + k)
-                kind.append(_BRANCH)
-                group.append(g)
-                off.append(k)
-        at = slots - q
-        ids[i, width - q:] = torch.tensor(query)
-        positions[i, width - q:] = torch.tensor(pos)
-        k_pos[i, at:] = torch.tensor(pos)
-        k_kind[i, at:] = torch.tensor(kind)
-        k_group[i, at:] = torch.tensor(group)
-        k_off[i, at:] = torch.tensor(off)
+    ids, positions, k_pos, k_kind, k_group, k_off = layout_rows(
+        steps, queries, longest_cache=longest_cache, width=width, pad_id=pad_id)
 
     # queries are the last ``width`` key slots
     q_pos, q_kind = k_pos[:, longest_cache:, None], k_kind[:, longest_cache:, None]
@@ -165,10 +138,15 @@ def forward(model: Any, steps: Sequence[Step], *, pad_id: int, cache_arg: str,
         mask = torch.zeros(keep.shape, dtype=dtype).masked_fill(~keep, lowest)
         return mask[:, None].to(device)
 
-    types, window = layout
-    if window is None:
-        mask: Any = as_mask(allowed)
+    mask: Any
+    if layout is None:  # attention the tree masks cannot express: causal rows, padding hidden
+        if any(len(s.branches) > 1 for s in steps):
+            raise ValueError("a model without tree masks scores one answer per row")
+        mask = (k_kind != _PAD).long().to(device)
+    elif layout[1] is None:
+        mask = as_mask(allowed)
     else:
+        types, window = layout
         sliding = as_mask(allowed & (kp > q_pos - window))
         mask = sliding if types is None else {"full_attention": as_mask(allowed),
                                               "sliding_attention": sliding}
@@ -199,6 +177,61 @@ def forward(model: Any, steps: Sequence[Step], *, pad_id: int, cache_arg: str,
         results.append(StepOutput(first=logprobs[0], after=list(logprobs[1:]),
                                   kv=RowCache(grown, i, where[i])))
     return results
+
+
+def layout_rows(steps: Sequence[Step], queries: Sequence[list[int]], *, longest_cache: int,
+                width: int, pad_id: int) -> tuple[Any, ...]:
+    """The batch's token ids and positions ``[rows, width]``, and per key slot
+    ``[rows, longest_cache + width]`` its position, kind (cache, prompt, branch or
+    padding), answer (branch tokens; else -1) and offset in its prompt part or answer.
+
+    A fixed number of tensor operations for the whole batch: the rows' lengths and the
+    flattened query tokens go in once, and every slot's values come from index arithmetic
+    on them, so the work in Python does not grow with the rows beyond flattening them.
+    """
+    import torch
+
+    rows, slots = len(steps), longest_cache + width
+    arange = torch.arange
+    cached = torch.tensor([s.cached for s in steps], dtype=torch.long)
+    n_new = torch.tensor([len(s.new) for s in steps], dtype=torch.long)
+    q_len = torch.tensor([len(q) for q in queries], dtype=torch.long)
+    flat = torch.tensor([t for q in queries for t in q], dtype=torch.long)
+    row = torch.repeat_interleave(arange(rows), q_len)  # each query token's row
+    j = arange(flat.shape[0]) - torch.repeat_interleave(q_len.cumsum(0) - q_len, q_len)
+    branch = j >= n_new[row]
+    # branch tokens, in the flat order: answer index within the row, offset in the answer
+    b_len = torch.tensor([len(b) for s in steps for b in s.branches], dtype=torch.long)
+    b_group = torch.tensor([g for s in steps for g in range(len(s.branches))],
+                           dtype=torch.long)
+    b_off = arange(int(b_len.sum())) - torch.repeat_interleave(b_len.cumsum(0) - b_len, b_len)
+    kind = torch.where(branch, _BRANCH, _PROMPT)
+    group = torch.full_like(flat, -1)
+    group[branch] = torch.repeat_interleave(b_group, b_len)
+    off = j.clone()
+    off[branch] = b_off
+    pos = cached[row] + torch.where(branch, n_new[row] + off, j)
+    col = width - q_len[row] + j  # right-aligned in the query part
+
+    ids = torch.full((rows, width), pad_id, dtype=torch.long)
+    positions = torch.zeros((rows, width), dtype=torch.long)
+    ids[row, col] = flat
+    positions[row, col] = pos
+    # the cache part: each row's cache right-aligned before the queries, positions 0..c-1
+    cache_pos = arange(longest_cache)[None, :] - (longest_cache - cached)[:, None]
+    k_pos = torch.full((rows, slots), -1, dtype=torch.long)
+    k_kind = torch.full((rows, slots), _PAD, dtype=torch.long)
+    k_group = torch.full((rows, slots), -1, dtype=torch.long)
+    k_off = torch.zeros((rows, slots), dtype=torch.long)
+    in_cache = cache_pos >= 0
+    k_pos[:, :longest_cache] = torch.where(in_cache, cache_pos, -1)
+    k_kind[:, :longest_cache] = torch.where(in_cache, _CACHE, _PAD)
+    key = longest_cache + col
+    k_pos[row, key] = pos
+    k_kind[row, key] = kind
+    k_group[row, key] = group
+    k_off[row, key] = off
+    return ids, positions, k_pos, k_kind, k_group, k_off
 
 
 def _gather(steps: Sequence[Step], width: int) -> list[tuple[Any, Any]]:

@@ -8,15 +8,18 @@ in after the new prompt tokens, with an attention mask in which each answer's to
 the prompt and the earlier tokens of their own answer only (a tree). The branch tokens
 are never kept in the cache.
 
-The forward itself is not run here: each decision becomes a job on the backend's queue
+The forward itself is not run here: each decision becomes a job on the engine's queue
 (:mod:`agents.llm.batcher`), and the decisions of every match in flight on that model
-run together as one batch (:mod:`agents.llm.kv_batch`).
+run together as one batch (:mod:`agents.llm.kv_batch`). This is the ``hf`` engine's only
+way to run its model: :meth:`HFEngine.score <agents.llm.hf_engine.HFEngine.score>` is a
+session of one call.
 
-Scores follow the lm-evaluation-harness rule as :meth:`HFBackend.score` does: context
-and continuation are encoded together and split at the encoded context's length. An
-answer whose encoding merges across that boundary (its first tokens differ from the
-context's) is scored without the cache, exactly as before; so is every answer of a
-model whose attention this module cannot mask (``HFBackend.mask_layout`` is None).
+Pairs come split by the lm-evaluation-harness rule (:meth:`TokenizerCodec.pairs
+<agents.llm.codec.TokenizerCodec.pairs>`). The pairs that share the most common context
+are the decision's tree, on the cache; an answer whose encoding merged across the
+boundary has a context of its own and is scored in the same batch from scratch. A model
+whose attention the tree masks cannot express (``HFEngine.mask_layout`` is None) scores
+every answer as a plain causal row from scratch, and caches nothing between decisions.
 
 Sampling (``mode: sample`` and writing) starts from the same cache, one step per token,
 and the generated tokens are dropped afterwards. One :class:`PromptCache` belongs to
@@ -32,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from agents.llm.batcher import Job
+from agents.llm.codec import Pair, Prompt
 from agents.llm.kv_batch import RowCache, Step, StepOutput, crop
 
 
@@ -56,15 +60,15 @@ class _Sample(Job):
     """The prompt, then one step per sampled token until end of sequence, a stop string
     or ``max_new_tokens``; the result is ``(tokens, the prompt's cache)``."""
 
-    def __init__(self, step: Step, *, backend: Any, max_new_tokens: int,
+    def __init__(self, step: Step, *, engine: Any, max_new_tokens: int,
                  stop: Sequence[str], temperature: float, generator: Any) -> None:
         super().__init__(step)
-        self.backend = backend
+        self.engine = engine
         self.max_new_tokens = max_new_tokens
         self.stop = stop
         self.temperature = temperature
         self.generator = generator
-        self.eos = backend.stop_ids()
+        self.eos = engine.stop_ids()
         self.tokens: list[int] = []
         self.prompt: StepOutput | None = None
 
@@ -81,7 +85,7 @@ class _Sample(Job):
                 token = int(torch.multinomial(probs, 1, generator=self.generator))
             if token not in self.eos:
                 self.tokens.append(token)
-                stopped = self.stop and any(s in self.backend.decode(self.tokens, skip_special=False)
+                stopped = self.stop and any(s in self.engine.decode(self.tokens)
                                             for s in self.stop)
                 if not stopped and len(self.tokens) < self.max_new_tokens:
                     return Step(kv=output.kv, new=[token])
@@ -90,16 +94,16 @@ class _Sample(Job):
 
 
 class PromptCache:
-    """The key/value cache of one match's last prompt on one :class:`HFBackend`."""
+    """The key/value cache of one match's last prompt on one :class:`HFEngine`."""
 
-    def __init__(self, backend: Any) -> None:
-        self.backend = backend
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
         self.ids: list[int] = []  # the tokens the cache holds
         self.kv: RowCache | None = None  # where the last forward left this match's tokens
         self.reused = 0  # tokens of the last prompt that came from the cache
         self._thread = threading.get_ident()  # the match's thread (see Batcher.opened)
         self._open = True
-        backend.batcher.opened(self._thread)
+        engine.batcher.opened(self._thread)
 
     @property
     def cached(self) -> int:
@@ -111,7 +115,7 @@ class PromptCache:
         self.kv, self.ids = None, []
         if self._open:
             self._open = False
-            self.backend.batcher.closed(self._thread)
+            self.engine.batcher.closed(self._thread)
 
     def _step(self, ids: list[int], branches: list[list[int]]) -> Step:
         # at least the last token is run again: its logits are the first answer token's
@@ -125,64 +129,63 @@ class PromptCache:
         self.ids, self.kv = list(ids), output.kv
 
     # -- scoring ------------------------------------------------------------------------
-    def score(self, context: str, continuations: Sequence[str]) -> np.ndarray:
-        """Summed log-probabilities of each continuation after ``context``."""
-        backend = self.backend
-        if backend.mask_layout is None:
-            return backend.score([context] * len(continuations), continuations)
-        ctx = backend.encode(context)
-        n = len(ctx)
-        conts: list[list[int] | None] = []
-        for continuation in continuations:
-            whole = backend.encode(context + continuation)
-            if n == 0 or len(whole) <= n:
-                raise ValueError(f"cannot score {continuation!r} after a {n}-token context")
-            conts.append(whole[n:] if whole[:n] == ctx else None)
-        scores = self.score_ids(ctx, [c or [] for c in conts])
-        for j, cont in enumerate(conts):
-            if cont is None:  # merged across the boundary: the uncached way
-                scores[j] = backend.score([context], [continuations[j]])[0]
-        return scores
-
-    def score_ids(self, context: list[int], continuations: Sequence[list[int]]) -> np.ndarray:
-        """:meth:`score` on token ids: each continuation's summed log-probability after
-        ``context`` (an empty continuation scores 0, for the caller to fill in)."""
-        kept = [list(c) for c in continuations if c]
-        output = self.backend.batcher.submit(_Once(self._step(list(context),
-                                                              [c[:-1] for c in kept])))
-        self._keep(context, output)
-        scores = np.zeros(len(continuations))
-        i = 0
-        for j, cont in enumerate(continuations):
-            if not cont:
-                continue
-            total = output.first[cont[0]].double()
-            for k in range(1, len(cont)):
-                total = total + output.after[i][cont[k]].double()
-                i += 1
-            scores[j] = float(total)
+    def score(self, pairs: Sequence[Pair]) -> np.ndarray:
+        """Each pair's summed log-probability of its answer after its context."""
+        engine = self.engine
+        trees: dict[tuple[int, ...], list[int]] = {}
+        for j, pair in enumerate(pairs):
+            if not pair.context or not pair.answer:
+                raise ValueError("cannot score an empty context or answer")
+            trees.setdefault(pair.context, []).append(j)
+        if engine.mask_layout is None:  # one plain row per answer, nothing cached
+            groups = [(pair.context, [j]) for j, pair in enumerate(pairs)]
+            steps = [Step(kv=None, new=list(c), branches=[list(pairs[j].answer[:-1])])
+                     for c, [j] in groups]
+            main = -1
+        else:
+            groups = list(trees.items())
+            main = max(range(len(groups)), key=lambda g: len(groups[g][1]))
+            steps = [self._step(list(c), [list(pairs[j].answer[:-1]) for j in members])
+                     if g == main else
+                     Step(kv=None, new=list(c), branches=[list(pairs[j].answer[:-1])
+                                                          for j in members])
+                     for g, (c, members) in enumerate(groups)]
+        outputs = engine.batcher.submit_all([_Once(step) for step in steps])
+        if main >= 0:
+            self._keep(list(groups[main][0]), outputs[main])
+        scores = np.zeros(len(pairs))
+        for (_, members), output in zip(groups, outputs, strict=True):
+            i = 0
+            for j in members:
+                answer = pairs[j].answer
+                total = output.first[answer[0]].double()
+                for k in range(1, len(answer)):
+                    total = total + output.after[i][answer[k]].double()
+                    i += 1
+                scores[j] = float(total)
         return scores
 
     # -- sampling -----------------------------------------------------------------------
-    def generate(self, prompt: str, *, max_new_tokens: int, stop: Sequence[str] = (),
+    def generate(self, prompt: Prompt, *, max_new_tokens: int, stop: Sequence[str] = (),
                  temperature: float = 1.0, seed: int = 0) -> str:
-        """Sampled text after ``prompt`` (greedy at temperature 0), cut at a stop string."""
+        """Sampled text after ``prompt`` (greedy at temperature 0), stopped at the first
+        stop string (the caller cuts the text there)."""
         import torch
 
-        backend = self.backend
-        if backend.mask_layout is None:
-            return backend.generate([prompt], max_new_tokens=max_new_tokens, stop=stop,
-                                    temperature=temperature, seed=seed)[0]
-        ids = backend.encode(prompt)
+        engine = self.engine
+        if prompt.ids is None:
+            raise ValueError("the hf engine samples token ids; this prompt has none")
+        ids = list(prompt.ids)
+        if engine.mask_layout is None:  # nothing is cached between decisions
+            self.kv, self.ids = None, []
         # sampling happens where the logits are: the last layer's device (a model spread
         # over GPUs may start elsewhere)
-        head = backend.model.get_output_embeddings()
-        device = head.weight.device if head is not None else backend.model.device
+        head = engine.model.get_output_embeddings()
+        device = head.weight.device if head is not None else engine.model.device
         generator = torch.Generator(device=device).manual_seed(int(seed))
-        job = _Sample(self._step(ids, []), backend=backend, max_new_tokens=max_new_tokens,
+        job = _Sample(self._step(ids, []), engine=engine, max_new_tokens=max_new_tokens,
                       stop=stop, temperature=temperature, generator=generator)
-        tokens, output = backend.batcher.submit(job)
-        self._keep(ids, output)
-        text = backend.decode(tokens)
-        cuts = [text.index(s) for s in stop if s and s in text]
-        return text[:min(cuts)] if cuts else text
+        tokens, output = engine.batcher.submit(job)
+        if engine.mask_layout is not None:
+            self._keep(ids, output)
+        return engine.codec.decode(tokens) if engine.codec is not None else ""

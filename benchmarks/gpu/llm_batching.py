@@ -10,7 +10,7 @@ Each match has its own prompt of random token ids, about 150 tokens at round 1, 
 grows by about 12 tokens a round (``--tail T`` also rewrites the last T tokens every
 round, as a real prompt's "Round r of n, your score..." tail does). Every decision
 scores 3 answers of 2 tokens each after the prompt through the match's own prompt cache
-(``HFBackend.session().score_ids``), as the arena's distribution mode does. One thread a
+(``HFEngine.session().score``), as the arena's distribution mode does. One thread a
 match, all started together, as the runner plays matches that share a model.
 
 The two modes differ in one number: ``max_batch`` of the backend's request queue. At 64
@@ -32,7 +32,7 @@ formula over the padded batch (every row as wide as the widest, every query agai
 every key slot) gives the executed FLOPs. The peak is a timed 8192^3 bf16 ``torch.matmul``
 on the same device in the same run.
 
-Imports: torch, transformers and :mod:`agents.llm.hf_backend` only (loaded without the
+Imports: torch, transformers and :mod:`agents.llm.hf_engine` only (loaded without the
 rest of ``agents.llm``, so a GPU image without the arena's dependencies can run it).
 """
 
@@ -65,7 +65,7 @@ TINY = dict(LLAMA_31_8B, vocab_size=2004, hidden_size=128, intermediate_size=448
 
 
 def import_backend() -> Any:
-    """``agents.llm.hf_backend.HFBackend``, without running ``agents/llm/__init__.py``:
+    """``agents.llm.hf_engine.HFEngine``, without running ``agents/llm/__init__.py``:
     that imports the hf agent and the whole arena (pettingzoo, pydantic...), which a GPU
     image need not have. The package is registered as a bare namespace instead."""
     sys.path.insert(0, str(ROOT))
@@ -75,8 +75,8 @@ def import_backend() -> Any:
         package = types.ModuleType("agents.llm")
         package.__path__ = [str(ROOT / "agents" / "llm")]
         sys.modules["agents.llm"] = package
-    from agents.llm.hf_backend import HFBackend
-    return HFBackend
+    from agents.llm.hf_engine import HFEngine
+    return HFEngine
 
 
 def rate(flops: float) -> str:
@@ -203,6 +203,8 @@ def play(backend: Any, meter: ForwardMeter, args: argparse.Namespace, tail: int,
     """All matches, one thread each, until ``args.rounds`` rounds or ``seconds`` run out.
     Nothing keeps them in step: a match asks again as soon as it has its answer, as in
     the runner."""
+    from agents.llm.codec import Pair  # importable once import_backend() has run
+
     batcher = backend.batcher
     batches0, rows0 = batcher.batches, batcher.rows
     fwd0, useful0, executed0 = meter.seconds, meter.useful, meter.executed
@@ -221,7 +223,8 @@ def play(backend: Any, meter: ForwardMeter, args: argparse.Namespace, tail: int,
             for r in range(1, args.rounds + 1):
                 if time.perf_counter() > deadline[0]:
                     break
-                session.score_ids(game.prompt(r), answers)
+                prompt = tuple(game.prompt(r))
+                session.score([Pair(prompt, tuple(a), "", "") for a in answers])
                 done[i] += 1
         except BaseException as exc:  # noqa: BLE001 -- re-raised by the main thread
             errors.append(exc)
@@ -284,7 +287,7 @@ def main(argv: list[str] | None = None) -> None:
     import torch
     import transformers
 
-    HFBackend = import_backend()
+    HFEngine = import_backend()
     args.device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     args.dtype = args.dtype or ("float32" if args.tiny else "bfloat16")
     device, dtype = torch.device(args.device), getattr(torch, args.dtype)
@@ -314,7 +317,7 @@ def main(argv: list[str] | None = None) -> None:
         pair = []
         # the same model behind two backends that differ only in max_batch
         for label, max_batch in (("batched", args.batch), ("one at a time", 1)):
-            backend = HFBackend.from_model(model, stand_in, max_batch=max_batch)
+            backend = HFEngine.from_model(model, stand_in, max_batch=max_batch)
             meter = ForwardMeter(backend, model)
             warm = argparse.Namespace(**{**vars(args), "rounds": 2, "seed": args.seed + 1})
             play(backend, meter, warm, tail, f"{label} warm-up", vocab, share / 5)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from arena.agent import BaseAgent, RoundForfeit, ServiceUnavailable
+from arena.agent import BaseAgent, Decision, RoundForfeit, ServiceUnavailable, normalised
 
 
 class Uniform(BaseAgent):
@@ -36,18 +36,18 @@ class _AtRound(Uniform):
         super().reset(seed=seed, **context)
         self.decisions = 0
 
-    def act(self, observation: Any, action_space: Any) -> Any:
+    def choose(self, observation: Any, action_space: Any) -> Decision:
         self.decisions += 1
         if self.decisions >= self.at:
-            return self.misbehave(action_space)
-        return super().act(observation, action_space)
+            return Decision(self.misbehave(action_space), None)
+        return super().choose(observation, action_space)
 
     def misbehave(self, action_space: Any) -> Any:
         raise NotImplementedError
 
 
 class Raiser(_AtRound):
-    """Raises from ``act`` at round ``at``."""
+    """Raises from its decision at round ``at``."""
 
     def misbehave(self, action_space: Any) -> Any:
         raise RuntimeError("deliberate failure")
@@ -100,7 +100,7 @@ class BrokenInit(Uniform):
 
 
 class Hang(_AtRound):
-    """Never returns from ``act`` at round ``at``: a busy loop, as ``while True`` would be.
+    """Never returns from its decision at round ``at``: a busy loop, as ``while True`` would be.
 
     In-process tests set :attr:`release` afterwards so the abandoned thread stops burning
     the GIL for later tests; in a subprocess nothing ever sets it.
@@ -196,13 +196,14 @@ class HangInStats(Uniform):
 class NumpyActions(Uniform):
     """Legal actions as numpy integers: ``np.int64`` and 0-d arrays, alternately."""
 
-    def act(self, observation: Any, action_space: Any) -> Any:
-        action = super().act(observation, action_space)
-        return np.int64(action) if self.decisions_made % 2 else np.array(action)
+    def choose(self, observation: Any, action_space: Any) -> Decision:
+        action, policy = super().choose(observation, action_space)
+        return Decision(np.int64(action) if self.decisions_made % 2 else np.array(action),
+                        policy)
 
 
 class RoundForfeiter(Uniform):
-    """Uniform, but gives up every ``every``-th decision with RoundForfeit: from ``act``
+    """Uniform, but gives up every ``every``-th decision with RoundForfeit: from ``choose``
     (after its distribution was computed, which must then not be logged), or from
     ``distribution`` when ``in_policy``."""
 
@@ -220,9 +221,10 @@ class RoundForfeiter(Uniform):
             self._give_up()
         return super().distribution(observation, action_space)
 
-    def act(self, observation: Any, action_space: Any) -> Any:
+    def choose(self, observation: Any, action_space: Any) -> Decision:
+        probs = normalised(self.distribution(observation, action_space))
         self._give_up()
-        return super().act(observation, action_space)
+        return Decision(self._draw(probs, action_space), probs)
 
 
 class SleepHang(_AtRound):
@@ -280,12 +282,12 @@ class ServerDown(_AtRound):
         super().__init__(name=name, at=at)
         self.down = down
 
-    def act(self, observation: Any, action_space: Any) -> Any:
+    def choose(self, observation: Any, action_space: Any) -> Decision:
         self.decisions += 1
         if self.decisions >= self.at and Path(self.down).exists():
             raise ServiceUnavailable(f"model server http://127.0.0.1:9/v1 unreachable for "
                                      f"60 s ({self.name})")
-        return Uniform.act(self, observation, action_space)
+        return Uniform.choose(self, observation, action_space)
 
 
 class SharedServerDown(ServerDown):

@@ -30,8 +30,8 @@ class WaitForFile(BaseAgent):
         self.poll_seconds = poll_seconds
 
     def act(self, observation: Any, action_space: Any) -> int:
-        self.decisions_made += 1
-        if self.decisions_made >= self.wait_at and not self.path.exists():
+        # decide() counts this decision once act returns: it is decision decisions_made + 1
+        if self.decisions_made + 1 >= self.wait_at and not self.path.exists():
             Path(f"{self.path}.waiting").touch()
             logging.getLogger(__name__).warning("%s waits for %s", self.name, self.path.name)
             while not self.path.exists():

@@ -1,8 +1,10 @@
 """A tiny OpenAI-compatible server for fast tests: standard library only, no model.
 
 Every prompt token gets the log-prob ``-0.1 * (1 + token_id % 7)`` (so answers differ),
-through ``prompt_logprobs`` or ``echo``, as configured; generation (``/completions`` or
-``/chat/completions``) returns ``text``.
+through ``prompt_logprobs`` or ``echo``, as configured; with ``allowed`` (vLLM's
+``allowed_token_ids``), a request that allows one token generates it, with that same
+log-prob as its raw log-probability. Generation (``/completions`` or
+``/chat/completions``) otherwise returns ``text``.
 ``script`` holds canned answers served first, one per POST, to test retries, the
 breaker, timeouts and bad answers: ``(status, body)`` or ``(status, body, headers)``
 (``body`` sent as JSON), ``"hang"`` (no answer), ``("raw", bytes)`` (a 200 with that
@@ -35,8 +37,10 @@ def token_logprob(token: int) -> float:
 class FakeServer:
     def __init__(self, *, port: int = 0, prompt_logprobs: bool = True, echo: bool = True,
                  take_ids: bool = True, text: str = "rock", health: int = 200,
-                 script: list[Any] | None = None, model: str = "fake") -> None:
+                 script: list[Any] | None = None, model: str = "fake",
+                 allowed: bool = False) -> None:
         self.prompt_logprobs, self.echo, self.take_ids = prompt_logprobs, echo, take_ids
+        self.allowed = allowed
         self.text, self.health, self.model = text, health, model
         self.models: Any = None
         self.script = list(script or [])
@@ -84,6 +88,11 @@ class FakeServer:
                 values = [None] + [token_logprob(t) for t in ids[1:]] + [-1.0]
                 choice["logprobs"] = {"token_logprobs": values,
                                       "tokens": [str(t) for t in ids] + ["x"]}
+            allowed = body.get("allowed_token_ids")
+            if self.allowed and allowed and body.get("logprobs") and not body.get("echo"):
+                token = int(allowed[0])
+                choice["logprobs"] = {"token_logprobs": [token_logprob(token)],
+                                      "tokens": [f"token_id:{token}"]}
             choices.append(choice)
         return 200, {"object": "text_completion", "model": self.model, "choices": choices}
 

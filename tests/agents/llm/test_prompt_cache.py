@@ -20,8 +20,8 @@ def played(model_dir: Path, *, rounds: int, prompt_format: str, game: str = "rps
     seen: list[int] = []
     score = type(lm.session).score
 
-    def spy(session, context, continuations):  # how much of each prompt was new
-        out = score(session, context, continuations)
+    def spy(session, pairs):  # how much of each prompt was new
+        out = score(session, pairs)
         seen.append(len(session.ids) - session.reused)
         return out
 
@@ -38,8 +38,8 @@ def recomputed(lm: HFAgent, round_log: list[dict], k: int) -> np.ndarray:
     """Round k's distribution from scratch: its prompt, every answer in a fresh pass."""
     past = [(e["actions"]["lm"], e["actions"]["bot"]) for e in round_log[:k]]
     names = lm.prompter.names
-    logprobs = lm.backend.score([lm.prompt_text(past)] * len(names),
-                                [lm.continuation(n) for n in names])
+    logprobs = lm.engine.score(lm.codec.pairs(lm.prompt_text(past),
+                                              [lm.continuation(n) for n in names]))
     return tempered(logprobs, lm.temperature)
 
 
@@ -52,7 +52,7 @@ def test_every_round_of_a_100_round_match_matches_a_full_recomputation(tiny_mode
     worst = max(np.abs(np.asarray(log[k]["probabilities"]["lm"]) - recomputed(lm, log, k)).max()
                 for k in range(100))
     assert worst < 1e-5, worst
-    prompt_tokens = len(lm.backend.encode(lm.prompt_text(
+    prompt_tokens = len(lm.codec.encode(lm.prompt_text(
         [(e["actions"]["lm"], e["actions"]["bot"]) for e in log[:99]])))
     # round 1 encodes its whole prompt; a later round only what follows its new history
     # line, which does not grow with the match
@@ -70,24 +70,25 @@ def test_hide_and_seek_roles_and_a_history_window_keep_the_cache_exact(tiny_mode
     for k in range(30):
         past = [(e["actions"]["lm"], e["actions"]["bot"]) for e in log[:k]]
         names = lm.prompter.names
-        want = tempered(lm.backend.score([lm.prompt_text(past)] * len(names),
-                                         [lm.continuation(n) for n in names]), 1.0)
+        want = tempered(lm.engine.score(lm.codec.pairs(
+            lm.prompt_text(past), [lm.continuation(n) for n in names])), 1.0)
         assert np.abs(np.asarray(log[k]["probabilities"]["lm"]) - want).max() < 1e-5
 
 
 def test_sampling_from_the_cache_writes_what_a_fresh_pass_writes(tiny_model_dir: Path):
     lm = HFAgent(name="lm", model=str(tiny_model_dir), dtype="float32")
-    session = lm.backend.session()
-    prompts = ["<|im_start|>user\nSay a move.<|im_end|>\n<|im_start|>assistant\n",
-               "<|im_start|>user\nSay a move. Then another.<|im_end|>\n<|im_start|>assistant\n"]
-    for prompt in prompts + prompts[:1]:  # grow, then shrink back: the cache follows
+    session = lm.engine.session()
+    texts = ["<|im_start|>user\nSay a move.<|im_end|>\n<|im_start|>assistant\n",
+             "<|im_start|>user\nSay a move. Then another.<|im_end|>\n<|im_start|>assistant\n"]
+    for text in texts + texts[:1]:  # grow, then shrink back: the cache follows
+        prompt = lm.codec.text_prompt(text)
         for temperature, seed in ((0.0, 0), (1.0, 3), (1.0, 4)):
             cached = session.generate(prompt, max_new_tokens=8, stop=["\n"],
                                       temperature=temperature, seed=seed)
-            fresh = lm.backend.generate([prompt], max_new_tokens=8, stop=["\n"],
-                                        temperature=temperature, seed=seed)[0]
+            fresh = lm.engine.generate(prompt, max_new_tokens=8, stop=["\n"],
+                                       temperature=temperature, seed=seed)
             assert cached == fresh
-        assert session.cached == len(lm.backend.encode(prompt))
+        assert session.cached == len(lm.codec.encode(text))
     session.close()
     assert session.kv is None and session.cached == 0
 

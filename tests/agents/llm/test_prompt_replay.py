@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from agents.llm.hf_backend import HFBackend
+from agents.llm.hf_engine import HFEngine
 from arena.cli_prompt import replay_prompt
 from arena.config import load_config
 from arena.fixture import play_fixture
@@ -52,13 +52,16 @@ agents:
 
 
 def _texts(value: Any) -> list[str]:
-    return [value] if isinstance(value, str) else [str(v) for v in value]
+    """The prompt texts in what an engine is handed: a Prompt, or the pairs to score."""
+    if hasattr(value, "text") and not isinstance(value, (list, tuple)):
+        return [value.text]
+    return [pair.prompt for pair in value]
 
 
 def _engines() -> list[type]:
-    """Every class through which the agent hands the model its prompt: the backend, and
+    """Every class through which the agent hands the model its prompt: the engine, and
     the per-match prompt cache where there is one."""
-    classes: list[type] = [HFBackend]
+    classes: list[type] = [HFEngine]
     try:
         from agents.llm import prompt_cache
     except ImportError:
@@ -272,21 +275,20 @@ def test_the_identity_follows_the_weight_files(tiny_model_dir: Path, tmp_path: P
 def test_a_gguf_identity_is_the_file_hash(tmp_path: Path, tiny_model_dir: Path) -> None:
     import hashlib
 
-    from agents.llm import HFAgent
+    from agents.llm.hf_engine import HFEngine
 
     gguf = tmp_path / "model.gguf"
     gguf.write_bytes(b"GGUF" + bytes(range(256)) * 10)
-    lm = HFAgent.__new__(HFAgent)  # the tokenizer of a real GGUF is not needed here
-    lm.load_options = {"model": str(tmp_path), "revision": None, "dtype": "float32",
-                       "device_map": None, "gguf_file": "model.gguf",
-                       "trust_remote_code": False}
-    lm._backend = object()
-    found = lm.identity()
+    engine = HFEngine.__new__(HFEngine)  # the tokenizer of a real GGUF is not needed here
+    engine.options = {"model": str(tmp_path), "revision": None, "dtype": "float32",
+                      "device_map": None, "gguf_file": "model.gguf",
+                      "trust_remote_code": False}
+    found = engine.identity()
     assert found["sha256"] == hashlib.sha256(gguf.read_bytes()).hexdigest()
     assert found["gguf_file"] == "model.gguf" and "files_sha256" not in found
     assert found["dtype"] == "float32" and found["revision"] is None
     gguf.write_bytes(b"GGUF" + bytes(255))  # another file: another hash, never a stale one
-    assert lm.identity()["sha256"] == hashlib.sha256(gguf.read_bytes()).hexdigest()
+    assert engine.identity()["sha256"] == hashlib.sha256(gguf.read_bytes()).hexdigest()
 
 
 def test_export_provenance_names_the_models(played: dict[str, Any]) -> None:
@@ -301,7 +303,7 @@ def test_a_hub_model_records_the_commit_its_files_came_from(tmp_path: Path,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     import huggingface_hub
 
-    from agents.llm import HFAgent
+    from agents.llm.hf_engine import HFEngine
 
     snapshot = tmp_path / "models--org--m" / "snapshots" / ("c0ffee" * 6 + "beef")
     snapshot.mkdir(parents=True)
@@ -314,11 +316,10 @@ def test_a_hub_model_records_the_commit_its_files_came_from(tmp_path: Path,
         return str(path) if path.exists() else None
 
     monkeypatch.setattr(huggingface_hub, "try_to_load_from_cache", cached)
-    lm = HFAgent.__new__(HFAgent)
-    lm.load_options = {"model": "org/m", "revision": "main", "dtype": "bfloat16",
-                       "device_map": "auto", "gguf_file": None, "trust_remote_code": False}
-    lm._backend = object()
-    found = lm.identity()
+    engine = HFEngine.__new__(HFEngine)  # no tokenizer needed to say what plays
+    engine.options = {"model": "org/m", "revision": "main", "dtype": "bfloat16",
+                      "device_map": "auto", "gguf_file": None, "trust_remote_code": False}
+    found = engine.identity()
     assert found["model"] == "org/m" and found["revision"] == "main" and "path" not in found
     assert found["commit"] == snapshot.name and found["config_dtype"] == "bfloat16"
     assert "sha256" not in found and "files_sha256" not in found  # the weights are not read

@@ -45,14 +45,14 @@ def vllm_python_path() -> str:
 
 @pytest.fixture(scope="session")
 def vllm_server(smollm2_dir: Path, vllm_python_path: str) -> Iterator[object]:
-    """The running server, as the ``vllm`` engine's backend (``.url``, ``.model``,
+    """The running server, as the ``vllm`` engine (``.url``, ``.model``,
     ``.server``: the :class:`~agents.llm.vllm_server.ManagedServer`)."""
     from filelock import FileLock
 
-    from agents.llm.vllm_backend import VLLMBackend
+    from agents.llm.vllm_engine import VLLMEngine
 
-    served = VLLMBackend(model=str(smollm2_dir), dtype="float32", max_model_len=2048,
-                         vllm_python=vllm_python_path, startup_timeout=600)
+    served = VLLMEngine(model=str(smollm2_dir), dtype="float32", max_model_len=2048,
+                        vllm_python=vllm_python_path, startup_timeout=600)
     # should two workers both get serving tests, they start their servers one at a time
     with FileLock(str(smollm2_dir.parent / "vllm-server.lock")):
         served.start()

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from agents.llm.agent import tempered
+from agents.llm.codec import cut_at_stop
 from arena.match import seat_context
 from arena.registry import make_agent
 from envs import make_game
@@ -52,14 +53,15 @@ def test_distributions_match_the_hf_engine(vllm_server: Any, smollm2_dir: Path) 
         prompt = served.prompt_text(past)
         assert prompt == local.prompt_text(past)  # one tokenizer, one template
         answers = [served.continuation(n) for n in served.prompter.names]
-        got = served.backend.score([prompt] * len(answers), answers)
-        want = local.backend.score([prompt] * len(answers), answers)
+        got = served.engine.score(served.codec.pairs(prompt, answers))
+        want = local.engine.score(local.codec.pairs(prompt, answers))
         for probs, reference in ((np.exp(got), np.exp(want)),
                                  (tempered(got, 1.0), tempered(want, 1.0))):
             worst = max(worst, float(np.abs(probs - reference).max()))
     print(f"\nmax |p_openai - p_hf| = {worst:.2e}")
     assert worst < TOLERANCE
-    assert served.backend.scoring_method() == "prompt_logprobs"
+    # the managed server reuses its prefix cache: one answer token a request
+    assert served.engine.scoring_method() == "cached"
 
 
 def test_sample_mode(vllm_server: Any, smollm2_dir: Path) -> None:
@@ -69,13 +71,14 @@ def test_sample_mode(vllm_server: Any, smollm2_dir: Path) -> None:
     for _ in range(3):
         decision = served.decide(observation, None)
         assert decision.action in (0, 1, 2) and decision.policy is None
-    prompt = served.prompt_text([])
-    greedy = served.backend.generate([prompt], max_new_tokens=12, stop=["\n"], temperature=0)
-    local = local_agent(smollm2_dir).backend
-    assert greedy == local.generate([prompt], max_new_tokens=12, stop=["\n"], temperature=0)
-    seeded = [served.backend.generate([prompt], max_new_tokens=12, temperature=1.0, seed=7)
+    prompt = served.prompt([])
+    greedy = served.engine.generate(prompt, max_new_tokens=12, stop=["\n"], temperature=0)
+    local = local_agent(smollm2_dir).engine
+    assert cut_at_stop(greedy, ["\n"]) == cut_at_stop(
+        local.generate(prompt, max_new_tokens=12, stop=["\n"], temperature=0), ["\n"])
+    seeded = [served.engine.generate(prompt, max_new_tokens=12, temperature=1.0, seed=7)
               for _ in range(2)]
-    assert seeded[0] == seeded[1] and seeded[0][0].strip()
+    assert seeded[0] == seeded[1] and seeded[0].strip()
 
 
 def test_a_run_matches_a_forward_pass_of_its_printed_prompts(
@@ -97,13 +100,13 @@ agents:
     assert done.returncode == 0, done.stderr
     rows = export(run)
     assert len(rows) == 2 and all(r["status"] == "finished" for r in rows)
-    local = local_agent(smollm2_dir).backend
+    local = local_agent(smollm2_dir)
     answers = [name + "<|im_end|>" for name in ("rock", "paper", "scissors")]
     for row in rows[:1]:  # one match is enough; each prompt costs a CLI start
         for number in (1, 4, 8):
             shown = arena("prompt", str(run), "--match", row["key"], "--round", str(number))
             assert shown.returncode == 0, shown.stderr
-            want = tempered(local.score([shown.stdout] * 3, answers), 1.0)
+            want = tempered(local.engine.score(local.codec.pairs(shown.stdout, answers)), 1.0)
             stored = row["round_log"][number - 1]["probabilities"]["smol"]
             np.testing.assert_allclose(stored, want, rtol=0, atol=TOLERANCE)
     assert rows[0]["stats"]["smol"]["decisions"] == 8

@@ -1,7 +1,7 @@
 """The ``vllm`` engine: a vLLM server that the arena starts for one model, then talks to
 as the ``openai`` engine does.
 
-``VLLMBackend(model=..., dtype=, max_model_len=, vllm_python=, server_args=, ...)``
+``VLLMEngine(model=..., dtype=, max_model_len=, vllm_python=, server_args=, ...)``
 serves ``model`` (a hub id or a local directory) from a
 :class:`~agents.llm.vllm_server.ManagedServer` on a free local port. The Python that
 runs vLLM is ``vllm_python``, else ``$ARENA_VLLM_PYTHON``, else this one: vLLM pins its
@@ -10,8 +10,10 @@ own torch and transformers, so it usually lives in a virtual environment of its 
 The server starts on the first decision, not when the agent is built, so checking a
 config and ``arena prompt`` never start it (the tokenizer alone is loaded here). It runs
 with ``--enforce-eager`` unless ``enforce_eager: false`` (CUDA graphs start slowly and
-help sampling, not the prefill that scoring is) and ``--generation-config vllm`` (the
-model's own sampling defaults would filter what the agent samples).
+help sampling, not the prefill that scoring is), ``--generation-config vllm`` (the
+model's own sampling defaults would filter what the agent samples) and
+``--enable-prefix-caching --block-size 32`` (a decision's scoring then costs its new
+tokens; a later ``--block-size`` in ``server_args`` wins).
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from agents.llm.openai_backend import OpenAIBackend
+from agents.llm.codec import get_codec
+from agents.llm.openai_engine import OpenAIEngine
 from agents.llm.vllm_server import ManagedServer, ServerStartFailed
 
 _DTYPES = {"auto", "float32", "float16", "bfloat16"}
@@ -41,10 +44,10 @@ def find_vllm_python(option: str | None = None) -> str:
     return found
 
 
-class VLLMBackend(OpenAIBackend):
-    """A managed local vLLM server behind the :mod:`agents.llm.backend` interface."""
+class VLLMEngine(OpenAIEngine):
+    """A managed local vLLM server behind the :mod:`agents.llm.engine` interface."""
 
-    engine = "vllm"
+    name = "vllm"
 
     def __init__(self, *, model: str, tokenizer: str | None = None, dtype: str = "auto",
                  revision: str | None = None, trust_remote_code: bool = False,
@@ -52,7 +55,7 @@ class VLLMBackend(OpenAIBackend):
                  vllm_python: str | None = None, server_args: Sequence[str] = (),
                  startup_timeout: float = 900.0, max_in_flight: int = 16,
                  request_timeout: float = 300.0, retries: int = 3,
-                 unreachable_after: float = 60.0) -> None:
+                 unreachable_after: float = 60.0, scoring: str | None = None) -> None:
         if dtype not in _DTYPES:
             raise ValueError(f"dtype must be one of {sorted(_DTYPES)}, not {dtype!r}")
         if max_model_len is not None and max_model_len < 1:
@@ -63,7 +66,10 @@ class VLLMBackend(OpenAIBackend):
                              "['--tensor-parallel-size', '4']")
         self.python = find_vllm_python(vllm_python)
         args = ["--model", model, "--served-model-name", model, "--dtype", dtype,
-                "--generation-config", "vllm"]
+                "--generation-config", "vllm", "--enable-prefix-caching",
+                # only whole blocks are cached: 32 tokens (the CPU build's default is 128)
+                # leave less of each decision's prompt to compute again
+                "--block-size", "32"]
         if revision:
             args += ["--revision", revision]
         if trust_remote_code:
@@ -82,12 +88,14 @@ class VLLMBackend(OpenAIBackend):
         # nothing contacts (start() comes first)
         super().__init__(base_url="http://127.0.0.1:1/v1", model=model, tokenizer=tokenizer,
                          max_in_flight=max_in_flight, request_timeout=request_timeout,
-                         retries=retries, unreachable_after=unreachable_after)
+                         retries=retries, unreachable_after=unreachable_after,
+                         scoring=scoring)
+        self.options.update(revision=revision, dtype=dtype,
+                            trust_remote_code=trust_remote_code)
+        del self.options["base_url"]
 
-    def _make_text(self) -> Any:
-        from agents.llm.hf_backend import HFBackend
-
-        return HFBackend(model=self.tokenizer_id, **self._tokenizer_options)
+    def codec(self) -> Any:
+        return get_codec(tokenizer=self.tokenizer_id, **self._tokenizer_options)
 
     def start(self) -> None:
         """Start the server once, then point the client at it (a server that dies later
@@ -105,10 +113,14 @@ class VLLMBackend(OpenAIBackend):
                 self._started = True
 
     def server_identity(self) -> dict[str, Any]:
-        """How the server is (or will be) run: its Python, vLLM's version there and the
-        arguments; the server is not started for this."""
+        """How the server is (or will be) run: its Python, vLLM's version there, the
+        arguments and the scoring method; the server is not started for this."""
         found: dict[str, Any] = {"managed": True, "python": self.python,
-                                 "args": self.server.args, "version": self._vllm_version()}
+                                 "args": self.server.args, "version": self._vllm_version(),
+                                 # found by the probe once the server runs; "auto" picks
+                                 # "cached" on a vLLM with prefix caching
+                                 "scoring": self._method if self._probed else
+                                 (self.scoring or "auto")}
         if self.server.alive():
             found.update(url=self.server.base_url, started_in_s=self.server.started_in)
         return found

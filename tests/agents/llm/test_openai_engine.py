@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agents.llm.hf_backend import HFBackend
+from agents.llm.codec import cut_at_stop, get_codec
 from agents.llm.http_client import RequestFailed
-from agents.llm.openai_backend import OpenAIBackend, ScoringUnsupported
+from agents.llm.openai_engine import OpenAIEngine, ScoringUnsupported
 from arena.agent import ServiceUnavailable
 from arena.match import seat_context
 from arena.registry import RegistryError, make_agent
@@ -38,12 +38,12 @@ def fake() -> Iterator[FakeServer]:
     server.stop()
 
 
-def backend(fake: FakeServer, tokenizer: Path) -> OpenAIBackend:
-    return OpenAIBackend(base_url=fake.url, model="fake", tokenizer=str(tokenizer), retries=0)
+def backend(fake: FakeServer, tokenizer: Path) -> OpenAIEngine:
+    return OpenAIEngine(base_url=fake.url, model="fake", tokenizer=str(tokenizer), retries=0)
 
 
 def expected(tokenizer: Path, context: str, continuation: str) -> float:
-    text = HFBackend(model=str(tokenizer))
+    text = get_codec(tokenizer=str(tokenizer))
     n, whole = len(text.encode(context)), text.encode(context + continuation)
     return sum(token_logprob(t) for t in whole[n:])
 
@@ -56,16 +56,45 @@ def rps_agent(**options: object):
 
 def test_scores_token_ids_split_as_the_hf_engine_does(fake: FakeServer,
                                                       tiny_model_dir: Path) -> None:
-    served = backend(fake, tiny_model_dir)
-    context = served.completion_prefix() + "Round 1\nMe:"
-    got = served.score([context] * 3, [" " + n + "\n" for n in NAMES])
+    served, codec = backend(fake, tiny_model_dir), get_codec(tokenizer=str(tiny_model_dir))
+    context = codec.completion_prefix() + "Round 1\nMe:"
+    got = served.score(codec.pairs(context, [" " + n + "\n" for n in NAMES]))
     want = [expected(tiny_model_dir, context, " " + n + "\n") for n in NAMES]
     assert served.scoring_method() == "prompt_logprobs"
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
     request = fake.requests[-1][2]
     assert request["prompt_logprobs"] == 0 and request["max_tokens"] == 1
-    ids = HFBackend(model=str(tiny_model_dir)).encode(context + " rock\n")
+    ids = codec.encode(context + " rock\n")
     assert request["prompt"][0] == ids  # one BOS: the prompt's own, never one more
+
+
+def test_a_vllm_server_scores_one_answer_token_a_request_on_the_cached_prompt(
+        fake: FakeServer, tiny_model_dir: Path) -> None:
+    fake.allowed = True
+    served, codec = backend(fake, tiny_model_dir), get_codec(tokenizer=str(tiny_model_dir))
+    context = codec.completion_prefix() + "Round 1\nMe:"
+    pairs = codec.pairs(context, [" " + n + "\n" for n in NAMES])
+    assert served.scoring_method() == "cached"  # the best the server offers
+    fake.requests.clear()
+    got = served.score(pairs)
+    want = [expected(tiny_model_dir, context, " " + n + "\n") for n in NAMES]
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+    asked = sorted((tuple(body["prompt"]), tuple(body["allowed_token_ids"]))
+                   for _, _, body in fake.requests)
+    wanted = sorted((p.context + p.answer[:k], (p.answer[k],))
+                    for p in pairs for k in range(len(p.answer)))
+    assert asked == wanted  # one token each, after the context and the answer so far
+    assert all(body["max_tokens"] == 1 and "prompt_logprobs" not in body
+               for _, _, body in fake.requests)
+
+
+def test_a_scoring_option_picks_the_method(fake: FakeServer, tiny_model_dir: Path) -> None:
+    fake.allowed = True
+    served = OpenAIEngine(base_url=fake.url, model="fake", tokenizer=str(tiny_model_dir),
+                          scoring="echo")
+    assert served.scoring_method() == "echo"
+    with pytest.raises(RegistryError, match="scoring must be"):
+        rps_agent(base_url=fake.url, tokenizer=str(tiny_model_dir), scoring="magic")
 
 
 @pytest.mark.parametrize(("server", "method"), [
@@ -76,10 +105,10 @@ def test_falls_back_to_echo(fake: FakeServer, tiny_model_dir: Path, server: dict
                             method: str) -> None:
     for key, value in server.items():
         setattr(fake, key, value)
-    served = backend(fake, tiny_model_dir)
+    served, codec = backend(fake, tiny_model_dir), get_codec(tokenizer=str(tiny_model_dir))
     assert served.scoring_method() == method
-    context = served.completion_prefix() + "Round 1\nMe:"
-    got = served.score([context], [" rock\n"])
+    context = codec.completion_prefix() + "Round 1\nMe:"
+    got = served.score(codec.pairs(context, [" rock\n"]))
     if method == "echo":
         assert got[0] == pytest.approx(expected(tiny_model_dir, context, " rock\n"))
     assert np.isfinite(got).all() and got[0] < 0
@@ -121,13 +150,13 @@ def test_distribution_mode_by_default_where_the_server_scores(fake: FakeServer,
 
 
 def test_sampling_sends_token_ids_seed_and_stop(fake: FakeServer, tiny_model_dir: Path) -> None:
-    served = backend(fake, tiny_model_dir)
+    served, codec = backend(fake, tiny_model_dir), get_codec(tokenizer=str(tiny_model_dir))
     fake.text = "paper\nmore"
-    out = served.generate(["Round 1\nMe:"], max_new_tokens=5, stop=["\n"], temperature=0.7,
-                          seed=2**40 + 3)
-    assert out == ["paper"]
+    out = served.generate(codec.text_prompt("Round 1\nMe:"), max_new_tokens=5, stop=["\n"],
+                          temperature=0.7, seed=2**40 + 3)
+    assert cut_at_stop(out, ["\n"]) == "paper"
     request = fake.requests[-1][2]
-    assert request["prompt"] == [HFBackend(model=str(tiny_model_dir)).encode("Round 1\nMe:")]
+    assert request["prompt"] == [codec.encode("Round 1\nMe:")]
     assert request["temperature"] == 0.7 and request["max_tokens"] == 5
     assert request["stop"] == ["\n"] and request["top_p"] == 1.0
     assert 0 <= request["seed"] < 2**31

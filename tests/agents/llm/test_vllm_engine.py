@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.llm.vllm_backend import VLLMBackend
+from agents.llm.vllm_engine import VLLMEngine
 from agents.llm.vllm_server import ServerStartFailed
 from arena.agent import ServiceUnavailable
 from arena.registry import RegistryError, make_agent
@@ -47,16 +47,18 @@ def alive(pid: int) -> bool:
 
 
 def test_starts_on_first_use_and_stops(fake_vllm: Path, tiny_model_dir: Path) -> None:
-    served = VLLMBackend(model=str(tiny_model_dir), vllm_python=sys.executable,
-                         max_model_len=512, server_args=["--seed", "1"])
+    served = VLLMEngine(model=str(tiny_model_dir), vllm_python=sys.executable,
+                        max_model_len=512, server_args=["--seed", "1"])
     assert served.server.process is None  # building it (a config check) starts nothing
     assert served.server_identity()["managed"] is True
-    context = served.completion_prefix() + "Round 1\nMe:"
-    assert served.score([context], [" rock\n"])[0] < 0
+    codec = served.codec()
+    context = codec.completion_prefix() + "Round 1\nMe:"
+    assert served.score(codec.pairs(context, [" rock\n"]))[0] < 0
     process = served.server.process
     assert process is not None and served.url == served.server.base_url
     assert served.server.args[:2] == ["--model", str(tiny_model_dir)]
-    assert {"--enforce-eager", "--generation-config"} <= set(served.server.args)
+    assert {"--enforce-eager", "--generation-config",
+            "--enable-prefix-caching"} <= set(served.server.args)
     assert served.server.args[-2:] == ["--seed", "1"]
     assert served.server_identity()["url"] == served.server.base_url
     log = served.server.log_path
@@ -67,10 +69,10 @@ def test_starts_on_first_use_and_stops(fake_vllm: Path, tiny_model_dir: Path) ->
 
 
 def test_a_server_that_fails_to_start_says_why(fake_vllm: Path, tiny_model_dir: Path) -> None:
-    served = VLLMBackend(model=str(tiny_model_dir), vllm_python=sys.executable,
-                         server_args=["--fail"])
+    served = VLLMEngine(model=str(tiny_model_dir), vllm_python=sys.executable,
+                        server_args=["--fail"])
     with pytest.raises(ServerStartFailed) as caught:
-        served.score(["a b"], [" c"])
+        served.score(served.codec().pairs("a b", [" c"]))
     message = str(caught.value)
     assert isinstance(caught.value, ServiceUnavailable)
     assert "exited with code 1 while starting" in message
@@ -78,7 +80,7 @@ def test_a_server_that_fails_to_start_says_why(fake_vllm: Path, tiny_model_dir: 
     assert served.server.log_path is None  # its log went with it
     started = time.monotonic()
     with pytest.raises(ServerStartFailed, match="fake failure"):  # not started again
-        served.generate(["a"], max_new_tokens=1)
+        served.generate(served.codec().text_prompt("a"), max_new_tokens=1)
     assert time.monotonic() - started < 1
 
 
@@ -93,8 +95,8 @@ def test_the_server_stops_when_the_arena_ends(fake_vllm: Path, tiny_model_dir: P
                                               ending: str) -> None:
     script = textwrap.dedent(f"""
         import sys, time
-        from agents.llm.vllm_backend import VLLMBackend
-        served = VLLMBackend(model={str(tiny_model_dir)!r}, vllm_python=sys.executable)
+        from agents.llm.vllm_engine import VLLMEngine
+        served = VLLMEngine(model={str(tiny_model_dir)!r}, vllm_python=sys.executable)
         served.start()
         print(served.server.process.pid, flush=True)
         if {ending!r} == "sigkill":

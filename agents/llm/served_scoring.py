@@ -1,0 +1,123 @@
+"""How an OpenAI-compatible server scores answers: one function per method, each taking
+the :class:`~agents.llm.codec.Pair` list of a decision and returning its summed
+log-probabilities.
+
+``cached``           one ``max_tokens: 1`` request per answer token, on the context plus
+                     the answer's earlier tokens, asking for the raw log-probability of
+                     exactly that token (vLLM's ``allowed_token_ids`` and
+                     ``logprobs``). Plain completion requests hit the server's prefix
+                     cache (``--enable-prefix-caching``), so a decision costs its new
+                     tokens, not the whole history. The best where offered.
+``prompt_logprobs``  vLLM's ``prompt_logprobs: 0``, all answers in one request; such
+                     requests skip vLLM's prefix cache, so each one prefills the whole
+                     prompt again.
+``echo``             the classic ``echo: true`` with ``logprobs`` (token ids);
+``echo_text``        the same with the prompt as text, for servers that take no ids: the
+                     answer is the prompt's last tokens, counted with our tokenizer.
+
+:data:`METHODS` lists them best first; the engine's probe takes the first that a server
+answers correctly.
+
+Every answer is read through :mod:`agents.llm.answers` inside the request's ``read``
+(see :meth:`~agents.llm.http_client.ServerClient.post`): an unusable one (a choice
+missing, a log-probability that is not finite and ``<= 0``) is asked for again, then
+forfeits the round.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+
+from agents.llm import answers
+from agents.llm.codec import Pair
+
+METHODS = ("cached", "prompt_logprobs", "echo", "echo_text")
+# requests of one decision sent at once (the client's max_in_flight still bounds them)
+_PARALLEL = 8
+
+#: ``post(payload, read)``: sends one ``/completions`` payload and returns what ``read``
+#: makes of the decoded answer (``read`` raises UnusableAnswer for one to ask again for)
+Post = Callable[[dict[str, Any], Callable[[Any], Any]], Any]
+
+
+def score(method: str, post: Post, model: str, pairs: Sequence[Pair]) -> np.ndarray:
+    """The summed log-probabilities of ``pairs`` by ``method``."""
+    payload: dict[str, Any] = {"model": model, "max_tokens": 1, "temperature": 0.0}
+    if method == "cached":
+        return _cached(post, payload, pairs)
+    if method == "prompt_logprobs":
+        payload.update(prompt=[list(p.context + p.answer) for p in pairs], prompt_logprobs=0)
+    elif method == "echo":
+        payload.update(prompt=[list(p.context + p.answer) for p in pairs], echo=True,
+                       logprobs=1)
+    else:
+        payload.update(prompt=[p.text for p in pairs], echo=True, logprobs=1)
+    texts = [p.text if method == "echo_text" else None for p in pairs]
+
+    def read(answer: Any) -> np.ndarray:
+        choices = answers.choices(answer, len(pairs))
+        if method == "prompt_logprobs":
+            got = [answers.prompt_logprobs(c, list(p.context + p.answer), len(p.context))
+                   for c, p in zip(choices, pairs, strict=True)]
+        else:
+            got = [answers.echoed(c, list(p.context + p.answer), len(p.context), t)
+                   for c, p, t in zip(choices, pairs, texts, strict=True)]
+        return np.array(got, dtype=np.float64)
+
+    return post(payload, read)
+
+
+def _cached(post: Post, payload: dict[str, Any], pairs: Sequence[Pair]) -> np.ndarray:
+    """One request per answer token: the prompt so far, that token the only one allowed,
+    its raw log-probability read back. The first token of every answer shares the same
+    prompt, so the server computes that prefix once and every later request reuses it."""
+    asks = [(j, list(p.context + p.answer[:k]), int(p.answer[k]))
+            for j, p in enumerate(pairs) for k in range(len(p.answer))]
+
+    def ask(item: tuple[int, list[int], int]) -> float:
+        _, prompt, token = item
+        return post({**payload, "prompt": prompt, "logprobs": 1,
+                     "allowed_token_ids": [token], "return_tokens_as_token_ids": True},
+                    lambda answer: _token_logprob(answers.choices(answer, 1)[0], token))
+
+    if len(asks) > 1:
+        # the first request fills the prefix cache; the rest reuse it, several at a time
+        first = ask(asks[0])
+        with ThreadPoolExecutor(max_workers=min(_PARALLEL, len(asks) - 1)) as pool:
+            rest = list(pool.map(ask, asks[1:]))
+        values = [first, *rest]
+    else:
+        values = [ask(asks[0])]
+    totals = np.zeros(len(pairs), dtype=np.float64)
+    for (j, _, _), value in zip(asks, values, strict=True):
+        totals[j] += value
+    return totals
+
+
+def _token_logprob(choice: dict[str, Any], token: int) -> float:
+    """The raw log-probability of the one generated ``token`` (given as ``token_id:N``)."""
+    logprobs = choice.get("logprobs")
+    tokens = logprobs.get("tokens") if isinstance(logprobs, dict) else None
+    values = logprobs.get("token_logprobs") if isinstance(logprobs, dict) else None
+    if not (isinstance(tokens, list) and isinstance(values, list) and tokens and values):
+        raise answers.Unsupported("no logprobs for the generated token")
+    if str(tokens[0]) != f"token_id:{token}":
+        raise answers.Unsupported(f"generated {str(tokens[0])[:60]!r}, not the allowed "
+                                  f"token {token}")
+    return answers.logprob(values[0])
+
+
+def generated_texts(count: int) -> Callable[[Any], list[str]]:
+    """The ``read`` of a ``/completions`` sampling request: each choice's text, in prompt
+    order."""
+    return lambda answer: [answers.text(c) for c in answers.choices(answer, count)]
+
+
+def chat_text(answer: Any) -> str:
+    """The ``read`` of a ``/chat/completions`` request: the one choice's message text."""
+    message = answers.choices(answer, 1)[0].get("message")
+    return answers.text(message, key="content") if isinstance(message, dict) else ""
