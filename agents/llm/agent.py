@@ -128,7 +128,8 @@ class HFAgent(BaseAgent):
         # the tokenizer now (shared, cheap after the first agent), the weights on first use:
         # a wrong model id or path is reported when the config is checked, not mid-run
         self.codec = get_codec(**table.codec_options(engine, self.load_options))
-        self.engine: Engine = get_engine(engine, self.load_options)
+        self.engine: Engine = get_engine(engine, self.load_options, placement={
+            "gpus": opts["gpus"], "replicas": opts["replicas"]})
 
     @classmethod
     def resident_models(cls, options: Mapping[str, Any]) -> list[str]:

@@ -42,6 +42,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from agents.llm.codec import Pair, Prompt
+from arena.agent import model_host
 
 #: engine name -> "module:Class", imported on first use
 ENGINES = {
@@ -51,6 +52,7 @@ ENGINES = {
 }
 
 _CACHE: dict[str, Engine] = {}
+_REMOTE: dict[str, Any] = {}  # key -> the engine of a model that lives in the model host
 _LOCK = threading.Lock()
 
 
@@ -120,9 +122,24 @@ def make_engine(name: str, options: Mapping[str, Any]) -> Engine:
     return getattr(importlib.import_module(module), cls)(**options)
 
 
-def get_engine(name: str, options: Mapping[str, Any]) -> Engine:
-    """This process's shared engine for ``name`` and ``options``, built on first use."""
+def get_engine(name: str, options: Mapping[str, Any], *,
+               placement: Mapping[str, Any] | None = None) -> Engine:
+    """This process's shared engine for ``name`` and ``options``, built on first use. On
+    a run whose models live elsewhere (a Ray cluster, :func:`arena.agent.model_host`), an
+    ``hf`` engine is the model's actor, reached through
+    :class:`~agents.llm.remote_engine.RemoteEngine`; ``placement`` (``gpus``,
+    ``replicas``) says how it is placed there."""
     key = engine_key(name, options)
+    host = model_host()
+    if host is not None and name == "hf":
+        from agents.llm.remote_engine import RemoteEngine
+
+        with _LOCK:
+            remote = _REMOTE.get(key)
+            if remote is None or remote.model.host is not host:
+                remote = _REMOTE[key] = RemoteEngine(host, name, options, key=key,
+                                                     **dict(placement or {}))
+            return remote
     with _LOCK:
         engine = _CACHE.get(key)
         if engine is None:

@@ -53,6 +53,11 @@ OPTIONS: tuple[Option, ...] = (
            "torch threads for this model's forwards (default: the cores this process may "
            "use, shared among the models running at once; see :mod:`agents.llm.threads`)",
            ("hf",)),
+    Option("gpus", None, "float | None", "on a Ray cluster (``arena run --ray``): GPUs each "
+           "replica of the model takes (default 1 where the cluster has GPUs); more than one "
+           "spreads it with ``device_map: auto``, on one node", ("hf",)),
+    Option("replicas", None, "int | None", "on a Ray cluster: copies of the model, each "
+           "with its own batcher; a match stays with one (default 1)", ("hf",)),
     Option("base_url", None, "str | None",
            "the server's OpenAI base URL, e.g. ``http://host:8000/v1``", ("openai",)),
     Option("api_key_env", None, "str | None", "the environment variable that holds the API "
