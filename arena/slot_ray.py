@@ -163,6 +163,7 @@ class RayPlaces:
     """Tasks on the run's Ray cluster: matches whose agents all play in tasks (bots)."""
 
     capacity = None  # the cluster queues what it cannot run yet
+    in_process: frozenset[str] = frozenset()  # a task's memory is its node's, not the run's
 
     def __init__(self, config: Config, ray: Any, *, shared: set[str], setup: dict[str, Any],
                  cpus_per_match: float = 1.0) -> None:
