@@ -99,16 +99,18 @@ def test_the_server_stops_when_the_arena_ends(fake_vllm: Path, tiny_model_dir: P
         served = VLLMEngine(model={str(tiny_model_dir)!r}, vllm_python=sys.executable)
         served.start()
         print(served.server.process.pid, flush=True)
+        sys.stdin.readline()  # the test says when to end (after it saw the server alive)
         if {ending!r} == "sigkill":
             time.sleep(60)
     """)
     root = Path(__file__).resolve().parents[3]
     env = {**os.environ, "PYTHONPATH": f"{fake_vllm}{os.pathsep}{root}"}
     parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
-                              text=True, env=env, cwd=root)
-    assert parent.stdout is not None
+                              stdin=subprocess.PIPE, text=True, env=env, cwd=root)
+    assert parent.stdout is not None and parent.stdin is not None
     pid = int(parent.stdout.readline())
     assert alive(pid)
+    parent.stdin.close()  # the script goes on: it exits, or sleeps until killed
     if ending == "sigkill":
         parent.send_signal(signal.SIGKILL)
     parent.wait(timeout=30)
