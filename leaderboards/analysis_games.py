@@ -76,16 +76,24 @@ def role_classes(payoffs: Mapping[str, np.ndarray]) -> dict[str, str]:
     return {r: r.rsplit("_", 1)[0] if r.rsplit("_", 1)[-1].isdigit() else r for r in roles}
 
 
+def seat_of(record: Mapping[str, Any], agent: str) -> tuple[int, str] | None:
+    """``agent``'s seat in a two-player record and its opponent; ``None`` when it did not
+    play there, or played itself (whose decisions belong to no one seat)."""
+    names = list(record.get("agents", ()))
+    if agent not in names or len(set(names)) != len(names):
+        return None
+    seat = names.index(agent)
+    return seat, names[1 - seat]
+
+
 def matrix_decisions(records: Iterable[Mapping[str, Any]], agent: str,
                      classes: Mapping[str, str], n_actions: int) -> dict[str, Decisions]:
     """The agent's decisions in every match it played, by role class."""
     out: dict[str, Decisions] = {}
     for record in records:
-        names = list(record.get("agents", ()))
-        if agent not in names or len(set(names)) != len(names):
+        if (seated := seat_of(record, agent)) is None:
             continue
-        seat = names.index(agent)
-        opponent = names[1 - seat]
+        seat, opponent = seated
         label = classes.get(record["roles"][seat], record["roles"][seat])
         d = out.setdefault(label, Decisions(n_actions))
         previous: int | None = None

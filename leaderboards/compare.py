@@ -31,6 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from leaderboards.analysis_games import seat_of
+
 #: bootstrap replicates for the additive measures, and for ratings (each recomputes them)
 RESAMPLES = 1000
 RATING_RESAMPLES = 200
@@ -116,11 +118,9 @@ def matrix_units(records: Sequence[Mapping[str, Any]], agent: str, *,
     per: dict[str, dict[str, dict[int, np.ndarray]]] = {}
     role_of: dict[str, str] = {}
     for record in records:
-        names = list(record.get("agents", ()))
-        if agent not in names or len(set(names)) != len(names):
+        if (seated := seat_of(record, agent)) is None:
             continue
-        seat = names.index(agent)
-        opponent = names[1 - seat]
+        seat, opponent = seated
         role = record["roles"][seat]
         label = classes.get(role, role)
         role_of.setdefault(label, role)

@@ -12,10 +12,15 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
+
+if TYPE_CHECKING:
+    from tests.agents.llm.fake_openai_server import FakeServer
 
 CHATML = ("{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + "
           "message['content'] + '<|im_end|>' + '\n' }}{% endfor %}"
@@ -111,3 +116,13 @@ def smollm2_dir(torch_threads: None) -> Path:
         return offline_model_dir(SMOLLM2, cache=_cache_root())
     except OfflineModelError as exc:  # the package is not installed: nothing to test with
         pytest.skip(str(exc))
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeServer]:
+    """A fake OpenAI-compatible server on 127.0.0.1 (``fake_openai_server``)."""
+    from tests.agents.llm.fake_openai_server import FakeServer
+
+    server = FakeServer().start()
+    yield server
+    server.stop()

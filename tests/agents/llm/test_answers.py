@@ -6,7 +6,6 @@ never a policy made of them; the ``/v1/models`` list is read for what it tells."
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +22,6 @@ from envs import make_game
 from tests.agents.llm.fake_openai_server import FakeServer
 
 NAMES = ["rock", "paper", "scissors"]
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeServer]:
-    server = FakeServer().start()
-    yield server
-    server.stop()
 
 
 def served(fake: FakeServer, tokenizer: Path, **options: Any) -> OpenAIEngine:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -16,13 +15,6 @@ from arena.agent import RoundForfeit, ServiceUnavailable
 from tests.agents.llm.fake_openai_server import FakeServer
 
 BODY = {"model": "fake", "prompt": [[1, 2, 3]], "max_tokens": 1}
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeServer]:
-    server = FakeServer().start()
-    yield server
-    server.stop()
 
 
 def client(url: str, **options: object) -> ServerClient:

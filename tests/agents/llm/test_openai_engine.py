@@ -12,7 +12,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -29,13 +28,6 @@ from tests.agents.llm.fake_openai_server import FakeServer, token_logprob
 from tests.agents.llm.runs import SEPARATOR, arena, export
 
 NAMES = ["rock", "paper", "scissors"]
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeServer]:
-    server = FakeServer().start()
-    yield server
-    server.stop()
 
 
 def backend(fake: FakeServer, tokenizer: Path) -> OpenAIEngine:
