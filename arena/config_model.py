@@ -64,7 +64,9 @@ MAX_NAME_CHARS = 100
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # protected_namespaces: settings such as ``model_restarts`` are ours, not pydantic's
+    # (pydantic before 2.10 warns about every field named ``model_...``)
+    model_config = ConfigDict(frozen=True, extra="forbid", protected_namespaces=())
 
     @model_validator(mode="before")
     @classmethod

@@ -163,7 +163,7 @@ class ProcessSlot:
                     events.append(Notice(self._output(payload)))
                 elif kind in ("done", "down"):
                     events[:0] = self._began_now()
-                    events += self._rounds()
+                    events += self._rounds(settled=True)
                     events.append(Finished(payload) if kind == "done" else Unfinished(payload))
                     self.fixture = None
                     return events
@@ -191,17 +191,27 @@ class ProcessSlot:
             return [Began()]
         return []
 
-    def _rounds(self) -> list[Event]:
-        """Rounds played since the last call (at most the last few), from shared memory."""
+    def _rounds(self, *, settled: bool = False) -> list[Event]:
+        """Rounds played since the last call (at most the last few), from shared memory.
+        ``settled``: the worker has finished the match and writes no more."""
         if self.fixture is None or not self._announced or self.fixture.episodes:
             return []
         head = int(self.shared[HEAD])
         agents = self.fixture.agents
         names = game_facts(self.config.game(self.fixture.game)).action_names
-        events: list[Event] = []
+        entries = []
         for i in range(max(self._reported, head - RING_SIZE), head):
             at = RING + (i % RING_SIZE) * ENTRY
-            rnd, a0, a1, s0, s1, l0, l1 = self.shared[at:at + ENTRY]
+            entries.append((i, self.shared[at:at + ENTRY]))
+        # the worker goes on writing while we read: an entry whose slot it may have begun
+        # to reuse since (it writes entry i + RING_SIZE before moving the head past it)
+        # may be torn or newer, so it is left out; the rounds shown stay in order
+        now = head if settled else int(self.shared[HEAD])
+        events: list[Event] = []
+        for i, entry in entries:
+            if i + RING_SIZE <= now:
+                continue
+            rnd, a0, a1, s0, s1, l0, l1 = entry
             moves = scores = None
             if self.show_rounds:
                 moves = dict(zip(agents, (names[int(a0)], names[int(a1)]), strict=True))

@@ -35,9 +35,10 @@ LOG_RECORDS = 20
 OUTPUT_TAIL_BYTES = 2000
 #: shared numbers per worker: the seat being called (-1: none), rounds played, the ring
 #: position, then from RING on, RING_SIZE entries of (round, action 0, action 1,
-#: score 0, score 1, seconds 0, seconds 1)
+#: score 0, score 1, seconds 0, seconds 1); while the worker writes, the reader trusts
+#: only the RING_SIZE - 1 newest entries (the oldest slot may be in the middle of reuse)
 CURRENT, ROUNDS, HEAD, RING = 0, 1, 2, 3
-RING_SIZE, ENTRY = 3, 7
+RING_SIZE, ENTRY = 4, 7
 SHARED = RING + RING_SIZE * ENTRY
 
 
