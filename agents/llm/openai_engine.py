@@ -113,13 +113,24 @@ class OpenAIEngine:
             return self._method
 
     def _find_method(self, codec: TokenizerCodec, probe: dict[str, Any]) -> str | None:
-        pairs = codec.pairs(codec.completion_prefix() + "Hello", [" world"])
+        # answers of several tokens, so that every place a method reads is tried
+        pairs = codec.pairs(codec.completion_prefix() + "Hello",
+                            [" world", " there, my friend"])
         methods = (self.scoring,) if self.scoring else SCORING_METHODS
         for method in methods:
-            if method == "cached" and not self.is_vllm():  # its switches are vLLM's own
+            if method in ("branches", "cached") and not self.is_vllm():  # vLLM's switches
                 continue
             try:
                 got = self._score_with(method, pairs, probe=probe)
+                if method == "branches" and not self.scoring:
+                    # a server that reads the tokens but applies what it was asked in
+                    # another way (processed log-probabilities) must agree with one token
+                    # at a time, else its answers are not the raw ones
+                    one_by_one = self._score_with("cached", pairs, probe=probe)
+                    if not np.allclose(got, one_by_one, atol=1e-3, rtol=0):
+                        log.debug("model server %s: branches scoring disagrees with "
+                                  "cached (%s against %s)", self.url, got, one_by_one)
+                        continue
             except RequestFailed as exc:
                 if exc.status is None or not 400 <= exc.status < 500:
                     raise  # a server in trouble, not a refusal: ask again next time
@@ -128,7 +139,7 @@ class OpenAIEngine:
             except UnusableAnswer as exc:
                 log.debug("model server %s: %s scoring unusable: %s", self.url, method, exc)
                 continue
-            if got.shape == (1,) and np.isfinite(got).all() and got[0] < 0:
+            if got.shape == (len(pairs),) and np.isfinite(got).all() and (got < 0).all():
                 if method != "echo_text":
                     self._ids_accepted = True
                 return method

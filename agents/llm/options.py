@@ -75,7 +75,8 @@ OPTIONS: tuple[Option, ...] = (
            "before the run stops, its matches unfinished for ``--resume`` (default 60)",
            _SERVED),
     Option("scoring", None, "str | None", "how a server scores: ``auto`` (the best it offers, "
-           "found by a probe), ``cached`` (one answer token a request on the cached prompt), "
+           "found by a probe), ``branches`` (every token after a prefix in one request on the "
+           "cached prompt), ``cached`` (one answer token a request), "
            "``prompt_logprobs``, ``echo`` or ``echo_text``", _SERVED),
     Option("vllm_python", None, "str | None", "the Python that runs vLLM (see "
            ":mod:`agents.llm.vllm_engine`)", ("vllm",)),

@@ -2,12 +2,20 @@
 the :class:`~agents.llm.codec.Pair` list of a decision and returning its summed
 log-probabilities.
 
+``branches``         plain ``max_tokens: 1`` completion requests, which hit the server's
+                     prefix cache (``--enable-prefix-caching``), so a decision costs its
+                     new tokens, not the whole history. vLLM's ``logprob_token_ids``
+                     returns the raw log-probabilities of chosen tokens at the generated
+                     place, so one request on the context reads every answer's first
+                     token, and one request per longer prefix reads every token that
+                     follows it (rock-paper-scissors: 5 requests, the context's first,
+                     then the rest at once, which the server runs as one step). The best
+                     where offered (vLLM 0.32 on).
 ``cached``           one ``max_tokens: 1`` request per answer token, on the context plus
                      the answer's earlier tokens, asking for the raw log-probability of
-                     exactly that token (vLLM's ``allowed_token_ids`` and
-                     ``logprobs``). Plain completion requests hit the server's prefix
-                     cache (``--enable-prefix-caching``), so a decision costs its new
-                     tokens, not the whole history. The best where offered.
+                     exactly that token (``allowed_token_ids`` and ``logprobs``): seven
+                     requests for rock-paper-scissors, each computing again the part of
+                     the prompt past the server's last whole cache block.
 ``prompt_logprobs``  vLLM's ``prompt_logprobs: 0``, all answers in one request; such
                      requests skip vLLM's prefix cache, so each one prefills the whole
                      prompt again.
@@ -35,7 +43,9 @@ import numpy as np
 from agents.llm import answers
 from agents.llm.codec import Pair
 
-METHODS = ("cached", "prompt_logprobs", "echo", "echo_text")
+METHODS = ("branches", "cached", "prompt_logprobs", "echo", "echo_text")
+# the most token ids one request may ask about (vLLM's MAX_LOGPROB_TOKEN_IDS)
+_MOST_IDS = 128
 # requests of one decision sent at once (the client's max_in_flight still bounds them)
 _PARALLEL = 8
 
@@ -47,6 +57,8 @@ Post = Callable[[dict[str, Any], Callable[[Any], Any]], Any]
 def score(method: str, post: Post, model: str, pairs: Sequence[Pair]) -> np.ndarray:
     """The summed log-probabilities of ``pairs`` by ``method``."""
     payload: dict[str, Any] = {"model": model, "max_tokens": 1, "temperature": 0.0}
+    if method == "branches":
+        return _branches(post, payload, pairs)
     if method == "cached":
         return _cached(post, payload, pairs)
     if method == "prompt_logprobs":
@@ -96,6 +108,63 @@ def _cached(post: Post, payload: dict[str, Any], pairs: Sequence[Pair]) -> np.nd
     for (j, _, _), value in zip(asks, values, strict=True):
         totals[j] += value
     return totals
+
+
+Prefix = tuple[int, ...]
+
+
+def _branches(post: Post, payload: dict[str, Any], pairs: Sequence[Pair]) -> np.ndarray:
+    """The summed log-probabilities of ``pairs``: one request per prefix that answers
+    continue, reading all the tokens that follow it there through ``logprob_token_ids``
+    (see the module's doc)."""
+    wanted: dict[Prefix, set[int]] = {}  # every prefix that answers continue: their tokens
+    for p in pairs:
+        whole = tuple(p.context) + tuple(p.answer)
+        for k in range(len(p.context), len(whole)):
+            wanted.setdefault(whole[:k], set()).add(int(whole[k]))
+    # the context first, alone: the requests after it find it in the prefix cache
+    asks = [(prefix, ids) for prefix in sorted(wanted, key=len)
+            for ids in _chunks(sorted(wanted[prefix]))]
+
+    def ask(item: tuple[Prefix, list[int]]) -> dict[tuple[Prefix, int], float]:
+        prefix, ids = item
+        return post({**payload, "prompt": list(prefix), "logprobs": 1,
+                     "logprob_token_ids": ids, "return_tokens_as_token_ids": True},
+                    lambda answer: _read_place(answers.choices(answer, 1)[0], prefix, ids))
+
+    known = ask(asks[0])
+    if len(asks) > 1:
+        with ThreadPoolExecutor(max_workers=min(_PARALLEL, len(asks) - 1)) as pool:
+            for got in pool.map(ask, asks[1:]):
+                known.update(got)
+    totals = np.zeros(len(pairs), dtype=np.float64)
+    for j, p in enumerate(pairs):
+        whole = tuple(p.context) + tuple(p.answer)
+        totals[j] = sum(known[(whole[:k], int(whole[k]))]
+                        for k in range(len(p.context), len(whole)))
+    return totals
+
+
+def _chunks(ids: list[int]) -> list[list[int]]:
+    return [ids[i:i + _MOST_IDS] for i in range(0, len(ids), _MOST_IDS)]
+
+
+def _read_place(choice: dict[str, Any], prefix: Prefix,
+                ids: list[int]) -> dict[tuple[Prefix, int], float]:
+    """The raw log-probabilities of ``ids`` after ``prefix``, from the one generated
+    place's ``top_logprobs`` (keys ``token_id:N``)."""
+    logprobs = choice.get("logprobs")
+    places = logprobs.get("top_logprobs") if isinstance(logprobs, dict) else None
+    if not (isinstance(places, list) and places and isinstance(places[0], dict)):
+        raise answers.Unsupported("no log-probabilities of the tokens asked for")
+    got = {}
+    for token in ids:
+        value = places[0].get(f"token_id:{token}")
+        if value is None:
+            raise answers.Unsupported(f"no log-probability of token {token} "
+                                      "(logprob_token_ids not honoured)")
+        got[(prefix, token)] = answers.logprob(value)
+    return got
 
 
 def _token_logprob(choice: dict[str, Any], token: int) -> float:

@@ -3,7 +3,10 @@
 Every prompt token gets the log-prob ``-0.1 * (1 + token_id % 7)`` (so answers differ),
 through ``prompt_logprobs`` or ``echo``, as configured; with ``allowed`` (vLLM's
 ``allowed_token_ids``), a request that allows one token generates it, with that same
-log-prob as its raw log-probability. Generation (``/completions`` or
+log-prob as its raw log-probability; with ``token_ids`` (vLLM's ``logprob_token_ids``),
+the generated place's ``top_logprobs`` reads those tokens' log-probs (plus
+``token_ids_shift``, for a server whose numbers differ).
+Generation (``/completions`` or
 ``/chat/completions``) otherwise returns ``text``.
 ``script`` holds canned answers served first, one per POST, to test retries, the
 breaker, timeouts and bad answers: ``(status, body)`` or ``(status, body, headers)``
@@ -38,9 +41,10 @@ class FakeServer:
     def __init__(self, *, port: int = 0, prompt_logprobs: bool = True, echo: bool = True,
                  take_ids: bool = True, text: str = "rock", health: int = 200,
                  script: list[Any] | None = None, model: str = "fake",
-                 allowed: bool = False) -> None:
+                 allowed: bool = False, token_ids: bool = False) -> None:
         self.prompt_logprobs, self.echo, self.take_ids = prompt_logprobs, echo, take_ids
-        self.allowed = allowed
+        self.allowed, self.token_ids = allowed, token_ids
+        self.token_ids_shift = 0.0
         self.text, self.health, self.model = text, health, model
         self.models: Any = None
         self.script = list(script or [])
@@ -93,6 +97,13 @@ class FakeServer:
                 token = int(allowed[0])
                 choice["logprobs"] = {"token_logprobs": [token_logprob(token)],
                                       "tokens": [f"token_id:{token}"]}
+            read = body.get("logprob_token_ids")
+            if self.token_ids and read and body.get("logprobs") and not body.get("echo"):
+                token = int(allowed[0]) if allowed else 0
+                place = {f"token_id:{t}": token_logprob(t) + self.token_ids_shift
+                         for t in [*read, token]}
+                choice["logprobs"] = {"token_logprobs": [token_logprob(token)],
+                                      "tokens": [f"token_id:{token}"], "top_logprobs": [place]}
             choices.append(choice)
         return 200, {"object": "text_completion", "model": self.model, "choices": choices}
 

@@ -80,6 +80,38 @@ def test_a_vllm_server_scores_one_answer_token_a_request_on_the_cached_prompt(
                for _, _, body in fake.requests)
 
 
+def test_a_vllm_with_logprob_token_ids_reads_every_token_after_a_prefix_at_once(
+        fake: FakeServer, tiny_model_dir: Path) -> None:
+    fake.allowed = fake.token_ids = True
+    served, codec = backend(fake, tiny_model_dir), get_codec(tokenizer=str(tiny_model_dir))
+    context = codec.completion_prefix() + "Round 1\nMe:"
+    answers = [" rock\n", " paper\n", " scissors or rock\n"]
+    pairs = codec.pairs(context, answers)
+    assert served.scoring_method() == "branches"  # checked against "cached" on the probe
+    fake.requests.clear()
+    got = served.score(pairs)
+    want = [expected(tiny_model_dir, context, a) for a in answers]
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+    bodies = [body for _, _, body in fake.requests]
+    prefixes = {p.context + p.answer[:k] for p in pairs for k in range(len(p.answer))}
+    # one plain request per prefix that answers continue, reading all that follows it
+    assert sorted(tuple(b["prompt"]) for b in bodies) == sorted(prefixes)
+    for body in bodies:
+        follows = {p.answer[len(body["prompt"]) - len(p.context)] for p in pairs
+                   if (p.context + p.answer)[:len(body["prompt"])] == tuple(body["prompt"])}
+        assert sorted(body["logprob_token_ids"]) == sorted(follows)
+    assert all(b["max_tokens"] == 1 and "allowed_token_ids" not in b
+               and "prompt_logprobs" not in b and not b.get("echo") for b in bodies)
+    assert bodies[0]["prompt"] == list(pairs[0].context)  # sent first, alone
+
+
+@pytest.mark.parametrize(("token_ids", "shift"), [(False, 0.0), (True, -0.5)])
+def test_a_server_that_ignores_or_bends_logprob_token_ids_scores_one_token_at_a_time(
+        fake: FakeServer, tiny_model_dir: Path, token_ids: bool, shift: float) -> None:
+    fake.allowed, fake.token_ids, fake.token_ids_shift = True, token_ids, shift
+    assert backend(fake, tiny_model_dir).scoring_method() == "cached"
+
+
 def test_a_scoring_option_picks_the_method(fake: FakeServer, tiny_model_dir: Path) -> None:
     fake.allowed = True
     served = OpenAIEngine(base_url=fake.url, model="fake", tokenizer=str(tiny_model_dir),

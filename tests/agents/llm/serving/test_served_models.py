@@ -40,13 +40,16 @@ CASES = [  # (game, game arguments, prompt format, past rounds shown)
 ]
 
 
-def test_distributions_match_the_hf_engine(vllm_server: Any, smollm2_dir: Path) -> None:
+@pytest.mark.parametrize("scoring", ["auto", "cached"])
+def test_distributions_match_the_hf_engine(vllm_server: Any, smollm2_dir: Path,
+                                           scoring: str) -> None:
     worst = 0.0
     for game, args, prompt_format, past in CASES:
         env = make_game(game, rounds=20, **args)
         env.reset(seed=0)
         context = seat_context(game, env, env.possible_agents[0])
-        served = served_agent(vllm_server, smollm2_dir, prompt_format=prompt_format)
+        served = served_agent(vllm_server, smollm2_dir, prompt_format=prompt_format,
+                              scoring=scoring)
         local = local_agent(smollm2_dir, prompt_format=prompt_format)
         for agent in (served, local):
             agent.reset(seed=0, **context)
@@ -58,10 +61,11 @@ def test_distributions_match_the_hf_engine(vllm_server: Any, smollm2_dir: Path) 
         for probs, reference in ((np.exp(got), np.exp(want)),
                                  (tempered(got, 1.0), tempered(want, 1.0))):
             worst = max(worst, float(np.abs(probs - reference).max()))
-    print(f"\nmax |p_openai - p_hf| = {worst:.2e}")
+    print(f"\n{scoring}: max |p_openai - p_hf| = {worst:.2e}")
     assert worst < TOLERANCE
-    # the managed server reuses its prefix cache: one answer token a request
-    assert served.engine.scoring_method() == "cached"
+    # the managed server reuses its prefix cache: every token after a prefix in one
+    # request (vLLM's logprob_token_ids), else one answer token a request
+    assert served.engine.scoring_method() == ("branches" if scoring == "auto" else scoring)
 
 
 def test_sample_mode(vllm_server: Any, smollm2_dir: Path) -> None:
