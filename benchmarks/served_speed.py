@@ -2,7 +2,7 @@
 server's prefix cache against ``prompt_logprobs``, which recomputes the whole prompt.
 
 Usage: ``python benchmarks/served_speed.py [--rounds 10 50 100] [--repeats 3]
-[--window 10] [--vllm-python PATH] [--url URL]``.
+[--window 10] [--vllm-python PATH] [--url URL [--served-name NAME]]``.
 
 SmolLM2-135M-Instruct in float32 is served by a vLLM server that the ``vllm`` engine
 starts (its CPU build in ``.venv-vllm`` by default; ``--url`` takes a running server
@@ -73,6 +73,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="rounds played in order before 10 and before the last round")
     parser.add_argument("--vllm-python", default=str(ROOT / ".venv-vllm" / "bin" / "python"))
     parser.add_argument("--url", default=None, help="a running server's OpenAI base URL")
+    parser.add_argument("--served-name", default=None,
+                        help="the model's name on the --url server (default: its folder)")
     args = parser.parse_args(argv)
     rounds = sorted(set(args.rounds))
     model = smollm2_dir()
@@ -93,8 +95,9 @@ def main(argv: list[str] | None = None) -> None:
     history = made_up_history(max(rounds))
     agents = {}
     for label, method in METHODS.items():
-        agent = make_agent("llm", name=label, engine="openai", base_url=url, model=str(model),
-                           tokenizer=str(model), scoring=method)
+        agent = make_agent("llm", name=label, engine="openai", base_url=url,
+                           model=args.served_name or str(model), tokenizer=str(model),
+                           scoring=method)
         agent.reset(seed=0, **context)
         if agent.engine.scoring_method() != method:
             raise RuntimeError(f"the server does not score by {method}")

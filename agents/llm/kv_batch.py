@@ -158,25 +158,38 @@ def forward(model: Any, steps: Sequence[Step], *, pad_id: int, cache_arg: str,
     extra = {"logits_to_keep": keep} if keep_arg else {}
     out = model(input_ids=ids.to(device), position_ids=positions.to(device),
                 attention_mask=mask, use_cache=True, **{cache_arg: cache}, **extra)
-    logits = out.logits[:, -keep:]
+    # one log-softmax for the batch (each row's is the same as alone: it runs over the
+    # vocabulary only); a row's own places are its last 1 + branch tokens
+    logprobs = torch.log_softmax(out.logits[:, -keep:].float(), dim=-1)
     grown = [(layer.keys, layer.values) for layer in cache.layers]
-    # every row's tokens, now in ``grown``: its cache (right-aligned before the queries),
-    # then its new prompt tokens (branch tokens are left behind)
-    spans = []
-    for step, query in zip(steps, queries, strict=True):
-        at = slots - len(query)
-        spans += [torch.arange(longest_cache - step.cached, longest_cache),
-                  torch.arange(at, at + len(step.new))]
-    # on the CPU: a model spread over GPUs keeps each layer's cache on that layer's GPU,
-    # and the gather moves the indices to each one
-    where = torch.split(torch.cat(spans), [s.cached + len(s.new) for s in steps])
+    where = _kept_slots(steps, queries, longest_cache=longest_cache, slots=slots)
     results = []
     for i, (step, query) in enumerate(zip(steps, queries, strict=True)):
-        n_branch = len(query) - len(step.new)
-        logprobs = torch.log_softmax(logits[i, keep - n_branch - 1:].float(), dim=-1)
-        results.append(StepOutput(first=logprobs[0], after=list(logprobs[1:]),
+        mine = logprobs[i, keep - (len(query) - len(step.new)) - 1:]
+        results.append(StepOutput(first=mine[0], after=list(mine[1:]),
                                   kv=RowCache(grown, i, where[i])))
     return results
+
+
+def _kept_slots(steps: Sequence[Step], queries: Sequence[list[int]], *, longest_cache: int,
+                slots: int) -> tuple[Any, ...]:
+    """Where each row's tokens now lie in the grown cache, in token order: its cache
+    (right-aligned before the queries), then its new prompt tokens (branch tokens are
+    left behind). Index arithmetic for the whole batch; the indices stay on the CPU (a
+    model spread over GPUs keeps each layer's cache on that layer's GPU, and the gather
+    moves the indices to each one)."""
+    import torch
+
+    cached = torch.tensor([s.cached for s in steps], dtype=torch.long)
+    n_new = torch.tensor([len(s.new) for s in steps], dtype=torch.long)
+    q_len = torch.tensor([len(q) for q in queries], dtype=torch.long)
+    lengths = cached + n_new
+    row = torch.repeat_interleave(torch.arange(len(steps)), lengths)
+    j = torch.arange(int(lengths.sum())) \
+        - torch.repeat_interleave(lengths.cumsum(0) - lengths, lengths)
+    c = cached[row]
+    slot = torch.where(j < c, longest_cache - c + j, slots - q_len[row] + (j - c))
+    return torch.split(slot, lengths.tolist())
 
 
 def layout_rows(steps: Sequence[Step], queries: Sequence[list[int]], *, longest_cache: int,
@@ -254,7 +267,10 @@ def _gather(steps: Sequence[Step], width: int) -> list[tuple[Any, Any]]:
         lengths = torch.tensor([len(c) for c in caches])
         src_rows = torch.repeat_interleave(torch.tensor([c.row for c in caches]), lengths)
         dst_rows = torch.repeat_interleave(torch.tensor(rows), lengths)
-        dst_slots = torch.cat([torch.arange(width - n, width) for n in lengths.tolist()])
+        # each cache right-aligned: its i-th token at width - length + i
+        starts = torch.repeat_interleave(lengths.cumsum(0) - lengths, lengths)
+        dst_slots = torch.arange(int(lengths.sum())) - starts \
+            + torch.repeat_interleave(width - lengths, lengths)
         src_slots = torch.cat([c.slots for c in caches])
         on: dict[Any, tuple[Any, ...]] = {}  # the indices on each layer's device
         for (keys, values), (k, v) in zip(stacked, caches[0].layers, strict=True):

@@ -118,7 +118,7 @@ class VLLMEngine(OpenAIEngine):
         found: dict[str, Any] = {"managed": True, "python": self.python,
                                  "args": self.server.args, "version": self._vllm_version(),
                                  # found by the probe once the server runs; "auto" picks
-                                 # "cached" on a vLLM with prefix caching
+                                 # "branches" on vLLM 0.32 on, else "cached"
                                  "scoring": self._method if self._probed else
                                  (self.scoring or "auto")}
         if self.server.alive():

@@ -249,3 +249,47 @@ def test_the_batch_layout_is_built_in_tensor_operations_exactly() -> None:
         want = _layout_row_by_row(steps, queries, longest, width, 0)
         for a, b in zip(got, want, strict=True):
             assert torch.equal(a, b)
+
+
+def test_a_batch_runs_no_more_tensor_operations_for_more_rows(tiny_model_dir: Path) -> None:
+    """Per row, a batch only takes views of its results (slices, the list of branch
+    places): every operation that computes (layout, masks, the gather, log-softmax) runs
+    once for the whole batch, so the work in Python does not grow with the rows."""
+    import torch
+    from torch.overrides import TorchFunctionMode
+    from transformers import AutoModelForCausalLM
+
+    from agents.llm import kv_batch
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float32).eval()
+    layout = kv_batch.mask_layout(model.config)
+    rng = np.random.default_rng(0)
+    views = {"__get__", "__getitem__", "__len__", "dim", "unbind"}
+
+    class Computing(TorchFunctionMode):
+        def __init__(self) -> None:
+            super().__init__()
+            self.calls: dict[str, int] = {}
+
+        def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
+            name = getattr(func, "__name__", str(func))
+            if name not in views:
+                self.calls[name] = self.calls.get(name, 0) + 1
+            return func(*args, **(kwargs or {}))
+
+    def run(steps: list[kv_batch.Step]) -> list[kv_batch.StepOutput]:
+        return kv_batch.forward(model, steps, pad_id=0, cache_arg="past_key_values",
+                                keep_arg=True, layout=layout)
+
+    def operations(rows: int) -> dict[str, int]:
+        with torch.no_grad():
+            first = run([kv_batch.Step(None, [int(t) for t in rng.integers(3, 300, 20)])
+                         for _ in range(rows)])
+            steps = [kv_batch.Step(out.kv, [int(t) for t in rng.integers(3, 300, 6)],
+                                   [[5, 6], [7, 8, 9]]) for out in first]
+            with Computing() as counted:
+                run(steps)
+        return counted.calls
+
+    few, many = operations(2), operations(24)
+    assert few == many and sum(few.values()) > 0

@@ -48,9 +48,10 @@ agents:
     decisions = sum(int(r["stats"]["served"]["decisions"]) for r in rows)
     assert decisions == 4
     posts = [path for path, _, body in slow.requests if body is not None]
-    # the scoring probe (``cached``, which this fake does not offer, then
-    # ``prompt_logprobs``), then one request each
-    assert posts == ["/v1/completions"] * (2 + decisions)
+    # the scoring probe (``branches`` and ``cached``, which this fake does not offer,
+    # then ``prompt_logprobs``), then one request each
+    assert posts == ["/v1/completions"] * (3 + decisions)
     bodies = [body for _, _, body in slow.requests if body is not None]
-    assert "allowed_token_ids" in bodies[0] and bodies[1]["prompt_logprobs"] == 0
+    assert "logprob_token_ids" in bodies[0] and "allowed_token_ids" in bodies[1]
+    assert bodies[2]["prompt_logprobs"] == 0
     assert any(path == "/health" for path, _, _ in slow.requests)  # it was asked, and waited
