@@ -8,9 +8,9 @@ log-probabilities.
                      returns the raw log-probabilities of chosen tokens at the generated
                      place, so one request on the context reads every answer's first
                      token, and one request per longer prefix reads every token that
-                     follows it (rock-paper-scissors: 5 requests, the context's first,
-                     then the rest at once, which the server runs as one step). The best
-                     where offered (vLLM 0.32 on).
+                     follows it (rock-paper-scissors with SmolLM2: 5 requests, the
+                     context's first, then the rest at once, which the server runs as
+                     one step). The best where offered (vLLM 0.32 on).
 ``cached``           one ``max_tokens: 1`` request per answer token, on the context plus
                      the answer's earlier tokens, asking for the raw log-probability of
                      exactly that token (``allowed_token_ids`` and ``logprobs``): seven
