@@ -17,8 +17,11 @@ FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 
 
 @contextmanager
-def chromium(profile: Path, *, size: str = "1280,2000") -> Iterator[Any]:
-    """A fresh headless Chromium (its own ``--user-data-dir``), quit afterwards."""
+def chromium(profile: Path, *, size: str = "1280,2000",
+             network_log: bool = False) -> Iterator[Any]:
+    """A fresh headless Chromium (its own ``--user-data-dir``), quit afterwards.
+    ``network_log``: keep the performance log, so ``get_log("performance")`` shows every
+    request the page made."""
     if not (CHROMIUM.exists() and DRIVER.exists()):
         pytest.skip("headless Chromium not installed: apt-get install -y chromium "
                     "chromium-driver")
@@ -29,6 +32,8 @@ def chromium(profile: Path, *, size: str = "1280,2000") -> Iterator[Any]:
     options.binary_location = str(CHROMIUM)
     for flag in (*FLAGS, f"--user-data-dir={profile}", f"--window-size={size}"):
         options.add_argument(flag)
+    if network_log:
+        options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
     browser = webdriver.Chrome(service=Service(str(DRIVER)), options=options)
     try:
         browser.set_page_load_timeout(60)

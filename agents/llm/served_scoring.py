@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -96,14 +96,7 @@ def _cached(post: Post, payload: dict[str, Any], pairs: Sequence[Pair]) -> np.nd
                      "allowed_token_ids": [token], "return_tokens_as_token_ids": True},
                     lambda answer: _token_logprob(answers.choices(answer, 1)[0], token))
 
-    if len(asks) > 1:
-        # the first request fills the prefix cache; the rest reuse it, several at a time
-        first = ask(asks[0])
-        with ThreadPoolExecutor(max_workers=min(_PARALLEL, len(asks) - 1)) as pool:
-            rest = list(pool.map(ask, asks[1:]))
-        values = [first, *rest]
-    else:
-        values = [ask(asks[0])]
+    values = _first_then_together(ask, asks)
     totals = np.zeros(len(pairs), dtype=np.float64)
     for (j, _, _), value in zip(asks, values, strict=True):
         totals[j] += value
@@ -111,6 +104,7 @@ def _cached(post: Post, payload: dict[str, Any], pairs: Sequence[Pair]) -> np.nd
 
 
 Prefix = tuple[int, ...]
+T, R = TypeVar("T"), TypeVar("R")
 
 
 def _branches(post: Post, payload: dict[str, Any], pairs: Sequence[Pair]) -> np.ndarray:
@@ -122,7 +116,7 @@ def _branches(post: Post, payload: dict[str, Any], pairs: Sequence[Pair]) -> np.
         whole = tuple(p.context) + tuple(p.answer)
         for k in range(len(p.context), len(whole)):
             wanted.setdefault(whole[:k], set()).add(int(whole[k]))
-    # the context first, alone: the requests after it find it in the prefix cache
+    # shortest first: the context's request goes alone (see _first_then_together)
     asks = [(prefix, ids) for prefix in sorted(wanted, key=len)
             for ids in _chunks(sorted(wanted[prefix]))]
 
@@ -132,17 +126,25 @@ def _branches(post: Post, payload: dict[str, Any], pairs: Sequence[Pair]) -> np.
                      "logprob_token_ids": ids, "return_tokens_as_token_ids": True},
                     lambda answer: _read_place(answers.choices(answer, 1)[0], prefix, ids))
 
-    known = ask(asks[0])
-    if len(asks) > 1:
-        with ThreadPoolExecutor(max_workers=min(_PARALLEL, len(asks) - 1)) as pool:
-            for got in pool.map(ask, asks[1:]):
-                known.update(got)
+    known: dict[tuple[Prefix, int], float] = {}
+    for got in _first_then_together(ask, asks):
+        known.update(got)
     totals = np.zeros(len(pairs), dtype=np.float64)
     for j, p in enumerate(pairs):
         whole = tuple(p.context) + tuple(p.answer)
         totals[j] = sum(known[(whole[:k], int(whole[k]))]
                         for k in range(len(p.context), len(whole)))
     return totals
+
+
+def _first_then_together(ask: Callable[[T], R], asks: Sequence[T]) -> list[R]:
+    """``ask`` of every item, in order: the first alone, so that the server's prefix cache
+    holds its prompt, then the rest at once, reusing it."""
+    results = [ask(asks[0])]
+    if len(asks) > 1:
+        with ThreadPoolExecutor(max_workers=min(_PARALLEL, len(asks) - 1)) as pool:
+            results += pool.map(ask, asks[1:])
+    return results
 
 
 def _chunks(ids: list[int]) -> list[list[int]]:

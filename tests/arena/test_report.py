@@ -28,6 +28,7 @@ from filelock import FileLock
 from scipy import stats
 
 from arena.agent import BaseAgent
+from tests.browser import chromium
 from tests.helpers import quickstart_bots
 
 REPO = Path(__file__).resolve().parents[2]
@@ -148,24 +149,7 @@ def test_quickstart_report_has_plots_and_fetches_nothing(quickstart: Path) -> No
 @pytest.mark.slow
 def test_quickstart_report_renders_in_headless_chromium(quickstart: Path, tmp_path: Path) -> None:
     """Chromium opens the report offline: every plot decodes, nothing goes to a network."""
-    chromium, driver = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
-    if not (chromium.exists() and driver.exists()):
-        pytest.skip("headless Chromium not installed: apt-get install -y chromium "
-                    "chromium-driver")
-    webdriver = pytest.importorskip("selenium.webdriver", reason="pip install selenium")
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(chromium)
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync",
-                 f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1280,2000"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
-    browser = webdriver.Chrome(service=Service(str(driver)), options=options)
-    try:
-        browser.set_page_load_timeout(60)
+    with chromium(tmp_path / "profile", network_log=True) as browser:
         browser.get((quickstart / "report.html").resolve().as_uri())
         images = browser.execute_script(
             "return Array.from(document.images).map(i => [i.complete, i.naturalWidth, "
@@ -173,8 +157,6 @@ def test_quickstart_report_renders_in_headless_chromium(quickstart: Path, tmp_pa
         title = browser.title
         requests = [json.loads(e["message"])["message"] for e in browser.get_log("performance")]
         assert browser.get_screenshot_as_png()[:4] == b"\x89PNG"
-    finally:
-        browser.quit()
     assert title.startswith("arena report")
     assert len(images) >= 7
     assert all(done and width > 0 and height > 0 and shown > 0

@@ -16,6 +16,22 @@ from arena.seeds import derive_seed
 SEPARATOR = "\n--- later round ---\n"
 
 
+def rps_config(path: Path, agent: str, *, name: str, seed: int, rounds: int,
+               opponent: str = "{name: dice, type: uniform_random}") -> Path:
+    """Write a config of one rock-paper-scissors match (each seat order) between
+    ``agent`` and ``opponent``, each a YAML flow mapping, and return its path."""
+    path.write_text(f"""name: {name}
+seed: {seed}
+games:
+  - {{id: rps, rounds: {rounds}}}
+format: {{type: round_robin, matches: 1}}
+agents:
+  - {agent}
+  - {opponent}
+""")
+    return path
+
+
 def arena(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "arena.cli", *args], capture_output=True,
                           text=True, timeout=600)

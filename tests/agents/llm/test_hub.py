@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from arena.registry import RegistryError, make_agent
+from tests.agents.llm.runs import rps_config
 
 HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
 
@@ -51,15 +52,8 @@ def test_a_hub_id_without_network_fails_in_seconds(empty_cache: Path, setting: s
 
 def test_the_cli_says_it_in_one_line_with_exit_2(empty_cache: Path) -> None:
     config = empty_cache / "hub.yaml"
-    config.write_text(f"""name: hub
-seed: 1
-games:
-  - {{id: rps, rounds: 2}}
-format: {{type: round_robin, matches: 1}}
-agents:
-  - {{name: smol, type: hf, model: {HUB_ID}}}
-  - {{name: freq, type: frequency}}
-""")
+    rps_config(config, f"{{name: smol, type: hf, model: {HUB_ID}}}",
+               opponent="{name: freq, type: frequency}", name="hub", seed=1, rounds=2)
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     done = subprocess.run([sys.executable, "-m", "arena.cli", "run", str(config), "--out",
                            str(empty_cache / "run"), "--no-live"], capture_output=True,

@@ -25,7 +25,7 @@ from arena.match import seat_context
 from arena.registry import RegistryError, make_agent
 from envs import make_game
 from tests.agents.llm.fake_openai_server import FakeServer, token_logprob
-from tests.agents.llm.runs import SEPARATOR, arena, export
+from tests.agents.llm.runs import SEPARATOR, arena, export, rps_config
 
 NAMES = ["rock", "paper", "scissors"]
 
@@ -246,17 +246,9 @@ def _closed_port() -> int:
 
 def _config(path: Path, url: str, tokenizer: Path, **extra: str) -> Path:
     options = "".join(f", {k}: {v}" for k, v in extra.items())
-    path.write_text(f"""name: served
-seed: 3
-games:
-  - {{id: rps, rounds: 4}}
-format: {{type: round_robin, matches: 1}}
-agents:
-  - {{name: served, type: llm, engine: openai, base_url: "{url}", model: fake,
-     tokenizer: "{tokenizer}"{options}}}
-  - {{name: dice, type: uniform_random}}
-""")
-    return path
+    return rps_config(path, f'{{name: served, type: llm, engine: openai, base_url: "{url}", '
+                      f'model: fake, tokenizer: "{tokenizer}"{options}}}',
+                      name="served", seed=3, rounds=4)
 
 
 @pytest.mark.slow

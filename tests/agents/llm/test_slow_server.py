@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.agents.llm.fake_openai_server import FakeServer
-from tests.agents.llm.runs import arena, export
+from tests.agents.llm.runs import arena, export, rps_config
 
 SECONDS_PER_REQUEST = 14.0
 
@@ -28,16 +28,9 @@ def slow() -> Iterator[FakeServer]:
 def test_a_server_taking_14_s_per_request_completes_with_one_request_per_decision(
         slow: FakeServer, tiny_model_dir: Path, tmp_path: Path) -> None:
     config = tmp_path / "slow.yaml"
-    config.write_text(f"""name: slow-server
-seed: 4
-games:
-  - {{id: rps, rounds: 2}}
-format: {{type: round_robin, matches: 1}}
-agents:
-  - {{name: served, type: llm, engine: openai, base_url: "{slow.url}", model: fake,
-     tokenizer: "{tiny_model_dir}"}}
-  - {{name: dice, type: uniform_random}}
-""")
+    rps_config(config, f'{{name: served, type: llm, engine: openai, base_url: "{slow.url}", '
+               f'model: fake, tokenizer: "{tiny_model_dir}"}}',
+               name="slow-server", seed=4, rounds=2)
     run = tmp_path / "run"
     done = arena("run", str(config), "--no-live", "--out", str(run))
     assert done.returncode == 0, done.stderr

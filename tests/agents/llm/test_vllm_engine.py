@@ -19,6 +19,7 @@ from agents.llm.vllm_engine import VLLMEngine
 from agents.llm.vllm_server import ServerStartFailed
 from arena.agent import ServiceUnavailable
 from arena.registry import RegistryError, make_agent
+from tests.agents.llm.runs import rps_config
 
 FAKE = Path(__file__).with_name("fake_openai_server.py")
 
@@ -122,17 +123,9 @@ def test_the_server_stops_when_the_arena_ends(fake_vllm: Path, tiny_model_dir: P
 
 def _managed_config(path: Path, model: Path, *server_args: str) -> Path:
     args = ", ".join(f'"{a}"' for a in server_args)
-    path.write_text(f"""name: managed
-seed: 1
-games:
-  - {{id: rps, rounds: 2}}
-format: {{type: round_robin, matches: 1}}
-agents:
-  - {{name: smol, type: llm, engine: vllm, model: "{model}", vllm_python: "{sys.executable}",
-     server_args: [{args}]}}
-  - {{name: dice, type: uniform_random}}
-""")
-    return path
+    return rps_config(path, f'{{name: smol, type: llm, engine: vllm, model: "{model}", '
+                      f'vllm_python: "{sys.executable}", server_args: [{args}]}}',
+                      name="managed", seed=1, rounds=2)
 
 
 @pytest.mark.slow

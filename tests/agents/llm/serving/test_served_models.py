@@ -16,7 +16,7 @@ from agents.llm.codec import cut_at_stop
 from arena.match import seat_context
 from arena.registry import make_agent
 from envs import make_game
-from tests.agents.llm.runs import arena, export
+from tests.agents.llm.runs import arena, export, rps_config
 
 pytestmark = pytest.mark.serving
 
@@ -89,16 +89,10 @@ def test_a_run_matches_a_forward_pass_of_its_printed_prompts(
         vllm_server: Any, smollm2_dir: Path, tmp_path: Path) -> None:
     """What the issue's hidden check does: a CLI run, then ``arena prompt`` re-scored."""
     config = tmp_path / "served.yaml"
-    config.write_text(f"""name: served-rps
-seed: 11
-games:
-  - {{id: rps, rounds: 8}}
-format: {{type: round_robin, matches: 1}}
-agents:
-  - {{name: smol, type: hf, engine: openai, base_url: "{vllm_server.url}",
-     model: "{vllm_server.model}", tokenizer: "{smollm2_dir}", mode: distribution}}
-  - {{name: freq, type: frequency}}
-""")
+    rps_config(config, f'{{name: smol, type: hf, engine: openai, base_url: "{vllm_server.url}", '
+               f'model: "{vllm_server.model}", tokenizer: "{smollm2_dir}", '
+               'mode: distribution}', opponent="{name: freq, type: frequency}",
+               name="served-rps", seed=11, rounds=8)
     run = tmp_path / "run"
     done = arena("run", str(config), "--no-live", "--out", str(run))
     assert done.returncode == 0, done.stderr

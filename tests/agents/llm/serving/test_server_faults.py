@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.agents.llm.runs import arena, export
+from tests.agents.llm.runs import arena, export, rps_config
 
 pytestmark = pytest.mark.serving
 
@@ -31,16 +31,10 @@ def _completions(log: Path) -> int:
 def test_a_killed_server_trips_the_breaker_and_resume_completes(
         vllm_server: Any, smollm2_dir: Path, tmp_path: Path) -> None:
     config = tmp_path / "faults.yaml"
-    config.write_text(f"""name: served-faults
-seed: 5
-games:
-  - {{id: rps, rounds: 12}}
-format: {{type: round_robin, matches: 1}}
-agents:
-  - {{name: smol, type: llm, engine: openai, base_url: "{vllm_server.url}",
-     model: "{vllm_server.model}", tokenizer: "{smollm2_dir}", unreachable_after: 10}}
-  - {{name: freq, type: frequency}}
-""")
+    rps_config(config, f'{{name: smol, type: llm, engine: openai, base_url: "{vllm_server.url}", '
+               f'model: "{vllm_server.model}", tokenizer: "{smollm2_dir}", '
+               'unreachable_after: 10}', opponent="{name: freq, type: frequency}",
+               name="served-faults", seed=5, rounds=12)
     run = tmp_path / "run"
     server = vllm_server.server
     before = _completions(server.log_path)
@@ -77,16 +71,9 @@ agents:
 def test_engine_vllm_runs_its_own_server_and_stops_it(
         vllm_python_path: str, smollm2_dir: Path, tmp_path: Path) -> None:
     config = tmp_path / "managed.yaml"
-    config.write_text(f"""name: managed
-seed: 2
-games:
-  - {{id: rps, rounds: 3}}
-format: {{type: round_robin, matches: 1}}
-agents:
-  - {{name: smol, type: llm, engine: vllm, model: "{smollm2_dir}", dtype: float32,
-     max_model_len: 1024, vllm_python: "{vllm_python_path}"}}
-  - {{name: dice, type: uniform_random}}
-""")
+    rps_config(config, f'{{name: smol, type: llm, engine: vllm, model: "{smollm2_dir}", '
+               f'dtype: float32, max_model_len: 1024, vllm_python: "{vllm_python_path}"}}',
+               name="managed", seed=2, rounds=3)
     run = tmp_path / "run"
     done = arena("run", str(config), "--no-live", "--out", str(run))
     assert done.returncode == 0, done.stderr
