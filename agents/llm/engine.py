@@ -145,5 +145,7 @@ def get_engine(name: str, options: Mapping[str, Any], *,
         if engine is None:
             engine = _CACHE[key] = make_engine(name, options)
             if hasattr(engine, "pool_key"):  # holds weights here: the run's pool counts it
-                engine.pool_key = key
+                from arena.model_pool import POOL
+
+                engine.pool, engine.pool_key = POOL, key
         return engine

@@ -23,14 +23,13 @@ from typing import Any
 
 import numpy as np
 
-from agents.llm import hub
+from agents.llm import grouped_attention, hub
 from agents.llm.batcher import DEFAULT_MAX_BATCH, Batcher
 from agents.llm.codec import Pair, Prompt, TokenizerCodec, get_codec
 from agents.llm.engine import Capabilities
 from agents.llm.identity import model_identity
 from agents.llm.kv_batch import mask_layout
 from agents.llm.prompt_cache import PromptCache
-from arena.model_pool import POOL
 
 _DTYPES = {"float32", "float16", "bfloat16", "float64"}
 # from_pretrained is not safe in two threads at once: tied weights (SmolLM2's and Gemma's
@@ -75,7 +74,10 @@ class HFEngine:
                threads: int | None) -> None:
         self.model_id = model_id
         self.codec = codec
-        self.pool_key: str | None = None  # set by get_engine: the run's pool counts it
+        # set by get_engine: the run's model pool (arena.model_pool) counts this engine's
+        # weights under that key, and may unload another model before they load
+        self.pool: Any = None
+        self.pool_key: str | None = None
         self._model: Any = None
         self._keep_arg = False
         self._cache_arg = "past_key_values"
@@ -89,11 +91,11 @@ class HFEngine:
     def model(self) -> Any:
         with self._lock:
             if self._model is None:
-                if self.pool_key is not None:  # the run's budget may unload another first
-                    POOL.loading(self.pool_key)
+                if self.pool is not None:  # the run's budget may unload another first
+                    self.pool.loading(self.pool_key)
                 self._model = self._load()
-                if self.pool_key is not None:
-                    POOL.loaded(self.pool_key, self, label=self.model_id)
+                if self.pool is not None:
+                    self.pool.loaded(self.pool_key, self, label=self.model_id)
             return self._model
 
     @property
@@ -152,6 +154,8 @@ class HFEngine:
     def _adopt(self, model: Any) -> Any:
         """Read what the forward calls need off a loaded model, and keep it."""
         model.eval()
+        # masked attention without repeating the keys and values per query head
+        grouped_attention.install(model)
         params = inspect.signature(model.forward).parameters
         self._keep_arg = "logits_to_keep" in params
         # transformers 5.x renames past_key_values to cache; accept either

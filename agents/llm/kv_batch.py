@@ -114,6 +114,8 @@ def forward(model: Any, steps: Sequence[Step], *, pad_id: int, cache_arg: str,
     import torch
     from transformers import DynamicCache
 
+    from agents.llm import filled_cache
+
     device = model.device
     longest_cache = max(s.cached for s in steps)
     queries = [s.new + [t for b in s.branches for t in b] for s in steps]
@@ -153,7 +155,11 @@ def forward(model: Any, steps: Sequence[Step], *, pad_id: int, cache_arg: str,
 
     cache = DynamicCache()
     if longest_cache:
-        cache = DynamicCache(ddp_cache_data=_gather(steps, longest_cache))
+        # each layer's rows are gathered into a buffer as wide as all the batch's slots,
+        # and the forward writes the queries' keys behind them: DynamicCache would copy
+        # the gathered cache once on the way in and again to concatenate the queries
+        cache.layers = [filled_cache.filled_layer(keys, values, filled=longest_cache)
+                        for keys, values in _gather(steps, longest_cache, slots)]
     keep = max(sum(len(b) for b in s.branches) + 1 for s in steps)
     extra = {"logits_to_keep": keep} if keep_arg else {}
     out = model(input_ids=ids.to(device), position_ids=positions.to(device),
@@ -247,10 +253,11 @@ def layout_rows(steps: Sequence[Step], queries: Sequence[list[int]], *, longest_
     return ids, positions, k_pos, k_kind, k_group, k_off
 
 
-def _gather(steps: Sequence[Step], width: int) -> list[tuple[Any, Any]]:
-    """Every row's cache right-aligned in one zero-padded ``[rows, heads, width, dim]``
-    tensor per layer (rows without a cache are all padding): one indexed copy per layer
-    for all the rows that came from the same earlier batch."""
+def _gather(steps: Sequence[Step], width: int, slots: int) -> list[tuple[Any, Any]]:
+    """Every row's cache right-aligned in the first ``width`` slots of one zero-padded
+    ``[rows, heads, slots, dim]`` tensor per layer (rows without a cache are all
+    padding; the slots after ``width`` are the queries'): one indexed copy per layer for
+    all the rows that came from the same earlier batch."""
     import torch
 
     sources: dict[int, list[int]] = {}
@@ -259,8 +266,8 @@ def _gather(steps: Sequence[Step], width: int) -> list[tuple[Any, Any]]:
             sources.setdefault(id(step.kv.layers), []).append(i)
     first = steps[next(iter(sources.values()))[0]].kv
     assert first is not None
-    stacked = [(k.new_zeros((len(steps), k.shape[1], width, k.shape[3])),
-                v.new_zeros((len(steps), v.shape[1], width, v.shape[3])))
+    stacked = [(k.new_zeros((len(steps), k.shape[1], slots, k.shape[3])),
+                v.new_zeros((len(steps), v.shape[1], slots, v.shape[3])))
                for k, v in first.layers]
     for rows in sources.values():
         caches = [steps[i].kv for i in rows]

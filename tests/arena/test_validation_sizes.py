@@ -98,7 +98,10 @@ def test_an_oversized_config_is_one_line_exit_2_fast_and_small(tmp_path: Path,
     assert len(done.stderr.splitlines()) == 1 and done.stderr.startswith("arena: error: ")
     assert len(done.stderr) < 500
     assert "Traceback" not in done.stderr and done.stdout == ""
-    assert cpu < 3.0, f"{cpu:.2f} s of CPU"
+    # the costliest case (composing 50,000 YAML nodes before refusing) takes about 2.7 s
+    # of CPU on a quiet 2-core machine and 3.2 s on a loaded one; a parser that went on
+    # reading would take many times that
+    assert cpu < 6.0, f"{cpu:.2f} s of CPU"
     assert wall < 15.0
     assert not (tmp_path / "run").exists()
 
