@@ -43,14 +43,20 @@ def recomputed(lm: HFAgent, round_log: list[dict], k: int) -> np.ndarray:
     return tempered(logprobs, lm.temperature)
 
 
+# the first ten rounds, every fourth after them and the last five: a full recomputation
+# of all 100 was four fifths of the test's time, and the cache does the same thing each
+# round once the prompt's head is settled
+CHECKED_ROUNDS = sorted({*range(10), *range(10, 95, 4), *range(95, 100)})
+
+
 @pytest.mark.parametrize("prompt_format", ["chat", "completion"])
-def test_every_round_of_a_100_round_match_matches_a_full_recomputation(tiny_model_dir: Path,
-                                                                       prompt_format: str):
+def test_rounds_of_a_100_round_match_match_a_full_recomputation(tiny_model_dir: Path,
+                                                                prompt_format: str):
     lm, [run] = played(tiny_model_dir, rounds=100, prompt_format=prompt_format)
     log = run["log"]
     assert len(log) == 100
     worst = max(np.abs(np.asarray(log[k]["probabilities"]["lm"]) - recomputed(lm, log, k)).max()
-                for k in range(100))
+                for k in CHECKED_ROUNDS)
     assert worst < 1e-5, worst
     prompt_tokens = len(lm.codec.encode(lm.prompt_text(
         [(e["actions"]["lm"], e["actions"]["bot"]) for e in log[:99]])))
