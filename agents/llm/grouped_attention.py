@@ -12,7 +12,8 @@ length instead: ``[rows, heads, q, dim]`` becomes ``[rows, kv_heads, groups * q,
 the mask is repeated along the query length (``groups * q`` by the keys: small), and one
 ``scaled_dot_product_attention`` call runs against the keys and values as they are.
 Every query row still meets the same keys, mask and values, so the numbers are those of
-the ``sdpa`` path (bit for bit on the CPU, where each row is computed alone). Anything
+the ``sdpa`` path up to float rounding (on the CPU, SmolLM2's came out bit for bit
+equal; ``benchmarks/kv_forward.py`` checks 1e-6). Anything
 else (one query token, no mask, per-head masks, soft-capping, dropout, position biases)
 goes to transformers' own ``sdpa`` function unchanged.
 

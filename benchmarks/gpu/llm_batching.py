@@ -2,7 +2,8 @@
 one at a time, and the FLOP/s that reaches against the GPU's measured matmul peak.
 
 Usage: ``python benchmarks/gpu/llm_batching.py [--matches 64] [--rounds 20] [--tail 0 [45]]
-[--layers N] [--device cuda] [--tiny] [--out FILE]`` (or ``benchmarks/gpu/run.sh``).
+[--layers N] [--device cuda] [--tiny] [--attn sdpa] [--profile ROUNDS] [--out FILE]`` (or
+``benchmarks/gpu/run.sh``; ``benchmarks/gpu/before_after.sh`` runs an earlier tree too).
 
 The model is Llama-3.1-8B's architecture, randomly initialised in bfloat16 straight on
 the device: no weights and no tokenizer are downloaded. It plays at the token level.
