@@ -50,6 +50,8 @@ import types
 from pathlib import Path
 from typing import Any
 
+from forward_profile import profile_batch  # a sibling script: its folder is on sys.path
+
 ROOT = Path(__file__).resolve().parents[2]
 # 3 answers of 2 tokens each (a word and the end-of-turn token), as in Llama 3's vocabulary
 ANSWERS = [[14534, 128009], [80197, 128009], [72, 128009]]
@@ -263,79 +265,6 @@ def play(backend: Any, meter: ForwardMeter, args: argparse.Namespace, tail: int,
             "executed_flop": meter.executed - executed0, "failed_forwards": meter.failures[failures0:]}
 
 
-# the arena's own steps inside a forward, as labels in the profile
-PROFILED_STEPS = {"layout_rows": "arena: positions and kinds", "_gather": "arena: gather caches",
-                  "_kept_slots": "arena: kept slots"}
-
-
-def profile(backend: Any, meter: ForwardMeter, args: argparse.Namespace, tail: int,
-            vocab: int, seconds: float, repeats: int = 3) -> dict[str, Any]:
-    """Where a batched forward's time goes: ``args.profile`` batched rounds are played,
-    then the widest batch they formed (steps and caches as the queue gave them) runs
-    ``repeats`` more times in this thread under ``torch.profiler``, with the arena's own
-    steps and the model's call labelled. Prints the operations that take the most device
-    time and the most host time, and returns the tables."""
-    import torch
-    from torch.profiler import ProfilerActivity, record_function
-
-    from agents.llm import kv_batch
-
-    short = argparse.Namespace(**{**vars(args), "rounds": args.profile, "seed": args.seed + 2})
-    log(f"profile: {args.matches} matches x {args.profile} rounds, batched, tail {tail}")
-    play(backend, meter, short, tail, "profiled", vocab, seconds)
-    steps = meter.largest
-    if not steps:
-        return {}
-
-    def labelled(function: Any, label: str) -> Any:
-        def run(*a: Any, **kw: Any) -> Any:
-            with record_function(label):
-                return function(*a, **kw)
-        return run
-
-    model = backend.model
-    originals = {name: getattr(kv_batch, name) for name in PROFILED_STEPS}
-    for name, label in PROFILED_STEPS.items():
-        setattr(kv_batch, name, labelled(originals[name], label))
-    model.forward = labelled(type(model).forward.__get__(model), "arena: model forward")
-    on_gpu = meter.device.type == "cuda"
-    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if on_gpu else [])
-    try:
-        with torch.inference_mode():
-            meter.inner(steps)  # once outside the profile: allocator and kernels warm
-            sync(meter.device)
-            start = time.perf_counter()
-            with torch.profiler.profile(activities=activities) as prof:
-                for _ in range(repeats):
-                    with record_function("arena: batched forward"):
-                        meter.inner(steps)
-                    sync(meter.device)
-            seconds_each = (time.perf_counter() - start) / repeats
-    finally:
-        for name, function in originals.items():
-            setattr(kv_batch, name, function)
-        del model.forward  # the class's own forward again
-    averages = prof.key_averages()
-    tables = {}
-    sorts = (["self_device_time_total"] if on_gpu else []) + ["self_cpu_time_total",
-                                                              "cpu_time_total"]
-    for sort in sorts:
-        try:
-            tables[sort] = averages.table(sort_by=sort, row_limit=25, max_name_column_width=60)
-        except (KeyError, AttributeError, ValueError):  # an older torch's name for it
-            if sort == "self_device_time_total":
-                tables[sort] = averages.table(sort_by="self_cuda_time_total", row_limit=25,
-                                              max_name_column_width=60)
-    cached = [s.cached for s in steps]
-    width = max(len(s.new) + sum(len(b) for b in s.branches) for s in steps)
-    what = (f"{len(steps)} rows, caches {min(cached)}-{max(cached)} tokens, {width} query "
-            f"slots; {seconds_each * 1e3:.1f} ms a forward under the profiler")
-    for sort, table in tables.items():
-        print(f"\n## profile: {repeats} forwards of {what}, by {sort}\n{table}", flush=True)
-    return {"rows": len(steps), "cached": [min(cached), max(cached)], "width": width,
-            "repeats": repeats, "seconds_each": seconds_each, "tables": tables}
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--matches", type=int, default=64)
@@ -415,8 +344,13 @@ def main(argv: list[str] | None = None) -> None:
     profiled = None
     if args.profile:
         backend = HFEngine.from_model(model, stand_in, max_batch=args.batch)
-        profiled = profile(backend, ForwardMeter(backend, model), args, args.tail[0], vocab,
-                           share)
+        meter = ForwardMeter(backend, model)
+        short = argparse.Namespace(**{**vars(args), "rounds": args.profile,
+                                      "seed": args.seed + 2})
+        log(f"profile: {args.matches} matches x {args.profile} rounds, batched, "
+            f"tail {args.tail[0]}")
+        play(backend, meter, short, args.tail[0], "profiled", vocab, share)
+        profiled = profile_batch(model, meter.inner, meter.largest) if meter.largest else None
     # measured again, warm: the higher of the two is the peak the runs are set against
     peak = max(peak, matmul_peak(device, dtype, n))
 
